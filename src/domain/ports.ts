@@ -1,0 +1,144 @@
+/**
+ * The small interfaces the core declares and the adapters (src/azure, src/kube, src/entra,
+ * src/store, src/queue, src/slack) implement. Arrows point inward: adapters import these, the core
+ * never imports an adapter. Every method throws only WidError (RetryableError / TerminalError).
+ */
+import type { ClusterFacts, PolicyCluster, ProvisionedResources, RequestState, StepName, StepOutcome, TransitionEvent, WidRequest } from './types';
+
+export interface ManagedIdentity {
+  id: string;
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  clientId: string;
+  principalId: string;
+  tenantId: string;
+  tags: Record<string, string>;
+}
+
+export interface FederatedCredential {
+  id: string;
+  name: string;
+  /** ARM id of the identity the credential belongs to. */
+  identityId: string;
+  issuer: string;
+  subject: string;
+  audiences: string[];
+}
+
+export interface RoleAssignment {
+  id: string;
+  name: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  principalType?: string;
+}
+
+export interface IdentityRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+/** Microsoft.ManagedIdentity: identities and their federated credentials. */
+export interface IdentityPort {
+  getIdentity(ref: IdentityRef): Promise<ManagedIdentity | undefined>;
+  /** PUT: create or update (tags merged by the caller). */
+  putIdentity(ref: IdentityRef, location: string, tags: Record<string, string>): Promise<ManagedIdentity>;
+  deleteIdentity(ref: IdentityRef): Promise<void>;
+  /** Every identity in a subscription, or in one resource group of it, following nextLink. */
+  listIdentities(subscriptionId: string, resourceGroup?: string): AsyncIterable<ManagedIdentity>;
+  listFederatedCredentials(identity: IdentityRef): Promise<FederatedCredential[]>;
+  getFederatedCredential(identity: IdentityRef, name: string): Promise<FederatedCredential | undefined>;
+  putFederatedCredential(identity: IdentityRef, name: string, issuer: string, subject: string, audiences: string[]): Promise<FederatedCredential>;
+  deleteFederatedCredential(identity: IdentityRef, name: string): Promise<void>;
+}
+
+/** Microsoft.Authorization: role definitions and assignments. */
+export interface AuthorizationPort {
+  /** Full role definition id (`/subscriptions/…/providers/Microsoft.Authorization/roleDefinitions/<guid>`) for a role name at a scope. */
+  findRoleDefinitionId(scope: string, roleName: string): Promise<string | undefined>;
+  getRoleAssignment(scope: string, name: string): Promise<RoleAssignment | undefined>;
+  /** PUT with principalType ServicePrincipal. Throws TerminalError code RoleAssignmentExists / RetryableError code PrincipalNotFound as ARM says. */
+  createRoleAssignment(scope: string, name: string, roleDefinitionId: string, principalId: string): Promise<RoleAssignment>;
+  deleteRoleAssignment(scope: string, name: string): Promise<void>;
+  listRoleAssignments(scope: string, principalId?: string): Promise<RoleAssignment[]>;
+}
+
+/** Microsoft.ContainerService: the AKS cluster read. */
+export interface ClusterPort {
+  getClusterFacts(cluster: PolicyCluster): Promise<ClusterFacts>;
+}
+
+export interface ServiceAccountInfo {
+  namespace: string;
+  name: string;
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+  resourceVersion?: string;
+}
+
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  serviceAccountName: string;
+  labels: Record<string, string>;
+  /** Env var AZURE_CLIENT_ID of the first container that sets it, if any. */
+  azureClientIdEnv?: string;
+}
+
+export interface LegacyPodIdentity {
+  kind: 'AzureIdentity' | 'AzureIdentityBinding';
+  namespace: string;
+  name: string;
+  /** AzureIdentity: spec.clientID / spec.resourceID; binding: spec.azureIdentity / spec.selector. */
+  clientId?: string;
+  resourceId?: string;
+  azureIdentity?: string;
+  selector?: string;
+}
+
+/** The Kubernetes API of one cluster. */
+export interface KubePort {
+  getServiceAccount(namespace: string, name: string): Promise<ServiceAccountInfo | undefined>;
+  createServiceAccount(namespace: string, name: string, annotations: Record<string, string>, labels?: Record<string, string>): Promise<ServiceAccountInfo>;
+  /** Merge-patch: annotations set to a string are set, to null are removed; nothing else is touched. */
+  patchServiceAccountAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<ServiceAccountInfo>;
+  deleteServiceAccount(namespace: string, name: string): Promise<void>;
+  listServiceAccounts(namespace?: string): Promise<ServiceAccountInfo[]>;
+  listPods(namespace?: string): Promise<PodInfo[]>;
+  /** TokenRequest for a ServiceAccount; returns the JWT. */
+  requestServiceAccountToken(namespace: string, name: string, audience: string, expirationSeconds?: number): Promise<string>;
+  /** aad-pod-identity objects in every namespace; [] when the CRDs are not installed. */
+  listLegacyPodIdentities(): Promise<LegacyPodIdentity[]>;
+}
+
+/** Entra ID: exchange a ServiceAccount token for an access token as the identity (the pod's own path). */
+export interface TokenExchangePort {
+  /** Resolves when Entra issues a token; throws WidError with the AADSTS code otherwise. */
+  exchange(tenantId: string, clientId: string, serviceAccountToken: string, scope: string): Promise<{ expiresOn?: number }>;
+}
+
+/** Progress the worker publishes for the Slack side to render. */
+export interface ProgressEvent {
+  requestId: string;
+  step: StepName;
+  outcome: StepOutcome;
+  at: string;
+  detail?: string;
+  resources?: ProvisionedResources;
+}
+
+/** Requests and their append-only history, with atomic state transitions. */
+export interface RequestStore {
+  create(request: WidRequest, event: TransitionEvent): Promise<void>;
+  get(id: string): Promise<WidRequest | undefined>;
+  /**
+   * Atomically replace the request iff its state and version are still what the caller read;
+   * appends `event` to the history in the same step. Returns false when someone else won the race.
+   */
+  compareAndSet(expected: { id: string; state: RequestState; updatedAt: string }, next: WidRequest, event?: TransitionEvent): Promise<boolean>;
+  history(id: string): Promise<TransitionEvent[]>;
+}

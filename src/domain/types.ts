@@ -1,0 +1,226 @@
+/**
+ * The vocabulary of wid-bot. Pure data: no I/O, no SDK types. Every other room speaks in these terms.
+ */
+
+export const WORKLOAD_IDENTITY_AUDIENCE = 'api://AzureADTokenExchange';
+export const ANNOTATION_CLIENT_ID = 'azure.workload.identity/client-id';
+export const ANNOTATION_TENANT_ID = 'azure.workload.identity/tenant-id';
+export const LABEL_USE = 'azure.workload.identity/use';
+export const MAX_FEDERATED_CREDENTIALS_PER_IDENTITY = 20;
+export const RESERVED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
+/** Tag keys wid-bot writes on the identities it creates. */
+export const TAG_MANAGED_BY = 'managed-by';
+export const TAG_MANAGED_BY_VALUE = 'wid-bot';
+
+// ───────────────────────────── policy ─────────────────────────────
+
+/** Who may do something: Slack user ids, Slack user-group ids (S…), or anyone. */
+export interface Principals {
+  users: string[];
+  groups: string[];
+  anyone: boolean;
+}
+
+export interface PolicyCluster {
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  aksName: string;
+  /** Issuer URL for offline use (the CLI's dry run); normally read from the cluster. */
+  issuerUrl?: string;
+}
+
+export interface PolicyIdentityPlacement {
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  tags: Record<string, string>;
+}
+
+export interface PolicyRole {
+  /** The built-in or custom role's display name, e.g. "Key Vault Secrets User". */
+  name: string;
+  /** Role definition GUID when known (built-ins are known). */
+  roleDefinitionId?: string;
+  /** Exact ARM ids or glob patterns (`*` = one path segment, `**` = any rest) the role may be granted on. */
+  scopes: string[];
+  approvals: 1 | 2;
+  /** Longest grant in seconds, when the role is time-bound. */
+  maxDurationSeconds?: number;
+  /** True for Owner, Contributor, User Access Administrator, RBAC Administrator: named explicitly, two approvals. */
+  privileged: boolean;
+}
+
+export interface PolicyNamespace {
+  name: string;
+  requesters: Principals;
+  approvers: Principals;
+  /** Role names this namespace may request. */
+  roles: string[];
+  /** Default scope per role name when the request gives none. */
+  defaultScopes: Record<string, string>;
+  /** Slack channel id for this namespace's approvals; falls back to the global one. */
+  approvalsChannel?: string;
+}
+
+export interface Policy {
+  /** Where the policy came from, for error messages. */
+  source: string;
+  tenantId?: string;
+  clusters: PolicyCluster[];
+  defaultCluster: string;
+  identities: PolicyIdentityPlacement;
+  roles: PolicyRole[];
+  namespaces: PolicyNamespace[];
+  approvers: Principals;
+  approvalsChannel?: string;
+  allowReservedNamespaces: boolean;
+  /** Pending requests expire after this many seconds (default 24 h). */
+  requestTtlSeconds: number;
+  /** Remind approvers after this many seconds of waiting; 0 = never. */
+  reminderAfterSeconds: number;
+}
+
+// ───────────────────────────── cluster facts ─────────────────────────────
+
+export interface ClusterFacts {
+  name: string;
+  oidcIssuerEnabled: boolean;
+  /** Verbatim from the cluster (AKS ends it with a slash); empty when OIDC is off. */
+  issuerUrl: string;
+  workloadIdentityEnabled: boolean;
+  identityType?: string;
+  podIdentityEnabled?: boolean;
+}
+
+// ───────────────────────────── the plan ─────────────────────────────
+
+export interface PlannedIdentity {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  location: string;
+  tags: Record<string, string>;
+  /** ARM resource id of the identity. */
+  resourceId: string;
+}
+
+export interface PlannedRoleAssignment {
+  roleName: string;
+  /** Role definition GUID when the policy knows it; resolved by name at provisioning otherwise. */
+  roleDefinitionId?: string;
+  /** Normalised ARM scope. */
+  scope: string;
+}
+
+export interface PlannedFederatedCredential {
+  name: string;
+  /** Copied verbatim from the cluster. */
+  issuer: string;
+  subject: string;
+  audiences: string[];
+}
+
+export interface PlannedServiceAccount {
+  namespace: string;
+  name: string;
+  /** Annotations wid-bot sets; the client id is filled in once the identity exists. */
+  annotations: Record<string, string>;
+}
+
+export interface Plan {
+  kind: 'grant' | 'revoke';
+  cluster: { name: string; subscriptionId: string; resourceGroup: string; aksName: string };
+  tenantId?: string;
+  identity: PlannedIdentity;
+  roleAssignment: PlannedRoleAssignment;
+  federatedCredential: PlannedFederatedCredential;
+  serviceAccount: PlannedServiceAccount;
+  approvalsRequired: 1 | 2;
+  durationSeconds?: number;
+}
+
+// ───────────────────────────── requests ─────────────────────────────
+
+export type RequestState =
+  | 'pending'
+  | 'approved'
+  | 'provisioning'
+  | 'succeeded'
+  | 'failed'
+  | 'denied'
+  | 'expired'
+  | 'cancelled';
+
+export const OPEN_STATES: readonly RequestState[] = ['pending', 'approved', 'provisioning', 'failed'];
+
+export interface Actor {
+  /** Slack user id, or `system` / `cli:<user>`. */
+  id: string;
+  name?: string;
+}
+
+export interface Approval {
+  actor: Actor;
+  at: string;
+}
+
+export type StepName = 'identity' | 'roleAssignment' | 'federatedCredential' | 'serviceAccount' | 'verify';
+export type StepOutcome = 'running' | 'done' | 'skipped' | 'failed';
+
+export interface StepRecord {
+  step: StepName;
+  outcome: StepOutcome;
+  startedAt: string;
+  endedAt?: string;
+  detail?: string;
+}
+
+/** What exists in Azure and Kubernetes for a request, by id. */
+export interface ProvisionedResources {
+  identityId?: string;
+  clientId?: string;
+  principalId?: string;
+  tenantId?: string;
+  roleAssignmentId?: string;
+  federatedCredentialId?: string;
+  serviceAccount?: string;
+  verified?: boolean;
+  /** True when wid-bot created the identity (revoke deletes only those). */
+  identityCreatedByWid?: boolean;
+}
+
+export interface WidRequest {
+  id: string;
+  kind: 'grant' | 'revoke';
+  state: RequestState;
+  requester: Actor;
+  clusterName: string;
+  namespace: string;
+  serviceAccount: string;
+  roleName: string;
+  scope: string;
+  reason?: string;
+  durationSeconds?: number;
+  plan: Plan;
+  approvals: Approval[];
+  createdAt: string;
+  updatedAt: string;
+  /** When a pending request expires. */
+  expiresAt: string;
+  resources: ProvisionedResources;
+  steps: StepRecord[];
+  failure?: { reason: string; step?: StepName; retryable: boolean };
+  /** Where the approval message lives in Slack. */
+  slack?: { channel: string; ts?: string };
+}
+
+/** One append-only entry of a request's history. */
+export interface TransitionEvent {
+  requestId: string;
+  actor: Actor;
+  from: RequestState | null;
+  to: RequestState;
+  reason?: string;
+  at: string;
+}
