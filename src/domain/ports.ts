@@ -142,3 +142,14 @@ export interface RequestStore {
   compareAndSet(expected: { id: string; state: RequestState; updatedAt: string }, next: WidRequest, event?: TransitionEvent): Promise<boolean>;
   history(id: string): Promise<TransitionEvent[]>;
 }
+
+/**
+ * Where the worker reports a request's progress and outcome (the Slack side renders it: the approval
+ * message updated in place, coalesced; the result thread and DM). Implementations must not throw for
+ * delivery problems: progress is best-effort, the request record is the source of truth.
+ */
+export interface ProgressSink {
+  progress(request: WidRequest, event: ProgressEvent): Promise<void>;
+  /** The request reached succeeded or failed (request.state says which). */
+  finished(request: WidRequest): Promise<void>;
+}
