@@ -153,3 +153,16 @@ export interface ProgressSink {
   /** The request reached succeeded or failed (request.state says which). */
   finished(request: WidRequest): Promise<void>;
 }
+
+/** One call an adapter made to an outside system, reported for metrics. */
+export interface AdapterCall {
+  system: 'azure' | 'kubernetes' | 'entra';
+  /** e.g. `identities.put`, `serviceAccounts.patch`, `token.exchange`. */
+  operation: string;
+  outcome: 'ok' | 'retryable' | 'terminal';
+  ms: number;
+  /** The WidError code when the call failed. */
+  code?: string;
+}
+
+export type AdapterCallHook = (call: AdapterCall) => void;
