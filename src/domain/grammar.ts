@@ -1,0 +1,390 @@
+/**
+ * The `/wid` command grammar. Any text at all yields either a command or a refusal that says what
+ * was wrong and shows the right form; nothing here throws.
+ */
+import { ok, refuse, type Result } from './errors';
+import { show, listOf } from './text';
+
+export interface RequestCommand {
+  verb: 'request';
+  namespace: string;
+  serviceAccount: string;
+  /** Role display name; spaces allowed, whitespace runs collapsed to one space. */
+  roleName: string;
+  scope?: string;
+  cluster?: string;
+  reason?: string;
+  durationSeconds?: number;
+}
+export interface RevokeCommand {
+  verb: 'revoke';
+  namespace: string;
+  serviceAccount: string;
+  cluster?: string;
+  reason?: string;
+}
+export interface StatusCommand {
+  verb: 'status';
+  id?: string;
+}
+export interface ClusterCommand {
+  verb: 'cluster' | 'creds' | 'audit' | 'legacy';
+  cluster?: string;
+}
+export interface ListCommand {
+  verb: 'list';
+  namespace?: string;
+  cluster?: string;
+}
+export interface HelpCommand {
+  verb: 'help';
+  topic?: Verb;
+}
+export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand;
+export type Verb = WidCommand['verb'];
+
+/** Longest command text accepted; Slack caps slash commands well below this anyway. */
+export const MAX_COMMAND_LENGTH = 2000;
+/** Longest duration accepted by `--for`. */
+export const MAX_DURATION_SECONDS = 366 * 24 * 3600;
+
+type FlagName = 'scope' | 'cluster' | 'reason' | 'for';
+
+interface VerbSpec {
+  usage: string;
+  summary: string;
+  flags: FlagName[];
+}
+
+const SPECS: Record<Verb, VerbSpec> = {
+  request: {
+    usage: '/wid request <namespace> <serviceaccount> <role name…> [--scope <ARM id>] [--cluster <name>] [--reason <text>] [--for <duration, e.g. 8h>]',
+    summary: 'ask for an Azure role for a Kubernetes ServiceAccount (role names need no quotes)',
+    flags: ['scope', 'cluster', 'reason', 'for'],
+  },
+  revoke: {
+    usage: '/wid revoke <namespace> <serviceaccount> [--cluster <name>] [--reason <text>]',
+    summary: 'remove what wid-bot granted to a ServiceAccount',
+    flags: ['cluster', 'reason'],
+  },
+  status: { usage: '/wid status [request id]', summary: 'show one request, or your open requests', flags: [] },
+  cluster: { usage: '/wid cluster [--cluster <name>]', summary: 'check that a cluster is ready for workload identity', flags: ['cluster'] },
+  list: { usage: '/wid list [namespace] [--cluster <name>]', summary: 'list the identities wid-bot manages', flags: ['cluster'] },
+  creds: { usage: '/wid creds [--cluster <name>]', summary: 'show federated credentials and how close each identity is to the limit', flags: ['cluster'] },
+  audit: { usage: '/wid audit [--cluster <name>]', summary: 'find drift between the policy, Azure and the cluster', flags: ['cluster'] },
+  legacy: { usage: '/wid legacy [--cluster <name>]', summary: 'find aad-pod-identity leftovers to migrate', flags: ['cluster'] },
+  help: { usage: '/wid help [command]', summary: 'show this help', flags: [] },
+};
+
+export const VERBS = Object.keys(SPECS) as Verb[];
+
+function isVerb(text: string): text is Verb {
+  return Object.prototype.hasOwnProperty.call(SPECS, text);
+}
+
+/** The usage line of one verb, or every usage line. */
+export function usage(verb?: Verb): string {
+  if (verb) return SPECS[verb].usage;
+  return VERBS.map((v) => SPECS[v].usage).join('\n');
+}
+
+/** The text `/wid help` shows. */
+export function helpText(topic?: Verb): string {
+  if (topic) {
+    const spec = SPECS[topic];
+    const extra =
+      topic === 'request'
+        ? '\nExample: /wid request finance backend-sa Key Vault Secrets User --reason "read payment secrets" --for 8h' +
+          '\nDurations: 30m, 8h, 7d, 1h30m. Values with spaces may be quoted; --reason takes the words up to the next flag.'
+        : '';
+    return `${spec.usage}\n${capitalise(spec.summary)}.${extra}`;
+  }
+  const lines = VERBS.map((v) => `• ${SPECS[v].usage}\n   ${SPECS[v].summary}`);
+  return `wid-bot gives Kubernetes ServiceAccounts Azure access through Entra Workload ID.\n${lines.join('\n')}`;
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+// ───────────────────────────── tokens ─────────────────────────────
+
+interface Token {
+  text: string;
+  /** True when the whole token was quoted: it is never a flag. */
+  quoted: boolean;
+}
+
+/** Straight and typographic quotes (Slack and macOS turn " into “ ”); each family closes its own. */
+const DOUBLE_QUOTES = new Set(['"', '“', '”', '„', '«', '»']);
+const SINGLE_QUOTES = new Set(["'", '‘', '’', '‚']);
+/** Em and en dashes count as `--` because macOS "smart dashes" rewrite `--scope` to `—scope`. */
+const FLAG_PREFIX = /^(?:--|—|–)(?=[A-Za-z])/;
+
+function quoteFamily(ch: string): Set<string> | undefined {
+  if (DOUBLE_QUOTES.has(ch)) return DOUBLE_QUOTES;
+  if (SINGLE_QUOTES.has(ch)) return SINGLE_QUOTES;
+  return undefined;
+}
+
+function isSpace(ch: string): boolean {
+  return /\s/u.test(ch);
+}
+
+function isControl(ch: string): boolean {
+  const code = ch.codePointAt(0) ?? 0;
+  return code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0);
+}
+
+/** Split text into tokens. Quotes open only at the start of a token (or right after `--flag=`), so apostrophes inside words stay words. */
+function tokenize(text: string): Result<Token[]> {
+  const chars = Array.from(text);
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < chars.length) {
+    const ch = chars[i] as string;
+    if (isSpace(ch)) {
+      i++;
+      continue;
+    }
+    const family = quoteFamily(ch);
+    if (family) {
+      const closed = readQuoted(chars, i + 1, family);
+      if (!closed) return unterminated(ch, chars.slice(i).join(''));
+      tokens.push({ text: closed.value, quoted: true });
+      i = closed.next;
+      continue;
+    }
+    let word = '';
+    while (i < chars.length && !isSpace(chars[i] as string)) {
+      const c = chars[i] as string;
+      const fam = quoteFamily(c);
+      // `--reason="needs secrets"`: a quote right after `--flag=` opens a quoted value.
+      if (fam && /^(?:--|—|–)[A-Za-z][A-Za-z-]*=$/.test(word)) {
+        const closed = readQuoted(chars, i + 1, fam);
+        if (!closed) return unterminated(c, chars.slice(i).join(''));
+        word += closed.value;
+        i = closed.next;
+        break;
+      }
+      word += c;
+      i++;
+    }
+    tokens.push({ text: word, quoted: false });
+  }
+  return ok(tokens);
+}
+
+/** A quote closes at the first quote of its family that is followed by whitespace or the end. */
+function readQuoted(chars: string[], start: number, family: Set<string>): { value: string; next: number } | undefined {
+  for (let j = start; j < chars.length; j++) {
+    const c = chars[j] as string;
+    if (family.has(c)) {
+      const after = chars[j + 1];
+      if (after === undefined || isSpace(after)) return { value: chars.slice(start, j).join(''), next: j + 1 };
+    }
+  }
+  return undefined;
+}
+
+function unterminated(quote: string, rest: string): Result<never> {
+  return refuse(
+    'unterminated-quote',
+    `The quote ${quote} that starts ${show(rest, 40)} is never closed. Close it with a matching quote followed by a space or the end of the command, or leave the quotes out (role names need none).`,
+  );
+}
+
+// ───────────────────────────── durations ─────────────────────────────
+
+/** Parse `30m`, `8h`, `7d`, `1h30m`, `90s` into seconds. */
+export function parseDuration(text: string): Result<number> {
+  const t = text.trim().toLowerCase();
+  const m = /^(?:(\d{1,6})d)?(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,6})s)?$/.exec(t);
+  const hint = 'use a number followed by d, h, m or s, e.g. 30m, 8h, 7d or 1h30m';
+  if (!m || t === '') return refuse('bad-duration', `${show(text, 40)} is not a duration: ${hint}.`, 'durationSeconds');
+  const [, d, h, mi, s] = m;
+  const seconds = Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(mi ?? 0) * 60 + Number(s ?? 0);
+  if (seconds <= 0) return refuse('bad-duration', `${show(text, 40)} is zero: a duration must be longer than that (${hint}).`, 'durationSeconds');
+  if (seconds > MAX_DURATION_SECONDS) {
+    return refuse('bad-duration', `${show(text, 40)} is longer than the 366 days wid-bot accepts.`, 'durationSeconds');
+  }
+  return ok(seconds);
+}
+
+/** Seconds as the shortest readable duration, e.g. 5400 → `1h30m`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds <= 0) return '0s';
+  let rest = Math.floor(seconds);
+  let out = '';
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) {
+      out += `${n}${unit}`;
+      rest -= n * size;
+    }
+  }
+  return out;
+}
+
+// ───────────────────────────── parsing ─────────────────────────────
+
+function refuseWithUsage(code: string, what: string, verb?: Verb, field?: string): Result<never> {
+  const how = verb ? `Usage: ${SPECS[verb].usage}` : `Commands: ${VERBS.join(', ')}. Try /wid help.`;
+  return refuse(code, `${what}\n${how}`, field);
+}
+
+/** Parse the text after `/wid`. */
+export function parseCommand(text: string): Result<WidCommand> {
+  if (typeof text !== 'string') return refuseWithUsage('empty-command', 'No command given.');
+  if (text.length > MAX_COMMAND_LENGTH) {
+    return refuseWithUsage('command-too-long', `The command is ${text.length} characters long; wid-bot reads at most ${MAX_COMMAND_LENGTH}.`);
+  }
+  for (const ch of text) {
+    if (isControl(ch) && !isSpace(ch)) {
+      return refuseWithUsage('control-character', `The command contains the control character ${show(ch)}; type it again without it.`);
+    }
+  }
+  const tokens = tokenize(text);
+  if (!tokens.ok) return tokens;
+  return parseTokens(tokens.value);
+}
+
+/**
+ * Parse a command already split into words by a shell (the CLI). Each word is taken literally:
+ * no quote processing, but words starting with `--` are still flags.
+ */
+export function parseArgv(args: readonly string[]): Result<WidCommand> {
+  const total = args.reduce((n, a) => n + a.length + 1, 0);
+  if (total > MAX_COMMAND_LENGTH) {
+    return refuseWithUsage('command-too-long', `The command is ${total} characters long; wid-bot reads at most ${MAX_COMMAND_LENGTH}.`);
+  }
+  for (const a of args) {
+    for (const ch of a) {
+      if (isControl(ch) && !isSpace(ch)) {
+        return refuseWithUsage('control-character', `The command contains the control character ${show(ch)}; type it again without it.`);
+      }
+    }
+  }
+  return parseTokens(args.filter((a) => a.trim() !== '').map((a) => ({ text: a, quoted: false })));
+}
+
+function isFlagToken(t: Token): boolean {
+  return !t.quoted && FLAG_PREFIX.test(t.text);
+}
+
+function parseTokens(tokens: Token[]): Result<WidCommand> {
+  const first = tokens[0];
+  if (!first) return refuseWithUsage('empty-command', 'No command given.');
+  const verbText = first.text.toLowerCase();
+  if (!first.quoted && (verbText === '--help' || verbText === '-h')) return ok({ verb: 'help' });
+  if (!isVerb(verbText)) {
+    return refuseWithUsage('unknown-verb', `${show(first.text, 40)} is not a wid-bot command.`);
+  }
+  const verb: Verb = verbText;
+  const spec = SPECS[verb];
+
+  const flags: Partial<Record<FlagName, string>> = {};
+  const positionals: string[] = [];
+  let i = 1;
+  while (i < tokens.length) {
+    const tok = tokens[i] as Token;
+    if (!isFlagToken(tok)) {
+      if (!tok.quoted && /^-[A-Za-z]/.test(tok.text)) {
+        return refuseWithUsage('unknown-flag', `${show(tok.text, 40)} is not a flag: flags start with two dashes, e.g. --scope.`, verb);
+      }
+      positionals.push(tok.text);
+      i++;
+      continue;
+    }
+    const body = tok.text.replace(FLAG_PREFIX, '');
+    const eq = body.indexOf('=');
+    const name = (eq >= 0 ? body.slice(0, eq) : body).toLowerCase();
+    const inline = eq >= 0 ? body.slice(eq + 1) : undefined;
+    if (name === 'help') return ok({ verb: 'help', topic: verb });
+    if (!(spec.flags as string[]).includes(name)) {
+      const allowed = spec.flags.length ? `it takes ${listOf(spec.flags.map((f) => `--${f}`))}` : 'it takes no flags';
+      return refuseWithUsage('unknown-flag', `${show(`--${name}`, 40)} is not a flag of ${verb}: ${allowed}.`, verb);
+    }
+    const flag = name as FlagName;
+    if (flags[flag] !== undefined) return refuseWithUsage('duplicate-flag', `--${flag} is given twice; give it once.`, verb, flag);
+    i++;
+    const words: string[] = inline !== undefined && inline !== '' ? [inline] : [];
+    if (flag === 'reason') {
+      // A reason runs to the next flag, so `--reason needs the vault` works without quotes.
+      while (i < tokens.length && !isFlagToken(tokens[i] as Token)) words.push((tokens[i++] as Token).text);
+    } else if (words.length === 0 && inline === undefined && i < tokens.length && !isFlagToken(tokens[i] as Token)) {
+      words.push((tokens[i++] as Token).text);
+    }
+    const value = words.join(' ').trim();
+    if (value === '') return refuseWithUsage('missing-flag-value', `--${flag} needs a value.`, verb, flag);
+    flags[flag] = value;
+  }
+
+  return assemble(verb, positionals, flags);
+}
+
+function tooMany(verb: Verb, extra: string[]): Result<never> {
+  return refuseWithUsage('unexpected-argument', `${verb} does not take ${show(extra.join(' '), 60)}.`, verb);
+}
+
+function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, string>>): Result<WidCommand> {
+  const cluster = flags.cluster !== undefined ? { cluster: flags.cluster } : {};
+  const reason = flags.reason !== undefined ? { reason: flags.reason } : {};
+  switch (verb) {
+    case 'request': {
+      const [namespace, serviceAccount, ...roleWords] = pos;
+      if (namespace === undefined) return refuseWithUsage('missing-argument', 'request needs a namespace, a ServiceAccount and a role name.', verb, 'namespace');
+      if (serviceAccount === undefined) return refuseWithUsage('missing-argument', `request needs the ServiceAccount after the namespace ${show(namespace, 40)}, then a role name.`, verb, 'serviceAccount');
+      const roleName = roleWords.join(' ').replace(/\s+/gu, ' ').trim();
+      if (roleName === '') return refuseWithUsage('missing-argument', `request needs a role name after the ServiceAccount ${show(serviceAccount, 40)}, e.g. Key Vault Secrets User.`, verb, 'roleName');
+      let durationSeconds: number | undefined;
+      if (flags.for !== undefined) {
+        const d = parseDuration(flags.for);
+        if (!d.ok) return refuseWithUsage(d.error.code, `--for ${d.error.message}`, verb, 'durationSeconds');
+        durationSeconds = d.value;
+      }
+      return ok({
+        verb,
+        namespace,
+        serviceAccount,
+        roleName,
+        ...(flags.scope !== undefined ? { scope: flags.scope } : {}),
+        ...cluster,
+        ...reason,
+        ...(durationSeconds !== undefined ? { durationSeconds } : {}),
+      });
+    }
+    case 'revoke': {
+      const [namespace, serviceAccount, ...extra] = pos;
+      if (namespace === undefined) return refuseWithUsage('missing-argument', 'revoke needs a namespace and a ServiceAccount.', verb, 'namespace');
+      if (serviceAccount === undefined) return refuseWithUsage('missing-argument', `revoke needs the ServiceAccount after the namespace ${show(namespace, 40)}.`, verb, 'serviceAccount');
+      if (extra.length) return tooMany(verb, extra);
+      return ok({ verb, namespace, serviceAccount, ...cluster, ...reason });
+    }
+    case 'status': {
+      const [id, ...extra] = pos;
+      if (extra.length) return tooMany(verb, extra);
+      return ok(id !== undefined ? { verb, id } : { verb });
+    }
+    case 'list': {
+      const [namespace, ...extra] = pos;
+      if (extra.length) return tooMany(verb, extra);
+      return ok({ verb, ...(namespace !== undefined ? { namespace } : {}), ...cluster });
+    }
+    case 'help': {
+      const [topic, ...extra] = pos;
+      if (extra.length) return tooMany(verb, extra);
+      if (topic === undefined) return ok({ verb });
+      const t = topic.toLowerCase();
+      if (!isVerb(t)) return refuseWithUsage('unknown-verb', `There is no command ${show(topic, 40)} to explain. Commands: ${VERBS.join(', ')}.`, verb);
+      return ok({ verb, topic: t });
+    }
+    case 'cluster':
+    case 'creds':
+    case 'audit':
+    case 'legacy': {
+      if (pos.length) return tooMany(verb, pos);
+      return ok({ verb, ...cluster });
+    }
+  }
+}
