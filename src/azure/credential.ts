@@ -1,0 +1,50 @@
+/**
+ * How wid-bot signs in to Azure: DefaultAzureCredential and the standard AZURE_* variables. On AKS
+ * that is workload identity (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE injected
+ * by the webhook) — the same path wid-bot sets up for others.
+ */
+import { DefaultAzureCredential, type DefaultAzureCredentialClientIdOptions } from '@azure/identity';
+import type { TokenCredential } from '@azure/core-auth';
+
+export const PUBLIC_RESOURCE_MANAGER_URL = 'https://management.azure.com';
+
+/** Token audiences of the sovereign clouds' ARM endpoints (their host differs from their audience). */
+const KNOWN_AUDIENCES: Record<string, string> = {
+  'management.azure.com': 'https://management.azure.com',
+  'management.usgovcloudapi.net': 'https://management.core.usgovcloudapi.net',
+  'management.chinacloudapi.cn': 'https://management.core.chinacloudapi.cn',
+};
+
+/** The token scope for an ARM endpoint: an explicit audience wins, then the known clouds, then `<url>/.default`. */
+export function resourceManagerScope(resourceManagerUrl: string = PUBLIC_RESOURCE_MANAGER_URL, audience?: string): string {
+  if (audience && audience.trim() !== '') {
+    const a = audience.trim();
+    return a.endsWith('/.default') ? a : `${a.replace(/\/+$/, '')}/.default`;
+  }
+  const url = resourceManagerUrl.replace(/\/+$/, '');
+  let host = '';
+  try {
+    host = new URL(url).host.toLowerCase();
+  } catch {
+    // An unparsable URL fails later with a clearer message from the SDK; keep the generic scope here.
+  }
+  return `${KNOWN_AUDIENCES[host] ?? url}/.default`;
+}
+
+/** DefaultAzureCredential configured from the standard variables in `env`. */
+export function credentialFromEnv(env: NodeJS.ProcessEnv = process.env): TokenCredential {
+  const options: DefaultAzureCredentialClientIdOptions = {};
+  if (env.AZURE_TENANT_ID) options.tenantId = env.AZURE_TENANT_ID;
+  if (env.AZURE_AUTHORITY_HOST) options.authorityHost = env.AZURE_AUTHORITY_HOST;
+  if (env.AZURE_CLIENT_ID) {
+    options.managedIdentityClientId = env.AZURE_CLIENT_ID;
+    options.workloadIdentityClientId = env.AZURE_CLIENT_ID;
+  }
+  return new DefaultAzureCredential(options);
+}
+
+/** The ARM endpoint and token audience from AZURE_RESOURCE_MANAGER_URL / AZURE_RESOURCE_MANAGER_AUDIENCE. */
+export function resourceManagerFromEnv(env: NodeJS.ProcessEnv = process.env): { resourceManagerUrl: string; scope: string } {
+  const resourceManagerUrl = (env.AZURE_RESOURCE_MANAGER_URL || PUBLIC_RESOURCE_MANAGER_URL).replace(/\/+$/, '');
+  return { resourceManagerUrl, scope: resourceManagerScope(resourceManagerUrl, env.AZURE_RESOURCE_MANAGER_AUDIENCE) };
+}

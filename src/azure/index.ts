@@ -1,0 +1,333 @@
+/**
+ * The Azure adapters: managed identities and federated credentials (@azure/arm-msi), role
+ * definitions and assignments (@azure/arm-authorization), and the AKS cluster read
+ * (@azure/arm-containerservice). Every failure leaves here as a RetryableError or TerminalError.
+ */
+import type { TokenCredential } from '@azure/core-auth';
+import { ManagedServiceIdentityClient, type FederatedIdentityCredential as SdkFic, type Identity } from '@azure/arm-msi';
+import { AuthorizationManagementClient, type RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorization';
+import { ContainerServiceClient } from '@azure/arm-containerservice';
+import type {
+  AdapterCallHook,
+  AuthorizationPort,
+  ClusterPort,
+  FederatedCredential,
+  IdentityPort,
+  IdentityRef,
+  ManagedIdentity,
+  RoleAssignment,
+} from '../domain/ports';
+import type { ClusterFacts, PolicyCluster } from '../domain/types';
+import { TerminalError } from '../domain/errors';
+import { PUBLIC_RESOURCE_MANAGER_URL, resourceManagerScope } from './credential';
+import { isAzureNotFound, translateAzureError, type AzureCallContext } from './errors';
+import { useAzureRetry, type AzureRetryOptions } from './retry';
+
+export { credentialFromEnv, resourceManagerFromEnv, resourceManagerScope } from './credential';
+export { translateAzureError, RoleAssignmentExistsError, isAzureNotFound } from './errors';
+export type { AzureRetryOptions } from './retry';
+
+export interface AzureConfig {
+  credential: TokenCredential;
+  /** ARM endpoint (AZURE_RESOURCE_MANAGER_URL); default the public cloud. */
+  resourceManagerUrl?: string;
+  /** Token audience or scope for ARM (AZURE_RESOURCE_MANAGER_AUDIENCE); default derived from the endpoint. */
+  audience?: string;
+  retry?: AzureRetryOptions;
+  /** Extra CA certificate(s) to trust for the ARM endpoint (PEM). */
+  tlsCa?: string;
+  onCall?: AdapterCallHook;
+}
+
+export interface AzureAdapters {
+  identities: IdentityPort;
+  authorization: AuthorizationPort;
+  clusters: ClusterPort;
+}
+
+const NO_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
+
+/** ARM id → its subscription and resource group (case kept as given). */
+function parseArmId(id: string): { subscriptionId?: string; resourceGroup?: string } {
+  const m = /^\/subscriptions\/([^/]+)(?:\/resourceGroups\/([^/]+))?/i.exec(id);
+  return { subscriptionId: m?.[1], resourceGroup: m?.[2] };
+}
+
+function identityId(ref: IdentityRef): string {
+  return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${ref.name}`;
+}
+
+/** The SDKs put `{scope}` into `/{scope}/providers/...` verbatim, so a leading slash would double. */
+function bareScope(scope: string): string {
+  return scope.replace(/^\/+/, '');
+}
+
+function slashScope(scope: string): string {
+  return `/${bareScope(scope)}`;
+}
+
+function toIdentity(i: Identity, ref?: IdentityRef): ManagedIdentity {
+  const id = i.id ?? (ref ? identityId(ref) : '');
+  const parsed = parseArmId(id);
+  return {
+    id,
+    name: i.name ?? ref?.name ?? '',
+    subscriptionId: parsed.subscriptionId ?? ref?.subscriptionId ?? '',
+    resourceGroup: parsed.resourceGroup ?? ref?.resourceGroup ?? '',
+    location: i.location,
+    clientId: i.clientId ?? '',
+    principalId: i.principalId ?? '',
+    tenantId: i.tenantId ?? '',
+    tags: { ...(i.tags ?? {}) },
+  };
+}
+
+function toFederatedCredential(f: SdkFic, ref: IdentityRef, name?: string): FederatedCredential {
+  const fallbackName = name ?? f.name ?? '';
+  const id = f.id ?? `${identityId(ref)}/federatedIdentityCredentials/${fallbackName}`;
+  return {
+    id,
+    name: f.name ?? fallbackName,
+    identityId: f.id ? f.id.replace(/\/federatedIdentityCredentials\/[^/]+$/i, '') : identityId(ref),
+    issuer: f.issuer ?? '',
+    subject: f.subject ?? '',
+    audiences: [...(f.audiences ?? [])],
+  };
+}
+
+function toRoleAssignment(a: SdkRoleAssignment, scope: string, name?: string): RoleAssignment {
+  return {
+    id: a.id ?? `${slashScope(scope)}/providers/Microsoft.Authorization/roleAssignments/${name ?? a.name ?? ''}`,
+    name: a.name ?? name ?? '',
+    scope: a.scope ?? slashScope(scope),
+    roleDefinitionId: a.roleDefinitionId ?? '',
+    principalId: a.principalId ?? '',
+    ...(a.principalType ? { principalType: a.principalType } : {}),
+  };
+}
+
+function odataString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+export function createAzureAdapters(config: AzureConfig): AzureAdapters {
+  const endpoint = (config.resourceManagerUrl ?? PUBLIC_RESOURCE_MANAGER_URL).replace(/\/+$/, '');
+  const scope = resourceManagerScope(endpoint, config.audience);
+  const common = {
+    endpoint,
+    ...(config.tlsCa ? { tlsOptions: { ca: config.tlsCa } } : {}),
+  };
+  const msiClients = new Map<string, ManagedServiceIdentityClient>();
+  const authClients = new Map<string, AuthorizationManagementClient>();
+  const aksClients = new Map<string, ContainerServiceClient>();
+
+  const msi = (subscriptionId: string): ManagedServiceIdentityClient => {
+    let c = msiClients.get(subscriptionId);
+    if (!c) {
+      // `endpoint` alone would also change the token scope to `<endpoint>/.default`: pin it.
+      c = new ManagedServiceIdentityClient(config.credential, subscriptionId, { ...common, credentialScopes: [scope] });
+      useAzureRetry(c.pipeline, config.retry);
+      msiClients.set(subscriptionId, c);
+    }
+    return c;
+  };
+  const auth = (armScope: string): AuthorizationManagementClient => {
+    const subscriptionId = parseArmId(slashScope(armScope)).subscriptionId ?? NO_SUBSCRIPTION;
+    let c = authClients.get(subscriptionId);
+    if (!c) {
+      c = new AuthorizationManagementClient(config.credential, subscriptionId, { ...common, credentialScopes: [scope] });
+      useAzureRetry(c.pipeline, config.retry);
+      authClients.set(subscriptionId, c);
+    }
+    return c;
+  };
+  const aks = (subscriptionId: string): ContainerServiceClient => {
+    let c = aksClients.get(subscriptionId);
+    if (!c) {
+      c = new ContainerServiceClient(config.credential, subscriptionId, { ...common, credentials: { scopes: [scope] } });
+      useAzureRetry(c.pipeline, config.retry);
+      aksClients.set(subscriptionId, c);
+    }
+    return c;
+  };
+
+  /** Time one call, translate its failure, report it. */
+  async function call<T>(operation: string, ctx: AzureCallContext, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    try {
+      const result = await fn();
+      config.onCall?.({ system: 'azure', operation, outcome: 'ok', ms: Date.now() - started });
+      return result;
+    } catch (e) {
+      const err = translateAzureError(e, ctx);
+      config.onCall?.({ system: 'azure', operation, outcome: err.kind, ms: Date.now() - started, code: err.code });
+      throw err;
+    }
+  }
+
+  /** A read where 404 means "absent". */
+  async function read<T>(operation: string, ctx: AzureCallContext, fn: () => Promise<T>): Promise<T | undefined> {
+    const started = Date.now();
+    try {
+      const result = await fn();
+      config.onCall?.({ system: 'azure', operation, outcome: 'ok', ms: Date.now() - started });
+      return result;
+    } catch (e) {
+      if (isAzureNotFound(e)) {
+        config.onCall?.({ system: 'azure', operation, outcome: 'ok', ms: Date.now() - started, code: 'NotFound' });
+        return undefined;
+      }
+      const err = translateAzureError(e, ctx);
+      config.onCall?.({ system: 'azure', operation, outcome: err.kind, ms: Date.now() - started, code: err.code });
+      throw err;
+    }
+  }
+
+  /** A delete where 404 means "already gone". */
+  async function remove(operation: string, ctx: AzureCallContext, fn: () => Promise<unknown>): Promise<void> {
+    await read(operation, ctx, fn);
+  }
+
+  const idCtx = (ref: IdentityRef, verb: string, action: string): AzureCallContext => ({
+    what: `${verb} the managed identity '${ref.name}' in resource group '${ref.resourceGroup}'`,
+    action: `Microsoft.ManagedIdentity/userAssignedIdentities/${action}`,
+    scope: identityId(ref),
+  });
+  const ficCtx = (ref: IdentityRef, verb: string, action: string, name?: string): AzureCallContext => ({
+    what: `${verb} the federated credential${name ? ` '${name}'` : 's'} of managed identity '${ref.name}'`,
+    action: `Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/${action}`,
+    scope: identityId(ref),
+  });
+
+  const identities: IdentityPort = {
+    getIdentity: (ref) =>
+      read('identities.get', idCtx(ref, 'read', 'read'), async () => toIdentity(await msi(ref.subscriptionId).userAssignedIdentities.get(ref.resourceGroup, ref.name), ref)),
+
+    putIdentity: (ref, location, tags) =>
+      call('identities.put', idCtx(ref, 'create or update', 'write'), async () =>
+        toIdentity(await msi(ref.subscriptionId).userAssignedIdentities.createOrUpdate(ref.resourceGroup, ref.name, { location, tags }), ref),
+      ),
+
+    deleteIdentity: (ref) => remove('identities.delete', idCtx(ref, 'delete', 'delete'), () => msi(ref.subscriptionId).userAssignedIdentities.delete(ref.resourceGroup, ref.name)),
+
+    listIdentities(subscriptionId, resourceGroup) {
+      const ctx: AzureCallContext = {
+        what: `list the managed identities in ${resourceGroup ? `resource group '${resourceGroup}'` : `subscription '${subscriptionId}'`}`,
+        action: 'Microsoft.ManagedIdentity/userAssignedIdentities/read',
+        scope: `/subscriptions/${subscriptionId}${resourceGroup ? `/resourceGroups/${resourceGroup}` : ''}`,
+      };
+      return {
+        async *[Symbol.asyncIterator]() {
+          const ops = msi(subscriptionId).userAssignedIdentities;
+          const pages = (resourceGroup ? ops.listByResourceGroup(resourceGroup) : ops.listBySubscription()).byPage();
+          for (;;) {
+            const page = await call('identities.list', ctx, () => pages.next());
+            if (page.done) return;
+            for (const i of page.value) yield toIdentity(i);
+          }
+        },
+      };
+    },
+
+    listFederatedCredentials: (ref) =>
+      call('federatedCredentials.list', ficCtx(ref, 'list', 'read'), async () => {
+        const out: FederatedCredential[] = [];
+        for await (const page of msi(ref.subscriptionId).federatedIdentityCredentials.list(ref.resourceGroup, ref.name).byPage()) {
+          for (const f of page) out.push(toFederatedCredential(f, ref));
+        }
+        return out;
+      }),
+
+    getFederatedCredential: (ref, name) =>
+      read('federatedCredentials.get', ficCtx(ref, 'read', 'read', name), async () =>
+        toFederatedCredential(await msi(ref.subscriptionId).federatedIdentityCredentials.get(ref.resourceGroup, ref.name, name), ref, name),
+      ),
+
+    putFederatedCredential: (ref, name, issuer, subject, audiences) =>
+      call('federatedCredentials.put', ficCtx(ref, 'create or update', 'write', name), async () =>
+        toFederatedCredential(
+          await msi(ref.subscriptionId).federatedIdentityCredentials.createOrUpdate(ref.resourceGroup, ref.name, name, { issuer, subject, audiences }),
+          ref,
+          name,
+        ),
+      ),
+
+    deleteFederatedCredential: (ref, name) =>
+      remove('federatedCredentials.delete', ficCtx(ref, 'delete', 'delete', name), () => msi(ref.subscriptionId).federatedIdentityCredentials.delete(ref.resourceGroup, ref.name, name)),
+  };
+
+  const raCtx = (armScope: string, verb: string, action: string, name?: string): AzureCallContext => ({
+    what: `${verb} the role assignment${name ? ` '${name}'` : 's'} on '${slashScope(armScope)}'`,
+    action: `Microsoft.Authorization/roleAssignments/${action}`,
+    scope: slashScope(armScope),
+  });
+
+  const authorization: AuthorizationPort = {
+    findRoleDefinitionId: (armScope, roleName) =>
+      call(
+        'roleDefinitions.list',
+        { what: `look up the role '${roleName}' at '${slashScope(armScope)}'`, action: 'Microsoft.Authorization/roleDefinitions/read', scope: slashScope(armScope) },
+        async () => {
+          const found: string[] = [];
+          for await (const d of auth(armScope).roleDefinitions.list(bareScope(armScope), { filter: `roleName eq ${odataString(roleName)}` })) {
+            // The filter is ARM's; prefer an exact (case-insensitive) name match if ARM returns more.
+            if (d.id && (d.roleName ?? '').toLowerCase() === roleName.toLowerCase()) return d.id;
+            if (d.id) found.push(d.id);
+          }
+          return found[0];
+        },
+      ),
+
+    getRoleAssignment: (armScope, name) =>
+      read('roleAssignments.get', raCtx(armScope, 'read', 'read', name), async () => toRoleAssignment(await auth(armScope).roleAssignments.get(bareScope(armScope), name), armScope, name)),
+
+    createRoleAssignment: (armScope, name, roleDefinitionId, principalId) =>
+      call('roleAssignments.create', raCtx(armScope, 'create', 'write', name), async () =>
+        toRoleAssignment(
+          await auth(armScope).roleAssignments.create(bareScope(armScope), name, { roleDefinitionId, principalId, principalType: 'ServicePrincipal' }),
+          armScope,
+          name,
+        ),
+      ),
+
+    deleteRoleAssignment: (armScope, name) =>
+      remove('roleAssignments.delete', raCtx(armScope, 'delete', 'delete', name), () => auth(armScope).roleAssignments.delete(bareScope(armScope), name)),
+
+    listRoleAssignments: (armScope, principalId) =>
+      call('roleAssignments.list', raCtx(armScope, 'list', 'read'), async () => {
+        const out: RoleAssignment[] = [];
+        const options = principalId ? { filter: `principalId eq ${odataString(principalId)}` } : {};
+        for await (const a of auth(armScope).roleAssignments.listForScope(bareScope(armScope), options)) out.push(toRoleAssignment(a, armScope));
+        return out;
+      }),
+  };
+
+  const clusters: ClusterPort = {
+    async getClusterFacts(cluster: PolicyCluster): Promise<ClusterFacts> {
+      const ctx: AzureCallContext = {
+        what: `read the AKS cluster '${cluster.aksName}' in resource group '${cluster.resourceGroup}'`,
+        action: 'Microsoft.ContainerService/managedClusters/read',
+        scope: `/subscriptions/${cluster.subscriptionId}/resourceGroups/${cluster.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${cluster.aksName}`,
+      };
+      const mc = await read('managedClusters.get', ctx, () => aks(cluster.subscriptionId).managedClusters.get(cluster.resourceGroup, cluster.aksName));
+      if (!mc) {
+        throw new TerminalError(
+          `Azure: the AKS cluster '${cluster.aksName}' was not found in resource group '${cluster.resourceGroup}' of subscription '${cluster.subscriptionId}'. Check the cluster '${cluster.name}' in the policy.`,
+          'ClusterNotFound',
+        );
+      }
+      const oidcIssuerEnabled = mc.oidcIssuerProfile?.enabled === true;
+      return {
+        name: cluster.name,
+        oidcIssuerEnabled,
+        // Verbatim: the federated credential must match it byte for byte (AKS ends it with '/').
+        issuerUrl: oidcIssuerEnabled ? (mc.oidcIssuerProfile?.issuerURL ?? '') : '',
+        workloadIdentityEnabled: mc.securityProfile?.workloadIdentity?.enabled === true,
+        ...(mc.identity?.type ? { identityType: mc.identity.type } : {}),
+        podIdentityEnabled: mc.podIdentityProfile?.enabled === true,
+      };
+    },
+  };
+
+  return { identities, authorization, clusters };
+}
