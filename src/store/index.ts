@@ -1,0 +1,9 @@
+export { DEFAULT_PREFIX, storeKeys, openRequestKey, type StoreKeys } from './keys';
+export {
+  RedisRequestStore,
+  OPEN_KEY_RELEASING_STATES,
+  type RedisRequestStoreOptions,
+  type ReserveOpenKeyResult,
+  type ResourcesPatch,
+  type AuditEntry,
+} from './redis-request-store';

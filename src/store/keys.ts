@@ -1,0 +1,66 @@
+/**
+ * The one place that knows wid-bot's Redis key layout. Everything lives under a prefix (default `wid`)
+ * so several deployments, or several tests, can share one Redis without seeing each other's keys.
+ *
+ *   <p>:req:<id>               hash    the request: doc (JSON without steps/resources), state, updatedAt,
+ *                                      createdAt, requester, openKey, step:<name> (StepRecord JSON),
+ *                                      res:<field> (JSON value of one ProvisionedResources field)
+ *   <p>:req:<id>:history       list    TransitionEvent JSON, oldest first
+ *   <p>:audit                  stream  every transition: requestId, actor, actorName, from, to, reason, at
+ *   <p>:open:<openKey>         string  id of the open request for cluster/namespace/serviceaccount/role
+ *   <p>:openof:<id>            string  the open key a request holds (so a transition can release it)
+ *   <p>:idx:requester:<user>   zset    request ids by createdAt (ms)
+ *   <p>:idx:pending            zset    pending request ids by createdAt (ms)
+ *   <p>:delivery:<key>         string  Slack delivery already processed (SET NX EX)
+ *   <p>:lock:<name>            string  cross-process mutex token
+ *   <p>:rate:<bucket>          hash    token bucket (tokens, ts)
+ *   <p>:q:<queue>:…            BullMQ  queues wid-provision and wid-timers (BullMQ's own layout)
+ */
+export const DEFAULT_PREFIX = 'wid';
+
+export interface StoreKeys {
+  prefix: string;
+  request(id: string): string;
+  history(id: string): string;
+  audit: string;
+  openRequest(openKey: string): string;
+  openKeyOf(id: string): string;
+  byRequester(userId: string): string;
+  pending: string;
+  delivery(key: string): string;
+  lock(name: string): string;
+  rateBucket(name: string): string;
+  /** BullMQ's `prefix` option: queues live at `<this>:<queueName>:…`. */
+  bullPrefix: string;
+}
+
+export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
+  if (!prefix || /\s/.test(prefix)) throw new Error(`Redis key prefix must be non-empty and without spaces, got ${JSON.stringify(prefix)}`);
+  return {
+    prefix,
+    request: (id) => `${prefix}:req:${id}`,
+    history: (id) => `${prefix}:req:${id}:history`,
+    audit: `${prefix}:audit`,
+    openRequest: (openKey) => `${prefix}:open:${openKey}`,
+    openKeyOf: (id) => `${prefix}:openof:${id}`,
+    byRequester: (userId) => `${prefix}:idx:requester:${userId}`,
+    pending: `${prefix}:idx:pending`,
+    delivery: (key) => `${prefix}:delivery:${key}`,
+    lock: (name) => `${prefix}:lock:${name}`,
+    rateBucket: (name) => `${prefix}:rate:${name}`,
+    bullPrefix: `${prefix}:q`,
+  };
+}
+
+/** Lower-case, trimmed, inner whitespace collapsed: what makes two spellings the same open request. */
+function normalisePart(s: string): string {
+  return s.trim().toLowerCase().replace(/\s+/g, ' ');
+}
+
+/**
+ * The key that allows only one open request per cluster/namespace/ServiceAccount/role.
+ * Revokes, which name no role, may pass `*` as the role.
+ */
+export function openRequestKey(parts: { clusterName: string; namespace: string; serviceAccount: string; roleName: string }): string {
+  return [parts.clusterName, parts.namespace, parts.serviceAccount, parts.roleName].map(normalisePart).join('/');
+}
