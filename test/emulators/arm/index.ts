@@ -1,0 +1,221 @@
+/**
+ * The Azure Resource Manager emulator: an HTTPS server on 127.0.0.1 speaking ARM's wire format for
+ * the resource providers wid-bot uses (Managed Identity, Authorization, Container Service), with
+ * ARM's auth, throttling and error shapes, all state in memory.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import { EmulatorControls } from '../common/controls';
+import { close as closeServer, listen, parseJson, readBody, sendJson } from '../common/http';
+import { testTls } from '../common/tls';
+import { authenticate, DenyList, type DenyRule } from './auth';
+import type { ArmCall, ArmContext } from './context';
+import { ArmError, armErrorBody, defaultFaultMessage, type ArmResponse } from './errors';
+import { normalisePath } from './ids';
+import { resolve, type Route } from './router';
+import { ArmState, type ClusterConfig, type PrincipalType } from './state';
+import { interval, Throttle, type ThrottleLimits, type ThrottleStats } from './throttle';
+
+export { ArmState } from './state';
+export type {
+  ClusterConfig,
+  FederatedCredentialSnapshot,
+  IdentitySnapshot,
+  PrincipalType,
+  RoleAssignmentSnapshot,
+  SeedFederatedCredential,
+  SeedIdentity,
+  SeedRoleAssignment,
+} from './state';
+export type { DenyRule } from './auth';
+export type { BucketLimit, OperationClass, ThrottleLimits, ThrottleStats } from './throttle';
+export { DEFAULT_THROTTLE_LIMITS } from './throttle';
+export { BUILT_IN_ROLES } from './role-definitions';
+
+export const DEFAULT_TENANT_ID = 'b6c948ef-f6b5-4384-8354-da3a15eca969';
+
+export interface ArmEmulatorOptions {
+  /** Certificate and key to serve; the test run's certificate (`testTls()`) when omitted. */
+  tls?: { certPem: string; keyPem: string };
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Tenant of every identity and of PrincipalNotFound messages. */
+  tenantId?: string;
+  /** Items per list page before a nextLink (default 100). */
+  pageSize?: number;
+  /** How long a federated-credential write holds its identity busy (default 25 ms). */
+  ficWriteMs?: number;
+  /** How long a new principal stays invisible to role assignments without principalType (default 0). */
+  principalReplicationDelayMs?: number;
+  /** When given, only these resource groups exist (any subscription); others → 404 ResourceGroupNotFound. */
+  resourceGroups?: string[];
+  clusters?: ClusterConfig[];
+  /** Directory principals besides managed identities (users, groups, the bot's service principal). */
+  principals?: Array<{ id: string; type?: PrincipalType }>;
+  /** Strict mode: only tokens this accepts pass (the Entra emulator supplies one). Default: any bearer token. */
+  tokenValidator?: (token: string) => boolean;
+  /** Throttling limits per operation class, or false for none. Default: on, with DEFAULT_THROTTLE_LIMITS. */
+  throttle?: ThrottleLimits | false;
+  controls?: EmulatorControls;
+}
+
+export interface ArmSettings {
+  pageSize?: number;
+  ficWriteMs?: number;
+  principalReplicationDelayMs?: number;
+}
+
+export interface ArmStats extends ThrottleStats {
+  requests: number;
+}
+
+export interface ArmEmulator {
+  /** `https://127.0.0.1:<port>`: the SDK clients' `endpoint`. */
+  url: string;
+  port: number;
+  controls: EmulatorControls;
+  state: ArmState;
+  /** Add or replace a cluster (matched by subscription, resource group and name). */
+  setCluster(cluster: ClusterConfig): void;
+  removeCluster(ref: { subscriptionId: string; resourceGroup: string; name: string }): void;
+  /** Answer matching calls with 403 AuthorizationFailed. */
+  deny(rule: DenyRule): void;
+  clearDenies(): void;
+  setThrottle(limits: ThrottleLimits | false): void;
+  /** Change timing and paging settings at run time. */
+  configure(settings: ArmSettings): void;
+  stats(): ArmStats;
+  close(): Promise<void>;
+}
+
+function decodePath(pathname: string): string {
+  const segs = pathname.split('/').map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  });
+  return normalisePath(segs.join('/'));
+}
+
+function throttled(route: Route, retryAfterSeconds: number, burst: number, perSecond: number): ArmError {
+  const namespace = route.action.split('/')[0] ?? 'Microsoft.Resources';
+  const window = interval(burst / perSecond);
+  if (route.throttle === 'identityWrite' || route.throttle === 'ficWrite') {
+    return new ArmError(
+      429,
+      'TooManyRequests',
+      `Number of '${route.action}' requests for subscription '${route.subscriptionId}' exceeded the limit of '${burst}' for time interval '${window}'. Please try again after '${retryAfterSeconds}' seconds.`,
+      { 'retry-after': String(retryAfterSeconds) },
+    );
+  }
+  return new ArmError(
+    429,
+    'ResourceRequestsThrottled',
+    `Number of requests for ${namespace} exceeded the limit of '${burst}' for time interval '${window}'. Please try again after '${retryAfterSeconds}' seconds.`,
+    { 'retry-after': String(retryAfterSeconds) },
+  );
+}
+
+export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promise<ArmEmulator> {
+  const tls = options.tls ?? (await testTls());
+  const controls = options.controls ?? new EmulatorControls();
+  const state = new ArmState(options.tenantId ?? DEFAULT_TENANT_ID);
+  state.setResourceGroups(options.resourceGroups);
+  for (const c of options.clusters ?? []) state.setCluster(c);
+  for (const p of options.principals ?? []) state.addPrincipal(p.id, p.type ?? 'ServicePrincipal');
+  const throttle = new Throttle(options.throttle ?? {});
+  const denies = new DenyList();
+  let requests = 0;
+
+  const ctx: ArmContext = {
+    state,
+    baseUrl: '',
+    pageSize: options.pageSize ?? 100,
+    ficWriteMs: options.ficWriteMs ?? 25,
+    principalReplicationDelayMs: options.principalReplicationDelayMs ?? 0,
+    ficBusy: new Set(),
+  };
+
+  async function answer(req: IncomingMessage, call: ArmCall): Promise<ArmResponse> {
+    const token = authenticate(req.headers, options.tokenValidator);
+    if (!call.query['api-version']) {
+      throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+    }
+    const route = resolve(ctx, call);
+    denies.check(call.method, call.path, route.action, route.scope, token);
+    if (route.throttle) {
+      const t = throttle.take(route.throttle, route.subscriptionId);
+      if (!t.ok) throw throttled(route, t.retryAfterSeconds, t.limit.burst, t.limit.perSecond);
+    }
+    if (route.resourceGroup !== undefined && !state.resourceGroupExists(route.resourceGroup)) {
+      throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${route.resourceGroup}' could not be found.`);
+    }
+    return route.run();
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    requests += 1;
+    const requestId = randomUUID();
+    const send = (r: ArmResponse): void =>
+      sendJson(res, r.status, r.body, { 'x-ms-request-id': requestId, 'x-ms-correlation-request-id': requestId, ...(r.headers ?? {}) });
+    const sendError = (e: ArmError): void => send({ status: e.status, body: armErrorBody(e.code, e.message), headers: e.headers });
+    try {
+      const url = new URL(req.url ?? '/', ctx.baseUrl);
+      const query: Record<string, string> = {};
+      for (const [k, v] of url.searchParams) query[k.toLowerCase()] = v;
+      const call: ArmCall = { method: (req.method ?? 'GET').toUpperCase(), path: decodePath(url.pathname), query, body: undefined };
+      const raw = await readBody(req);
+      let malformed: string | undefined;
+      try {
+        call.body = parseJson(raw);
+      } catch (e) {
+        malformed = (e as Error).message;
+        call.body = raw.toString('utf8');
+      }
+      const fault = await controls.intercept({ method: call.method, path: call.path, query, body: call.body, headers: req.headers });
+      if (fault) {
+        const headers: Record<string, string> = {};
+        if (fault.status === 429 || fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(fault.retryAfterSeconds ?? 1)));
+        return sendError(new ArmError(fault.status, fault.code, fault.message ?? defaultFaultMessage(fault.status, fault.code), headers));
+      }
+      if (malformed !== undefined) {
+        throw new ArmError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: '${malformed}'.`);
+      }
+      send(await answer(req, call));
+    } catch (e) {
+      if (e instanceof ArmError) return sendError(e);
+      sendError(new ArmError(500, 'InternalServerError', `Encountered internal server error: ${(e as Error).message}`));
+    }
+  }
+
+  const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    void handle(req, res);
+  });
+  const port = await listen(server, options.port ?? 0);
+  const url = `https://127.0.0.1:${port}`;
+  ctx.baseUrl = url;
+
+  return {
+    url,
+    port,
+    controls,
+    state,
+    setCluster: (c) => state.setCluster(c),
+    removeCluster: (ref) => {
+      state.removeCluster(ref);
+    },
+    deny: (rule) => denies.add(rule),
+    clearDenies: () => denies.clear(),
+    setThrottle: (limits) => throttle.setLimits(limits),
+    configure: (settings) => {
+      if (settings.pageSize !== undefined) ctx.pageSize = settings.pageSize;
+      if (settings.ficWriteMs !== undefined) ctx.ficWriteMs = settings.ficWriteMs;
+      if (settings.principalReplicationDelayMs !== undefined) ctx.principalReplicationDelayMs = settings.principalReplicationDelayMs;
+    },
+    stats: () => ({ ...throttle.stats(), requests }),
+    close: () => closeServer(server),
+  };
+}

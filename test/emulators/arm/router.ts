@@ -1,0 +1,188 @@
+/**
+ * Maps an ARM path to its resource provider handler, the action it performs (for deny rules and
+ * AuthorizationFailed messages), its scope, and its throttling class. Provider and resource-group
+ * segments match case-insensitively, as in ARM.
+ */
+import type { ArmCall, ArmContext } from './context';
+import { ArmError, type ArmResponse } from './errors';
+import * as fic from './federated-credentials';
+import * as identities from './identities';
+import * as clusters from './managed-clusters';
+import * as assignments from './role-assignments';
+import * as definitions from './role-definitions';
+import type { OperationClass } from './throttle';
+
+export interface Route {
+  /** e.g. `Microsoft.Authorization/roleAssignments/write`. */
+  action: string;
+  /** The resource id the action is performed over. */
+  scope: string;
+  /** Subscription for throttling (`tenant` for calls outside any subscription). */
+  subscriptionId: string;
+  throttle?: OperationClass;
+  /** A resource group the route needs to exist. */
+  resourceGroup?: string;
+  run: () => ArmResponse | Promise<ArmResponse>;
+}
+
+const VERB: Record<string, string> = { GET: 'read', PUT: 'write', PATCH: 'write', DELETE: 'delete' };
+
+function methodNotAllowed(method: string): ArmError {
+  return new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
+}
+
+function unknownRoute(path: string): ArmError {
+  return new ArmError(404, 'InvalidResourceType', `The resource type for the path '${path}' could not be found.`);
+}
+
+function authorizationRoute(ctx: ArmContext, call: ArmCall, segs: string[], i: number): Route {
+  const scope = '/' + segs.slice(0, i).join('/');
+  const kind = segs[i + 2]?.toLowerCase();
+  const name = segs[i + 3];
+  if (segs.length > i + 4) throw unknownRoute(call.path);
+  const subscriptionId = /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1] ?? 'tenant';
+  const verb = VERB[call.method];
+  if (kind === 'roledefinitions') {
+    if (call.method !== 'GET') throw methodNotAllowed(call.method);
+    return {
+      action: 'Microsoft.Authorization/roleDefinitions/read',
+      scope: name ? call.path : scope,
+      subscriptionId,
+      throttle: 'read',
+      run: () => (name ? definitions.getRoleDefinition(scope, name) : definitions.listRoleDefinitions(scope, call.query['$filter'])),
+    };
+  }
+  if (kind === 'roleassignments') {
+    if (!name) {
+      if (call.method !== 'GET') throw methodNotAllowed(call.method);
+      return {
+        action: 'Microsoft.Authorization/roleAssignments/read',
+        scope,
+        subscriptionId,
+        throttle: 'read',
+        run: () => assignments.listRoleAssignments(ctx, scope, call),
+      };
+    }
+    if (call.method !== 'GET' && call.method !== 'PUT' && call.method !== 'DELETE') throw methodNotAllowed(call.method);
+    return {
+      action: `Microsoft.Authorization/roleAssignments/${verb}`,
+      scope: call.path,
+      subscriptionId,
+      throttle: call.method === 'GET' ? 'read' : 'roleAssignmentWrite',
+      run: () =>
+        call.method === 'PUT'
+          ? assignments.putRoleAssignment(ctx, scope, name, call)
+          : call.method === 'DELETE'
+            ? assignments.deleteRoleAssignment(ctx, scope, name)
+            : assignments.getRoleAssignment(ctx, scope, name),
+    };
+  }
+  throw unknownRoute(call.path);
+}
+
+export function resolve(ctx: ArmContext, call: ArmCall): Route {
+  const segs = call.path.split('/').filter(Boolean);
+  const lc = segs.map((s) => s.toLowerCase());
+
+  // Role definitions and assignments hang off any scope: the last Microsoft.Authorization provider segment splits scope from resource.
+  for (let i = lc.length - 2; i >= 0; i--) {
+    if (lc[i] === 'providers' && lc[i + 1] === 'microsoft.authorization') return authorizationRoute(ctx, call, segs, i);
+  }
+
+  if (lc[0] !== 'subscriptions' || !segs[1]) throw unknownRoute(call.path);
+  const subscriptionId = segs[1];
+  const verb = VERB[call.method];
+
+  if (lc[2] === 'providers' && lc[3] === 'microsoft.managedidentity' && lc[4] === 'userassignedidentities' && segs.length === 5) {
+    if (call.method !== 'GET') throw methodNotAllowed(call.method);
+    return {
+      action: 'Microsoft.ManagedIdentity/userAssignedIdentities/read',
+      scope: `/subscriptions/${subscriptionId}`,
+      subscriptionId,
+      throttle: 'read',
+      run: () => identities.listIdentities(ctx, call, subscriptionId),
+    };
+  }
+
+  if (lc[2] !== 'resourcegroups' || !segs[3] || lc[4] !== 'providers') throw unknownRoute(call.path);
+  const resourceGroup = segs[3];
+
+  if (lc[5] === 'microsoft.containerservice' && lc[6] === 'managedclusters' && segs[7] && segs.length === 8) {
+    if (call.method !== 'GET') throw methodNotAllowed(call.method);
+    const name = segs[7];
+    return {
+      action: 'Microsoft.ContainerService/managedClusters/read',
+      scope: call.path,
+      subscriptionId,
+      throttle: 'read',
+      resourceGroup,
+      run: () => clusters.getCluster(ctx, subscriptionId, resourceGroup, name),
+    };
+  }
+
+  if (lc[5] !== 'microsoft.managedidentity' || lc[6] !== 'userassignedidentities') throw unknownRoute(call.path);
+
+  if (segs.length === 7) {
+    if (call.method !== 'GET') throw methodNotAllowed(call.method);
+    return {
+      action: 'Microsoft.ManagedIdentity/userAssignedIdentities/read',
+      scope: `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`,
+      subscriptionId,
+      throttle: 'read',
+      resourceGroup,
+      run: () => identities.listIdentities(ctx, call, subscriptionId, resourceGroup),
+    };
+  }
+
+  const identityName = segs[7];
+  if (!identityName) throw unknownRoute(call.path);
+  const ref = { subscriptionId, resourceGroup, name: identityName };
+
+  if (segs.length === 8) {
+    const run: Record<string, () => ArmResponse> = {
+      PUT: () => identities.putIdentity(ctx, ref, call),
+      PATCH: () => identities.patchIdentity(ctx, ref, call),
+      GET: () => identities.getIdentity(ctx, ref),
+      DELETE: () => identities.deleteIdentity(ctx, ref),
+    };
+    const handler = run[call.method];
+    if (!handler) throw methodNotAllowed(call.method);
+    return {
+      action: `Microsoft.ManagedIdentity/userAssignedIdentities/${verb}`,
+      scope: call.path,
+      subscriptionId,
+      throttle: call.method === 'PUT' || call.method === 'PATCH' ? 'identityWrite' : 'read',
+      resourceGroup,
+      run: handler,
+    };
+  }
+
+  if (lc[8] !== 'federatedidentitycredentials' || segs.length > 10) throw unknownRoute(call.path);
+  const ficName = segs[9];
+  if (!ficName) {
+    if (call.method !== 'GET') throw methodNotAllowed(call.method);
+    return {
+      action: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read',
+      scope: call.path,
+      subscriptionId,
+      throttle: 'read',
+      resourceGroup,
+      run: () => fic.listFederatedCredentials(ctx, ref, call),
+    };
+  }
+  const run: Record<string, () => ArmResponse | Promise<ArmResponse>> = {
+    PUT: () => fic.putFederatedCredential(ctx, ref, ficName, call),
+    GET: () => fic.getFederatedCredential(ctx, ref, ficName),
+    DELETE: () => fic.deleteFederatedCredential(ctx, ref, ficName),
+  };
+  const handler = run[call.method];
+  if (!handler) throw methodNotAllowed(call.method);
+  return {
+    action: `Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/${verb}`,
+    scope: call.path,
+    subscriptionId,
+    throttle: call.method === 'GET' ? 'read' : 'ficWrite',
+    resourceGroup,
+    run: handler,
+  };
+}
