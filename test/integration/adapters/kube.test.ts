@@ -1,0 +1,158 @@
+import { startKubeEmulator, type KubeEmulator } from '../../emulators/kube';
+import { createKubeAdapter } from '../../../src/kube';
+import type { AdapterCall, KubePort } from '../../../src/domain/ports';
+import { WidError } from '../../../src/domain/errors';
+
+function claims(jwt: string): Record<string, unknown> {
+  const part = jwt.split('.')[1] ?? '';
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+async function caught(p: Promise<unknown>): Promise<WidError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof WidError) return e;
+    throw new Error(`expected a WidError, got ${String(e)}`);
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('Kubernetes adapter against the API emulator', () => {
+  let kube: KubeEmulator;
+  let port: KubePort;
+  const calls: AdapterCall[] = [];
+
+  beforeAll(async () => {
+    kube = await startKubeEmulator({ namespaces: ['team-a', 'team-b'] });
+    port = createKubeAdapter({ kubeconfigYaml: kube.kubeconfig(), pageSize: 2, onCall: (c) => calls.push(c) });
+  });
+  afterAll(async () => {
+    await kube.close();
+  });
+  beforeEach(() => {
+    kube.clearDenials();
+    kube.controls.reset({ log: true });
+  });
+
+  test('create, get and delete a ServiceAccount; get of a missing one is undefined', async () => {
+    const created = await port.createServiceAccount('team-a', 'orders', { 'azure.workload.identity/client-id': 'c1' }, { 'azure.workload.identity/use': 'true' });
+    expect(created).toMatchObject({ namespace: 'team-a', name: 'orders', annotations: { 'azure.workload.identity/client-id': 'c1' }, labels: { 'azure.workload.identity/use': 'true' } });
+    expect(created.resourceVersion).toBeTruthy();
+    expect(await port.getServiceAccount('team-a', 'orders')).toMatchObject({ name: 'orders' });
+    await port.deleteServiceAccount('team-a', 'orders');
+    expect(await port.getServiceAccount('team-a', 'orders')).toBeUndefined();
+    // Deleting what is gone is done, not an error.
+    await port.deleteServiceAccount('team-a', 'orders');
+    expect(calls.some((c) => c.system === 'kubernetes' && c.operation === 'serviceAccounts.create' && c.outcome === 'ok')).toBe(true);
+  });
+
+  test('merge-patch sets and removes only the given annotations; foreign annotations, labels and fields stay', async () => {
+    kube.seedServiceAccount({
+      namespace: 'team-a',
+      name: 'billing',
+      annotations: { 'team.example.com/owner': 'alice', 'azure.workload.identity/tenant-id': 'old-tenant' },
+      labels: { app: 'billing' },
+    });
+    const before = kube.getServiceAccount('team-a', 'billing');
+    const patched = await port.patchServiceAccountAnnotations('team-a', 'billing', {
+      'azure.workload.identity/client-id': 'c2',
+      'azure.workload.identity/tenant-id': null,
+    });
+    expect(patched.annotations).toEqual({ 'team.example.com/owner': 'alice', 'azure.workload.identity/client-id': 'c2' });
+    expect(patched.labels).toEqual({ app: 'billing' });
+    const after = kube.getServiceAccount('team-a', 'billing');
+    expect(after?.metadata.uid).toBe(before?.metadata.uid);
+    expect(after?.metadata.labels).toEqual({ app: 'billing' });
+    const patchCall = kube.controls.requests({ method: 'PATCH' })[0];
+    expect(patchCall?.headers['content-type']).toMatch(/application\/merge-patch\+json/);
+    expect(patchCall?.body).toEqual({ metadata: { annotations: { 'azure.workload.identity/client-id': 'c2', 'azure.workload.identity/tenant-id': null } } });
+  });
+
+  test('create of an existing ServiceAccount → terminal AlreadyExists', async () => {
+    kube.seedServiceAccount({ namespace: 'team-b', name: 'dup' });
+    const e = await caught(port.createServiceAccount('team-b', 'dup', {}));
+    expect(e.kind).toBe('terminal');
+    expect(e.code).toBe('AlreadyExists');
+  });
+
+  test('409 Conflict → retryable', async () => {
+    kube.seedServiceAccount({ namespace: 'team-b', name: 'busy' });
+    kube.controls.failNext(1, { method: 'PATCH', status: 409, code: 'Conflict' });
+    const e = await caught(port.patchServiceAccountAnnotations('team-b', 'busy', { a: 'b' }));
+    expect(e.kind).toBe('retryable');
+  });
+
+  test('403 → terminal naming verb, resource, namespace and the RBAC rule', async () => {
+    kube.seedServiceAccount({ namespace: 'team-b', name: 'locked' });
+    kube.deny({ verb: 'patch', resource: 'serviceaccounts', namespace: 'team-b' });
+    const e = await caught(port.patchServiceAccountAnnotations('team-b', 'locked', { a: 'b' }));
+    expect(e.kind).toBe('terminal');
+    expect(e.code).toBe('Forbidden');
+    expect(e.message).toContain("namespace 'team-b'");
+    expect(e.message).toContain('verbs: ["patch"]');
+    expect(e.message).toContain('resources: ["serviceaccounts"]');
+  });
+
+  test('422 → terminal with the API server message', async () => {
+    const e = await caught(port.createServiceAccount('team-a', 'Not_A_Valid_Name', {}));
+    expect(e.kind).toBe('terminal');
+    expect(e.code).toBe('Invalid');
+    expect(e.message).toMatch(/Not_A_Valid_Name/);
+  });
+
+  test('5xx → retryable', async () => {
+    kube.controls.failNext(1, { method: 'GET', status: 503, code: 'ServiceUnavailable' });
+    const e = await caught(port.getServiceAccount('team-a', 'anything'));
+    expect(e.kind).toBe('retryable');
+  });
+
+  test('TokenRequest returns a JWT for the ServiceAccount with the asked audience and the issuer', async () => {
+    kube.seedServiceAccount({ namespace: 'team-a', name: 'token-sa' });
+    const jwt = await port.requestServiceAccountToken('team-a', 'token-sa', 'api://AzureADTokenExchange');
+    const c = claims(jwt);
+    expect(c.sub).toBe('system:serviceaccount:team-a:token-sa');
+    expect(c.aud).toEqual(['api://AzureADTokenExchange']);
+    expect(c.iss).toBe(kube.issuerUrl);
+    const missing = await caught(port.requestServiceAccountToken('team-a', 'no-such-sa', 'api://AzureADTokenExchange'));
+    expect(missing.kind).toBe('terminal');
+  });
+
+  test('lists ServiceAccounts and pods across pages, in one namespace or all', async () => {
+    for (const n of ['p1', 'p2', 'p3']) kube.seedServiceAccount({ namespace: 'team-b', name: `list-${n}` });
+    kube.seedPod({ namespace: 'team-b', name: 'web', serviceAccountName: 'list-p1', labels: { 'azure.workload.identity/use': 'true' }, env: { AZURE_CLIENT_ID: 'c9' } });
+    kube.seedPod({ namespace: 'team-a', name: 'plain' });
+    const inB = await port.listServiceAccounts('team-b');
+    expect(inB.map((s) => s.name)).toEqual(expect.arrayContaining(['list-p1', 'list-p2', 'list-p3', 'default']));
+    const all = await port.listServiceAccounts();
+    expect(all.length).toBe(kube.serviceAccounts().length);
+    expect(kube.controls.requests({ path: '/serviceaccounts' }).length).toBeGreaterThan(2);
+    const pods = await port.listPods();
+    const web = pods.find((p) => p.name === 'web');
+    expect(web).toEqual({ namespace: 'team-b', name: 'web', serviceAccountName: 'list-p1', labels: { 'azure.workload.identity/use': 'true' }, azureClientIdEnv: 'c9' });
+    expect(pods.find((p) => p.name === 'plain')).toMatchObject({ serviceAccountName: 'default' });
+    expect(pods.find((p) => p.name === 'plain')?.azureClientIdEnv).toBeUndefined();
+  });
+
+  test('aad-pod-identity: none when the CRDs are missing, every object when present', async () => {
+    kube.setPodIdentityCrds(false);
+    expect(await port.listLegacyPodIdentities()).toEqual([]);
+    kube.setPodIdentityCrds(true);
+    kube.seedAzureIdentity({ namespace: 'team-a', name: 'legacy-id', clientID: 'legacy-client', resourceID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/legacy' });
+    kube.seedAzureIdentityBinding({ namespace: 'team-a', name: 'legacy-binding', azureIdentity: 'legacy-id', selector: 'legacy' });
+    const legacy = await port.listLegacyPodIdentities();
+    expect(legacy).toEqual([
+      { kind: 'AzureIdentity', namespace: 'team-a', name: 'legacy-id', clientId: 'legacy-client', resourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/legacy' },
+      { kind: 'AzureIdentityBinding', namespace: 'team-a', name: 'legacy-binding', azureIdentity: 'legacy-id', selector: 'legacy' },
+    ]);
+  });
+
+  test('an unreachable API server → retryable', async () => {
+    const dead = await startKubeEmulator();
+    const yaml = dead.kubeconfig();
+    await dead.close();
+    const p = createKubeAdapter({ kubeconfigYaml: yaml });
+    const e = await caught(p.getServiceAccount('default', 'default'));
+    expect(e.kind).toBe('retryable');
+  });
+});
