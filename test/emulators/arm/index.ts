@@ -163,7 +163,8 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       sendJson(res, r.status, r.body, { 'x-ms-request-id': requestId, 'x-ms-correlation-request-id': requestId, ...(r.headers ?? {}) });
     const sendError = (e: ArmError): void => send({ status: e.status, body: armErrorBody(e.code, e.message), headers: e.headers });
     try {
-      const url = new URL(req.url ?? '/', ctx.baseUrl);
+      // Concatenated, not resolved: `//subscriptions/…` (what the SDK sends for a scope with a leading slash) is a path here, not a host.
+      const url = new URL(ctx.baseUrl + (req.url ?? '/'));
       const query: Record<string, string> = {};
       for (const [k, v] of url.searchParams) query[k.toLowerCase()] = v;
       const call: ArmCall = { method: (req.method ?? 'GET').toUpperCase(), path: decodePath(url.pathname), query, body: undefined };
