@@ -4,6 +4,7 @@
  * (@azure/arm-containerservice). Every failure leaves here as a RetryableError or TerminalError.
  */
 import type { TokenCredential } from '@azure/core-auth';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import { ManagedServiceIdentityClient, type FederatedIdentityCredential as SdkFic, type Identity } from '@azure/arm-msi';
 import { AuthorizationManagementClient, type RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorization';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
@@ -36,6 +37,8 @@ export interface AzureConfig {
   retry?: AzureRetryOptions;
   /** Extra CA certificate(s) to trust for the ARM endpoint (PEM). */
   tlsCa?: string;
+  /** The HTTP client under every SDK client (default the SDK's own); lets tests see the exact URLs sent. */
+  httpClient?: HttpClient;
   onCall?: AdapterCallHook;
 }
 
@@ -116,6 +119,7 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
   const common = {
     endpoint,
     ...(config.tlsCa ? { tlsOptions: { ca: config.tlsCa } } : {}),
+    ...(config.httpClient ? { httpClient: config.httpClient } : {}),
   };
   const msiClients = new Map<string, ManagedServiceIdentityClient>();
   const authClients = new Map<string, AuthorizationManagementClient>();
