@@ -312,6 +312,8 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
   let rateLimiting = options.rateLimits !== false;
 
   const users = new Map<string, SlackUser>((options.users ?? DEFAULT_USERS).map((u) => [u.id, u]));
+  // The bot is a member of its own workspace: users.info on it answers like on anyone else.
+  if (!users.has(bot.userId)) users.set(bot.userId, { id: bot.userId, name: bot.name, isBot: true });
   const channelsStrict = options.channels !== undefined;
   const channels = new Map<string, SlackChannel>((options.channels ?? []).map((c) => [c.id, c]));
   const usergroups = new Map<string, SlackUsergroup>((options.usergroups ?? []).map((g) => [g.id, g]));

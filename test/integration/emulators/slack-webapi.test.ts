@@ -229,6 +229,9 @@ describe('what the bot did is kept for assertions', () => {
     expect(Number(reply.ts)).toBeGreaterThan(Number(parent.ts));
     expect(dm.channel).toBe(slack.dmChannel(ALICE));
     expect(slack.dms(ALICE).map((m) => m.text)).toEqual(['your identity is ready']);
+    // The same state over HTTP, for a world started by hand.
+    const state = (await (await fetch(`${slack.url}/_emulator/state`)).json()) as { messages: Record<string, unknown[]> };
+    expect(state.messages[CHANNEL]).toHaveLength(2);
   });
 
   test('message ts values are unique and increasing even in a burst', async () => {
