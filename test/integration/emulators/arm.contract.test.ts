@@ -269,6 +269,18 @@ describe('Microsoft.ContainerService/managedClusters', () => {
   });
 });
 
+test('starts in well under a second on a free port', async () => {
+  const started = Date.now();
+  const other = await startArmEmulator({ tls: await testTls() });
+  try {
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(other.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(other.port).not.toBe(arm.port);
+  } finally {
+    await other.close();
+  }
+});
+
 describe('errors in ARM shape', () => {
   const errorShape = { error: { code: 'x', message: 'y' } };
 
