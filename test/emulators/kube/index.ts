@@ -213,7 +213,9 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
   const withDefaultSa = options.defaultServiceAccounts ?? true;
   let clusterId = options.clusterId ?? randomUUID();
   let issuerPath = normaliseIssuerPath(options.issuerPath ?? `/oidc/${clusterId}/`);
-  let signingKey: SigningKey = newSigningKey();
+  // Made on first use: RSA key generation costs ~0.2 s and most tests never sign a token.
+  let signingKeyCache: SigningKey | undefined;
+  const signingKey = (): SigningKey => (signingKeyCache ??= newSigningKey());
   let podIdentityInstalled = options.podIdentityCrds ?? false;
   let revision = 1000;
   let denials: KubeDenyRule[] = [];
@@ -546,7 +548,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
         nbf: issuedAt,
         sub: `system:serviceaccount:${req.namespace}:${req.name}`,
       },
-      signingKey,
+      signingKey(),
     );
     return { token, audiences, expirationSeconds, expiresAt, issuedAt };
   }
@@ -749,6 +751,12 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
       return;
     }
 
+    if (method === 'GET' && url.pathname.startsWith('/oidc/')) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('404 page not found\n');
+      return;
+    }
+
     try {
       const token = bearer(req);
       if (!token || (options.tokens && !options.tokens.includes(token))) throw unauthorized();
@@ -790,7 +798,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
   }
 
   function jwks(): { keys: PublicJwk[] } {
-    return { keys: [signingKey.publicJwk] };
+    return { keys: [signingKey().publicJwk] };
   }
 
   const server = createServer((req, res) => {
@@ -898,7 +906,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     rotateIssuer(opts = {}) {
       clusterId = opts.clusterId ?? randomUUID();
       issuerPath = normaliseIssuerPath(opts.issuerPath ?? `/oidc/${clusterId}/`);
-      signingKey = newSigningKey();
+      signingKeyCache = undefined;
       return issuerUrl();
     },
     close: () => close(server),

@@ -1,0 +1,513 @@
+/**
+ * The Kubernetes API emulator against the upstream wire examples and through @kubernetes/client-node:
+ * Status bodies, ServiceAccount lifecycle, patch flavours, conflicts, selectors, RBAC denials, pods,
+ * aad-pod-identity CRDs, TokenRequest and the cluster's OIDC issuer.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { expectSameShape } from '../../emulators/common/shape';
+import { decodeJwt, verifyRs256 } from '../../emulators/entra/jwt';
+import { startKubeEmulator, type KubeEmulator } from '../../emulators/kube/index';
+
+const REF = '/work/shared/reference/kubernetes';
+const example = (name: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(REF, name), 'utf8')) as Record<string, unknown>;
+
+const RFC1123 =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const CLIENT_ID_ANNOTATION = 'azure.workload.identity/client-id';
+
+interface Raw {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+function clients(kube: KubeEmulator, token = 'wid-test-token') {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(kube.kubeconfig({ token }));
+  return { core: kc.makeApiClient(k8s.CoreV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi) };
+}
+
+async function raw(kube: KubeEmulator, method: string, p: string, body?: unknown, contentType = 'application/json', token: string | null = 'wid-test-token'): Promise<Raw> {
+  const res = await fetch(`${kube.url}${p}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}) },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : { text } };
+}
+
+/** The status code and parsed Status body of a rejected client-node call. */
+async function apiError(p: Promise<unknown>): Promise<{ code: number; status: Record<string, unknown> }> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof k8s.ApiException) {
+      const body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
+      return { code: e.code, status: JSON.parse(body) as Record<string, unknown> };
+    }
+    throw e;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const mergePatch = () => k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+const strategicPatch = () => k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
+
+let kube: KubeEmulator;
+beforeEach(async () => {
+  kube = await startKubeEmulator({ namespaces: ['finance', 'payments'] });
+});
+afterEach(async () => {
+  await kube.close();
+});
+
+describe('contract: upstream examples', () => {
+  test('ServiceAccount create and get answer in the shape of serviceaccount.json', async () => {
+    const sa = example('serviceaccount.json');
+    // The example is a GET output: sent back as-is, the real server refuses its resourceVersion.
+    const refused = await raw(kube, 'POST', '/api/v1/namespaces/default/serviceaccounts', sa);
+    expect(refused.status).toBe(500);
+    expect(refused.body.message).toBe('resourceVersion should not be set on objects to be created');
+
+    const meta = sa.metadata as Record<string, unknown>;
+    const request = { ...sa, metadata: { name: meta.name, namespace: meta.namespace } };
+    const created = await raw(kube, 'POST', '/api/v1/namespaces/default/serviceaccounts', request);
+    expect(created.status).toBe(201);
+    expectSameShape(created.body, sa);
+    const createdMeta = created.body.metadata as Record<string, string>;
+    expect(createdMeta.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(createdMeta.resourceVersion).toMatch(/^\d+$/);
+    expect(createdMeta.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Object.keys(created.body).slice(0, 2)).toEqual(['kind', 'apiVersion']);
+
+    const got = await raw(kube, 'GET', '/api/v1/namespaces/default/serviceaccounts/build-robot');
+    expect(got.status).toBe(200);
+    expectSameShape(got.body, sa);
+    expect(got.body).toEqual(created.body);
+  });
+
+  test('ServiceAccount list answers in the shape of serviceaccountlist.json (no per-item kind)', async () => {
+    kube.seedNamespace('cattle-logging');
+    const exampleItem = (example('serviceaccountlist.json').items as { metadata: { labels: Record<string, string> } }[])[1];
+    kube.seedServiceAccount({ namespace: 'cattle-logging', name: 'rancher-logging-fluentd', labels: exampleItem?.metadata.labels ?? {} });
+    const list = await raw(kube, 'GET', '/api/v1/namespaces/cattle-logging/serviceaccounts');
+    expect(list.status).toBe(200);
+    const ex = example('serviceaccountlist.json');
+    // selfLink was removed from the API in Kubernetes 1.20; `secrets` is no longer auto-populated since 1.24.
+    const options = { allowMissing: ['metadata.selfLink', 'items[].metadata.selfLink', 'items[].secrets', 'items[].metadata.labels'] };
+    expectSameShape(list.body, ex, options);
+    const items = list.body.items as Record<string, unknown>[];
+    expect(items.map((i) => (i.metadata as { name: string }).name)).toEqual(['default', 'rancher-logging-fluentd']);
+    for (const item of items) {
+      expect(item).not.toHaveProperty('kind');
+      expect(item).not.toHaveProperty('apiVersion');
+    }
+    expectSameShape(items[1], (ex.items as unknown[])[1], { allowMissing: ['metadata.selfLink', 'secrets'] });
+    expect(list.body.kind).toBe('ServiceAccountList');
+    expect(list.body.apiVersion).toBe('v1');
+    expect(Number((list.body.metadata as { resourceVersion: string }).resourceVersion)).toBeGreaterThanOrEqual(
+      Number((items[1]?.metadata as { resourceVersion: string }).resourceVersion),
+    );
+  });
+
+  test('404 NotFound Status in the shape of status-404-notfound.json', async () => {
+    const res = await raw(kube, 'GET', '/api/v1/namespaces/default/pods/grafana');
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual(example('status-404-notfound.json'));
+  });
+
+  test('422 Invalid Status for a bad name, in the shape of status-422-invalid-name.json with current wording', async () => {
+    const res = await raw(kube, 'POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name: '-' } });
+    expect(res.status).toBe(422);
+    // A core resource has no details.group.
+    expectSameShape(res.body, example('status-422-invalid-name.json'), { allowMissing: ['details.group'] });
+    expect(res.body.message).toBe(`ServiceAccount "-" is invalid: metadata.name: Invalid value: "-": ${RFC1123}`);
+    expect(res.body.details).toEqual({
+      name: '-',
+      kind: 'ServiceAccount',
+      causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: "-": ${RFC1123}`, field: 'metadata.name' }],
+    });
+  });
+
+  test('TokenRequest with the upstream request bodies answers in the shape of tokenrequest-response.json', async () => {
+    kube.seedServiceAccount({ namespace: 'default', name: 'apisix-test' });
+    const ex = example('tokenrequest-response.json');
+    const res = await raw(kube, 'POST', '/api/v1/namespaces/default/serviceaccounts/apisix-test/token', readFileSync(path.join(REF, 'tokenrequest-request.json'), 'utf8'));
+    expect(res.status).toBe(201);
+    expectSameShape(res.body, ex);
+    const spec = res.body.spec as { audiences: string[]; expirationSeconds: number };
+    expect(spec).toEqual({ audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 31536000, boundObjectRef: null });
+
+    const status = res.body.status as { token: string; expirationTimestamp: string };
+    const claims = decodeJwt(status.token)?.payload;
+    const exampleClaims = decodeJwt((ex.status as { token: string }).token)?.payload;
+    // jti is set by Kubernetes 1.29+, after the example was recorded.
+    expectSameShape(claims, exampleClaims, { allowExtra: ['jti'] });
+    expect(claims).toMatchObject({
+      aud: ['https://kubernetes.default.svc.cluster.local'],
+      iss: kube.issuerUrl,
+      sub: 'system:serviceaccount:default:apisix-test',
+      'kubernetes.io': { namespace: 'default', serviceaccount: { name: 'apisix-test', uid: kube.getServiceAccount('default', 'apisix-test')?.metadata.uid } },
+    });
+    expect((claims?.exp as number) - (claims?.iat as number)).toBe(31536000);
+    expect(new Date(status.expirationTimestamp).getTime() / 1000).toBe(claims?.exp);
+
+    // kubectl create token sends an all-null body: the server defaults audience and one hour.
+    const kubectl = await raw(kube, 'POST', '/api/v1/namespaces/default/serviceaccounts/apisix-test/token', example('tokenrequest-request.kubectl.json'));
+    expect(kubectl.status).toBe(201);
+    expectSameShape(kubectl.body, ex);
+    expect(kubectl.body.spec).toEqual({ audiences: [kube.issuerUrl], expirationSeconds: 3600, boundObjectRef: null });
+  });
+});
+
+describe('ServiceAccounts through @kubernetes/client-node', () => {
+  test('create, get, list, delete; AlreadyExists; namespace must exist', async () => {
+    const { core } = clients(kube);
+    const sa = await core.createNamespacedServiceAccount({ namespace: 'finance', body: { metadata: { name: 'billing', labels: { team: 'money' } } } });
+    expect(sa.metadata?.uid).toBeTruthy();
+    const again = await apiError(core.createNamespacedServiceAccount({ namespace: 'finance', body: { metadata: { name: 'billing' } } }));
+    expect(again.code).toBe(409);
+    expect(again.status).toMatchObject({ reason: 'AlreadyExists', message: 'serviceaccounts "billing" already exists', details: { name: 'billing', kind: 'serviceaccounts' }, code: 409 });
+
+    const noNs = await apiError(core.createNamespacedServiceAccount({ namespace: 'nope', body: { metadata: { name: 'x' } } }));
+    expect(noNs.code).toBe(404);
+    expect(noNs.status).toMatchObject({ reason: 'NotFound', message: 'namespaces "nope" not found', details: { name: 'nope', kind: 'namespaces' } });
+
+    const got = await core.readNamespacedServiceAccount({ namespace: 'finance', name: 'billing' });
+    expect(got.metadata?.labels).toEqual({ team: 'money' });
+    const deleted = await core.deleteNamespacedServiceAccount({ namespace: 'finance', name: 'billing' });
+    expect((deleted as { metadata?: { name?: string } }).metadata?.name).toBe('billing');
+    const gone = await apiError(core.readNamespacedServiceAccount({ namespace: 'finance', name: 'billing' }));
+    expect(gone.code).toBe(404);
+    expect(gone.status.message).toBe('serviceaccounts "billing" not found');
+  });
+
+  test('bad names: uppercase, too long, missing', async () => {
+    const { core } = clients(kube);
+    const upper = await apiError(core.createNamespacedServiceAccount({ namespace: 'finance', body: { metadata: { name: 'Billing' } } }));
+    expect(upper.code).toBe(422);
+    expect(upper.status.message).toBe(`ServiceAccount "Billing" is invalid: metadata.name: Invalid value: "Billing": ${RFC1123}`);
+    const long = 'a'.repeat(254);
+    const tooLong = await apiError(core.createNamespacedServiceAccount({ namespace: 'finance', body: { metadata: { name: long } } }));
+    expect(tooLong.status.message).toBe(`ServiceAccount "${long}" is invalid: metadata.name: Invalid value: "${long}": must be no more than 253 characters`);
+    const missing = await apiError(core.createNamespacedServiceAccount({ namespace: 'finance', body: { metadata: {} } }));
+    expect(missing.status.message).toBe('ServiceAccount "" is invalid: metadata.name: Required value: name or generateName is required');
+    const badNs = await apiError(core.createNamespace({ body: { metadata: { name: 'my.ns' } } }));
+    expect(badNs.code).toBe(422);
+    expect(String(badNs.status.message)).toContain('a lowercase RFC 1123 label must consist of');
+  });
+
+  test('update with a stale resourceVersion is a 409 Conflict; a fresh one succeeds and bumps it', async () => {
+    const { core } = clients(kube);
+    const sa = await core.createNamespacedServiceAccount({ namespace: 'finance', body: { metadata: { name: 'billing' } } });
+    const stale = sa.metadata?.resourceVersion as string;
+    const updated = await core.replaceNamespacedServiceAccount({
+      namespace: 'finance',
+      name: 'billing',
+      body: { metadata: { name: 'billing', resourceVersion: stale, annotations: { [CLIENT_ID_ANNOTATION]: 'one' } } },
+    });
+    expect(Number(updated.metadata?.resourceVersion)).toBeGreaterThan(Number(stale));
+    expect(updated.metadata?.uid).toBe(sa.metadata?.uid);
+    const conflict = await apiError(
+      core.replaceNamespacedServiceAccount({ namespace: 'finance', name: 'billing', body: { metadata: { name: 'billing', resourceVersion: stale, annotations: { [CLIENT_ID_ANNOTATION]: 'two' } } } }),
+    );
+    expect(conflict.code).toBe(409);
+    expect(conflict.status).toMatchObject({
+      reason: 'Conflict',
+      message: 'Operation cannot be fulfilled on serviceaccounts "billing": the object has been modified; please apply your changes to the latest version and try again',
+      details: { name: 'billing', kind: 'serviceaccounts' },
+    });
+    expect(kube.getServiceAccount('finance', 'billing')?.metadata.annotations).toEqual({ [CLIENT_ID_ANNOTATION]: 'one' });
+    // A no-op update keeps the resourceVersion, as the real server does.
+    const same = await core.replaceNamespacedServiceAccount({ namespace: 'finance', name: 'billing', body: { metadata: { name: 'billing', annotations: { [CLIENT_ID_ANNOTATION]: 'one' } } } });
+    expect(same.metadata?.resourceVersion).toBe(updated.metadata?.resourceVersion);
+    const missing = await apiError(core.replaceNamespacedServiceAccount({ namespace: 'finance', name: 'ghost', body: { metadata: { name: 'ghost' } } }));
+    expect(missing.code).toBe(404);
+  });
+
+  test('merge patch sets annotations, null removes one, other annotations untouched; stale resourceVersion conflicts', async () => {
+    const { core } = clients(kube);
+    kube.seedServiceAccount({ namespace: 'finance', name: 'billing', annotations: { keep: 'me', [CLIENT_ID_ANNOTATION]: 'old' } });
+    const set = await core.patchNamespacedServiceAccount(
+      { namespace: 'finance', name: 'billing', body: { metadata: { annotations: { [CLIENT_ID_ANNOTATION]: 'new-id', 'azure.workload.identity/tenant-id': 't' } } } },
+      mergePatch(),
+    );
+    expect(set.metadata?.annotations).toEqual({ keep: 'me', [CLIENT_ID_ANNOTATION]: 'new-id', 'azure.workload.identity/tenant-id': 't' });
+    const removed = await core.patchNamespacedServiceAccount(
+      { namespace: 'finance', name: 'billing', body: { metadata: { annotations: { [CLIENT_ID_ANNOTATION]: null, 'azure.workload.identity/tenant-id': null } } } },
+      mergePatch(),
+    );
+    expect(removed.metadata?.annotations).toEqual({ keep: 'me' });
+    const conflict = await apiError(
+      core.patchNamespacedServiceAccount({ namespace: 'finance', name: 'billing', body: { metadata: { resourceVersion: '1', annotations: { a: 'b' } } } }, mergePatch()),
+    );
+    expect(conflict.code).toBe(409);
+    expect(conflict.status.reason).toBe('Conflict');
+    const missing = await apiError(core.patchNamespacedServiceAccount({ namespace: 'finance', name: 'ghost', body: { metadata: { annotations: { a: 'b' } } } }, mergePatch()));
+    expect(missing.code).toBe(404);
+    const notAString = await apiError(core.patchNamespacedServiceAccount({ namespace: 'finance', name: 'billing', body: { metadata: { annotations: { a: 1 } } } }, mergePatch()));
+    expect(notAString.code).toBe(400);
+    expect(String(notAString.status.message)).toContain('cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations of type string');
+  });
+
+  test('strategic merge patch behaves like merge patch on metadata maps and merges secrets by name', async () => {
+    const { core } = clients(kube);
+    await core.createNamespacedServiceAccount({ namespace: 'finance', body: { metadata: { name: 'billing', labels: { a: '1' } }, secrets: [{ name: 's1' }] } });
+    const out = await core.patchNamespacedServiceAccount(
+      { namespace: 'finance', name: 'billing', body: { metadata: { labels: { b: '2', a: null }, annotations: { [CLIENT_ID_ANNOTATION]: 'x' } }, secrets: [{ name: 's2' }] } },
+      strategicPatch(),
+    );
+    expect(out.metadata?.labels).toEqual({ b: '2' });
+    expect(out.metadata?.annotations).toEqual({ [CLIENT_ID_ANNOTATION]: 'x' });
+    expect(out.secrets?.map((s) => s.name)).toEqual(['s1', 's2']);
+  });
+
+  test('JSON patch (the client default): ~1 escaping, add/replace/remove/test, failed test is 422 and changes nothing', async () => {
+    const { core } = clients(kube);
+    kube.seedServiceAccount({ namespace: 'finance', name: 'billing', annotations: { keep: 'me' } });
+    const added = await core.patchNamespacedServiceAccount({
+      namespace: 'finance',
+      name: 'billing',
+      body: [{ op: 'add', path: '/metadata/annotations/azure.workload.identity~1client-id', value: 'c1' }],
+    });
+    expect(added.metadata?.annotations).toEqual({ keep: 'me', [CLIENT_ID_ANNOTATION]: 'c1' });
+    const replaced = await core.patchNamespacedServiceAccount({
+      namespace: 'finance',
+      name: 'billing',
+      body: [
+        { op: 'test', path: '/metadata/annotations/azure.workload.identity~1client-id', value: 'c1' },
+        { op: 'replace', path: '/metadata/annotations/azure.workload.identity~1client-id', value: 'c2' },
+      ],
+    });
+    expect(replaced.metadata?.annotations).toEqual({ keep: 'me', [CLIENT_ID_ANNOTATION]: 'c2' });
+    const before = kube.getServiceAccount('finance', 'billing');
+    const failed = await apiError(
+      core.patchNamespacedServiceAccount({
+        namespace: 'finance',
+        name: 'billing',
+        body: [
+          { op: 'remove', path: '/metadata/annotations/keep' },
+          { op: 'test', path: '/metadata/annotations/azure.workload.identity~1client-id', value: 'c1' },
+        ],
+      }),
+    );
+    expect(failed.code).toBe(422);
+    expect(failed.status.reason).toBe('Invalid');
+    expect(JSON.stringify(failed.status.details)).toContain('testing value /metadata/annotations/azure.workload.identity~1client-id failed');
+    expect(kube.getServiceAccount('finance', 'billing')).toEqual(before);
+    // Unescaped, the slash is a path separator: the parent map "azure.workload.identity" does not exist.
+    const unescaped = await apiError(
+      core.patchNamespacedServiceAccount({ namespace: 'finance', name: 'billing', body: [{ op: 'add', path: '/metadata/annotations/azure.workload.identity/client-id', value: 'x' }] }),
+    );
+    expect(unescaped.code).toBe(422);
+    const removed = await core.patchNamespacedServiceAccount({
+      namespace: 'finance',
+      name: 'billing',
+      body: [{ op: 'remove', path: '/metadata/annotations/azure.workload.identity~1client-id' }],
+    });
+    expect(removed.metadata?.annotations).toEqual({ keep: 'me' });
+    const absent = await apiError(
+      core.patchNamespacedServiceAccount({ namespace: 'finance', name: 'billing', body: [{ op: 'remove', path: '/metadata/annotations/azure.workload.identity~1client-id' }] }),
+    );
+    expect(absent.code).toBe(422);
+  });
+
+  test('unsupported patch content type is 415', async () => {
+    kube.seedServiceAccount({ namespace: 'finance', name: 'billing' });
+    const res = await raw(kube, 'PATCH', '/api/v1/namespaces/finance/serviceaccounts/billing', { metadata: {} }, 'application/json');
+    expect(res.status).toBe(415);
+    expect(res.body.reason).toBe('UnsupportedMediaType');
+  });
+
+  test('label selectors: =, ==, !=, existence, !existence, in, notin; namespaced and all namespaces', async () => {
+    const { core } = clients(kube);
+    kube.seedServiceAccount({ namespace: 'finance', name: 'a', labels: { 'azure.workload.identity/use': 'true', tier: 'web' } });
+    kube.seedServiceAccount({ namespace: 'finance', name: 'b', labels: { tier: 'db' } });
+    kube.seedServiceAccount({ namespace: 'payments', name: 'c', labels: { 'azure.workload.identity/use': 'false' } });
+    const names = async (labelSelector: string, namespace?: string): Promise<string[]> => {
+      const list = namespace
+        ? await core.listNamespacedServiceAccount({ namespace, labelSelector })
+        : await core.listServiceAccountForAllNamespaces({ labelSelector });
+      return list.items.map((i) => `${i.metadata?.namespace}/${i.metadata?.name}`);
+    };
+    expect(await names('azure.workload.identity/use=true')).toEqual(['finance/a']);
+    expect(await names('tier==db')).toEqual(['finance/b']);
+    expect(await names('tier!=db', 'finance')).toEqual(['finance/a', 'finance/default']);
+    expect(await names('azure.workload.identity/use')).toEqual(['finance/a', 'payments/c']);
+    expect(await names('!azure.workload.identity/use,tier')).toEqual(['finance/b']);
+    expect(await names('tier in (web, db)')).toEqual(['finance/a', 'finance/b']);
+    expect(await names('tier notin (web),azure.workload.identity/use')).toEqual(['payments/c']);
+    const all = await core.listServiceAccountForAllNamespaces({});
+    expect(all.items.length).toBe(kube.serviceAccounts().length);
+    const bad = await apiError(core.listServiceAccountForAllNamespaces({ labelSelector: 'a=b=c' }));
+    expect(bad.code).toBe(400);
+  });
+
+  test('list paging with limit and continue', async () => {
+    const { core } = clients(kube);
+    for (const n of ['a', 'b', 'c']) kube.seedServiceAccount({ namespace: 'finance', name: n });
+    const first = await core.listNamespacedServiceAccount({ namespace: 'finance', limit: 2 });
+    expect(first.items.map((i) => i.metadata?.name)).toEqual(['a', 'b']);
+    expect(first.metadata?.remainingItemCount).toBe(2);
+    const second = await core.listNamespacedServiceAccount({ namespace: 'finance', limit: 2, _continue: first.metadata?._continue as string });
+    expect(second.items.map((i) => i.metadata?.name)).toEqual(['c', 'default']);
+    expect(second.metadata?._continue).toBeUndefined();
+  });
+});
+
+describe('authentication and RBAC', () => {
+  test('no bearer token is 401; a denied verb is 403 with the API server message', async () => {
+    const anon = await raw(kube, 'GET', '/api/v1/serviceaccounts', undefined, undefined, null);
+    expect(anon.status).toBe(401);
+    expect(anon.body).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
+
+    const { core } = clients(kube);
+    kube.seedServiceAccount({ namespace: 'finance', name: 'x' });
+    const lift = kube.deny({ verb: 'patch', resource: 'serviceaccounts', namespace: 'finance' });
+    const denied = await apiError(core.patchNamespacedServiceAccount({ namespace: 'finance', name: 'x', body: { metadata: { annotations: { a: 'b' } } } }, mergePatch()));
+    expect(denied.code).toBe(403);
+    expect(denied.status).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'serviceaccounts "x" is forbidden: User "system:serviceaccount:wid:wid-bot" cannot patch resource "serviceaccounts" in API group "" in the namespace "finance"',
+      reason: 'Forbidden',
+      details: { name: 'x', kind: 'serviceaccounts' },
+      code: 403,
+    });
+    // Other namespaces and verbs are unaffected.
+    await core.readNamespacedServiceAccount({ namespace: 'finance', name: 'x' });
+    lift();
+    await core.patchNamespacedServiceAccount({ namespace: 'finance', name: 'x', body: { metadata: { annotations: { a: 'b' } } } }, mergePatch());
+
+    kube.deny({ verb: 'list', resource: 'pods' });
+    const list = await apiError(core.listPodForAllNamespaces({}));
+    expect(list.status.message).toBe('pods is forbidden: User "system:serviceaccount:wid:wid-bot" cannot list resource "pods" in API group "" at the cluster scope');
+    kube.deny({ verb: 'create', resource: 'serviceaccounts/token', namespace: 'finance' });
+    const token = await apiError(core.createNamespacedServiceAccountToken({ namespace: 'finance', name: 'x', body: { spec: { audiences: ['api://AzureADTokenExchange'] } } }));
+    expect(token.status.message).toBe(
+      'serviceaccounts "x" is forbidden: User "system:serviceaccount:wid:wid-bot" cannot create resource "serviceaccounts/token" in API group "" in the namespace "finance"',
+    );
+  });
+
+  test('only listed tokens are accepted when tokens are configured; users name the caller', async () => {
+    const strict = await startKubeEmulator({ tokens: ['good'], users: { good: 'alice@example.com' } });
+    try {
+      expect((await raw(strict, 'GET', '/api/v1/namespaces', undefined, undefined, 'bad')).status).toBe(401);
+      strict.deny({ verb: 'list', resource: 'namespaces', user: 'alice@example.com' });
+      const res = await raw(strict, 'GET', '/api/v1/namespaces', undefined, undefined, 'good');
+      expect(res.status).toBe(403);
+      expect(res.body.message).toBe('namespaces is forbidden: User "alice@example.com" cannot list resource "namespaces" in API group "" at the cluster scope');
+    } finally {
+      await strict.close();
+    }
+  });
+
+  test('injected faults answer as Status objects and are logged', async () => {
+    const { core } = clients(kube);
+    kube.controls.failNext(1, { status: 429, code: 'TooManyRequests', message: 'Too many requests, please try again later.', retryAfterSeconds: 1, path: '/serviceaccounts' });
+    const res = await raw(kube, 'GET', '/api/v1/serviceaccounts');
+    expect(res.status).toBe(429);
+    expect(res.body).toMatchObject({ kind: 'Status', reason: 'TooManyRequests', code: 429, details: { retryAfterSeconds: 1 } });
+    await core.listServiceAccountForAllNamespaces({});
+    expect(kube.controls.requests({ path: '/api/v1/serviceaccounts' })).toHaveLength(2);
+  });
+});
+
+describe('pods and aad-pod-identity', () => {
+  test('pods list with labels, serviceAccountName and env, namespaced and across namespaces', async () => {
+    const { core } = clients(kube);
+    kube.seedPod({ namespace: 'finance', name: 'api-1', serviceAccountName: 'billing', labels: { app: 'api' }, env: { AZURE_CLIENT_ID: 'cid' } });
+    kube.seedPod({ namespace: 'payments', name: 'worker', labels: { app: 'worker' } });
+    await core.createNamespacedPod({
+      namespace: 'finance',
+      body: { metadata: { name: 'api-2', labels: { app: 'api' } }, spec: { serviceAccountName: 'billing', containers: [{ name: 'c', image: 'busybox', env: [{ name: 'X', value: 'y' }] }] } },
+    });
+    const finance = await core.listNamespacedPod({ namespace: 'finance', labelSelector: 'app=api' });
+    expect(finance.items.map((p) => p.metadata?.name)).toEqual(['api-1', 'api-2']);
+    expect(finance.items[0]?.spec?.serviceAccountName).toBe('billing');
+    expect(finance.items[0]?.spec?.containers[0]?.env).toEqual([{ name: 'AZURE_CLIENT_ID', value: 'cid' }]);
+    const all = await core.listPodForAllNamespaces({});
+    expect(all.items.map((p) => `${p.metadata?.namespace}/${p.spec?.serviceAccountName}`)).toEqual(['finance/billing', 'finance/billing', 'payments/default']);
+    const bySa = await core.listPodForAllNamespaces({ fieldSelector: 'spec.serviceAccountName=billing' });
+    expect(bySa.items).toHaveLength(2);
+    const noContainers = await apiError(core.createNamespacedPod({ namespace: 'finance', body: { metadata: { name: 'bad' }, spec: { containers: [] } } }));
+    expect(noContainers.code).toBe(422);
+  });
+
+  test('AzureIdentity and AzureIdentityBinding: 404 without the CRDs, listed across namespaces with them', async () => {
+    const { custom } = clients(kube);
+    const missing = await apiError(custom.listClusterCustomObject({ group: 'aadpodidentity.k8s.io', version: 'v1', plural: 'azureidentities' }));
+    expect(missing.code).toBe(404);
+    expect(missing.status).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 });
+
+    kube.setPodIdentityCrds(true);
+    kube.seedAzureIdentity({ namespace: 'finance', name: 'demo-aad1', clientID: 'CLIENT_ID', resourceID: 'RESOURCE_ID' });
+    kube.seedAzureIdentityBinding({ namespace: 'payments', name: 'demo-azure-id-binding', azureIdentity: 'demo-aad1', selector: 'demo' });
+    const ids = (await custom.listClusterCustomObject({ group: 'aadpodidentity.k8s.io', version: 'v1', plural: 'azureidentities' })) as { kind: string; items: unknown[] };
+    expect(ids.kind).toBe('AzureIdentityList');
+    expect(ids.items).toHaveLength(1);
+    expectSameShape(ids.items[0], example('aadpodidentity-AzureIdentity.json'), {
+      allowExtra: ['metadata.namespace', 'metadata.uid', 'metadata.resourceVersion', 'metadata.generation', 'metadata.creationTimestamp'],
+    });
+    const bindings = (await custom.listNamespacedCustomObject({ group: 'aadpodidentity.k8s.io', version: 'v1', namespace: 'payments', plural: 'azureidentitybindings' })) as { items: unknown[] };
+    expectSameShape(bindings.items[0], example('aadpodidentity-AzureIdentityBinding.json'), {
+      allowExtra: ['metadata.namespace', 'metadata.uid', 'metadata.resourceVersion', 'metadata.generation', 'metadata.creationTimestamp'],
+    });
+    expect(bindings.items[0]).toMatchObject({ spec: { azureIdentity: 'demo-aad1', selector: 'demo' } });
+    const none = (await custom.listNamespacedCustomObject({ group: 'aadpodidentity.k8s.io', version: 'v1', namespace: 'finance', plural: 'azureidentitybindings' })) as { items: unknown[] };
+    expect(none.items).toEqual([]);
+  });
+});
+
+describe('TokenRequest and the OIDC issuer', () => {
+  test('tokens verify against the issuer JWKS; discovery document as AKS serves it; 404 for a missing ServiceAccount', async () => {
+    const { core } = clients(kube);
+    kube.seedServiceAccount({ namespace: 'finance', name: 'billing' });
+    expect(kube.issuerUrl).toMatch(new RegExp(`^${kube.url}/oidc/[0-9a-f-]{36}/$`));
+    const tr = await core.createNamespacedServiceAccountToken({ namespace: 'finance', name: 'billing', body: { spec: { audiences: ['api://AzureADTokenExchange'], expirationSeconds: 3600 } } });
+    const token = tr.status?.token as string;
+    const discovery = (await (await fetch(`${kube.issuerUrl}.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(discovery).toEqual({
+      issuer: kube.issuerUrl,
+      jwks_uri: `${kube.issuerUrl}openid/v1/jwks`,
+      response_types_supported: ['id_token'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+    });
+    const jwks = (await (await fetch(discovery.jwks_uri as string)).json()) as { keys: Record<string, unknown>[] };
+    const decoded = decodeJwt(token);
+    expect(decoded?.header).toEqual({ alg: 'RS256', kid: jwks.keys[0]?.kid });
+    expect(verifyRs256(decoded!, jwks.keys[0]!)).toBe(true);
+    expect(decoded?.payload).toMatchObject({ iss: kube.issuerUrl, sub: 'system:serviceaccount:finance:billing', aud: ['api://AzureADTokenExchange'] });
+
+    const missing = await apiError(core.createNamespacedServiceAccountToken({ namespace: 'finance', name: 'ghost', body: { spec: {} } }));
+    expect(missing.code).toBe(404);
+    expect(missing.status.message).toBe('serviceaccounts "ghost" not found');
+    const short = await apiError(core.createNamespacedServiceAccountToken({ namespace: 'finance', name: 'billing', body: { spec: { expirationSeconds: 60 } } }));
+    expect(short.code).toBe(422);
+
+    const oldIssuer = kube.issuerUrl;
+    const newIssuer = kube.rotateIssuer();
+    expect(newIssuer).not.toBe(oldIssuer);
+    expect((await fetch(`${oldIssuer}.well-known/openid-configuration`)).status).toBe(404);
+    const fresh = decodeJwt(kube.issueToken({ namespace: 'finance', name: 'billing', audiences: ['x'] }));
+    expect(fresh?.payload.iss).toBe(newIssuer);
+    expect(verifyRs256(fresh!, jwks.keys[0]!)).toBe(false);
+  });
+
+  test('kubeconfig can be written and loaded', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kubecfg-'));
+    const file = kube.writeKubeconfig(path.join(dir, 'config'));
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(file);
+    expect(kc.getCurrentCluster()?.server).toBe(kube.url);
+    const ns = await kc.makeApiClient(k8s.CoreV1Api).listNamespace({});
+    expect(ns.items.map((n) => n.metadata?.name)).toEqual(['default', 'finance', 'kube-node-lease', 'kube-public', 'kube-system', 'payments']);
+  });
+});
