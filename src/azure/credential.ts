@@ -31,11 +31,35 @@ export function resourceManagerScope(resourceManagerUrl: string = PUBLIC_RESOURC
   return `${KNOWN_AUDIENCES[host] ?? url}/.default`;
 }
 
+/** Microsoft's own authority hosts: MSAL's instance discovery knows them. */
+const KNOWN_AUTHORITY_HOSTS = new Set([
+  'login.microsoftonline.com',
+  'login.microsoft.com',
+  'login.windows.net',
+  'sts.windows.net',
+  'login.microsoftonline.us',
+  'login.usgovcloudapi.net',
+  'login.chinacloudapi.cn',
+  'login.partner.microsoftonline.cn',
+]);
+
+/** True for an absent (public cloud) or Microsoft-run authority host; MSAL would ask login.microsoftonline.com about any other. */
+export function isKnownAuthorityHost(authorityHost: string | undefined): boolean {
+  if (!authorityHost) return true;
+  try {
+    return KNOWN_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+}
+
 /** DefaultAzureCredential configured from the standard variables in `env`. */
 export function credentialFromEnv(env: NodeJS.ProcessEnv = process.env): TokenCredential {
   const options: DefaultAzureCredentialClientIdOptions = {};
   if (env.AZURE_TENANT_ID) options.tenantId = env.AZURE_TENANT_ID;
   if (env.AZURE_AUTHORITY_HOST) options.authorityHost = env.AZURE_AUTHORITY_HOST;
+  // A private authority host (a test world, an air-gapped cloud) has no instance-discovery entry.
+  if (!isKnownAuthorityHost(env.AZURE_AUTHORITY_HOST)) options.disableInstanceDiscovery = true;
   if (env.AZURE_CLIENT_ID) {
     options.managedIdentityClientId = env.AZURE_CLIENT_ID;
     options.workloadIdentityClientId = env.AZURE_CLIENT_ID;

@@ -5,11 +5,12 @@
 import { ClientAssertionCredential } from '@azure/identity';
 import { RetryableError, TerminalError, type WidError } from '../domain/errors';
 import type { AdapterCallHook, TokenExchangePort } from '../domain/ports';
+import { isKnownAuthorityHost } from '../azure/credential';
 
 export interface TokenExchangeConfig {
   /** Entra authority host (AZURE_AUTHORITY_HOST); default the public cloud. */
   authorityHost?: string;
-  /** Skip MSAL's instance discovery (needed for a private authority host, e.g. a test server). */
+  /** Skip MSAL's instance discovery; default: skipped for hosts MSAL does not know (it would ask login.microsoftonline.com about them). */
   disableInstanceDiscovery?: boolean;
   onCall?: AdapterCallHook;
 }
@@ -89,13 +90,14 @@ export function translateEntraError(e: unknown, clientId: string): WidError {
 
 export function createTokenExchange(config: TokenExchangeConfig = {}): TokenExchangePort {
   const authorityHost = config.authorityHost ?? process.env.AZURE_AUTHORITY_HOST;
+  const disableInstanceDiscovery = config.disableInstanceDiscovery ?? !isKnownAuthorityHost(authorityHost);
   return {
     async exchange(tenantId, clientId, serviceAccountToken, scope) {
       const started = Date.now();
       // A fresh credential per exchange: no token cache can hide a broken federated credential.
       const credential = new ClientAssertionCredential(tenantId, clientId, () => Promise.resolve(serviceAccountToken), {
         ...(authorityHost ? { authorityHost } : {}),
-        ...(config.disableInstanceDiscovery !== undefined ? { disableInstanceDiscovery: config.disableInstanceDiscovery } : {}),
+        ...(disableInstanceDiscovery ? { disableInstanceDiscovery } : {}),
       });
       try {
         const token = await credential.getToken(scope);
