@@ -7,3 +7,4 @@ export {
   type ResourcesPatch,
   type AuditEntry,
 } from './redis-request-store';
+export { connectProducer, connectWorker, closeConnection, redactUrl } from './connection';

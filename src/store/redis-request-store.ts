@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { closeConnection, connectProducer } from './connection';
 import { TerminalError } from '../domain/errors';
 import type { RequestStore } from '../domain/ports';
 import type { ProvisionedResources, RequestState, StepName, StepRecord, TransitionEvent, WidRequest } from '../domain/types';
@@ -60,23 +61,12 @@ export class RedisRequestStore implements RequestStore {
 
   /** Connects its own client (fails fast while Redis is down instead of queueing commands) and waits until ready. */
   static async connect(redisUrl: string, opts: RedisRequestStoreOptions = {}): Promise<RedisRequestStore> {
-    let connected = false;
-    // no reconnect loop when the first connect fails (it would keep the process alive); reconnect once it worked
-    const retryStrategy = (times: number): number | null => (connected ? Math.min(times * 100, 2000) : null);
-    const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 2, lazyConnect: true, retryStrategy });
-    try {
-      await redis.connect();
-      connected = true;
-    } catch (e) {
-      closeQuietly(redis);
-      throw translateRedisError(e, 'be reached');
-    }
-    return new RedisRequestStore(redis, opts, true);
+    return new RedisRequestStore(await connectProducer(redisUrl), opts, true);
   }
 
   /** Closes the connection if this store opened it. */
   async close(): Promise<void> {
-    if (this.ownsConnection) await closeGracefully(this.redis);
+    if (this.ownsConnection) await closeConnection(this.redis);
   }
 
   /** Readiness: true when Redis answers PING within timeoutMs. */
@@ -280,17 +270,6 @@ export class RedisRequestStore implements RequestStore {
       throw translateRedisError(e, what);
     }
   }
-}
-
-/** QUIT when connected, otherwise drop the connection; an ended connection is left alone (disconnecting it again arms a 2 s timer in ioredis). */
-export async function closeGracefully(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') {
-    await redis.quit().catch(() => closeQuietly(redis));
-  } else closeQuietly(redis);
-}
-
-function closeQuietly(redis: Redis): void {
-  if (redis.status !== 'end' && redis.status !== 'close') redis.disconnect();
 }
 
 function epochMs(iso: string): number {

@@ -1,0 +1,17 @@
+export * from './names';
+export { WID_BACKOFF_TYPE, widBackoffStrategy, type BackoffSettings } from './backoff';
+export { createQueues, type CreateQueuesOptions, type WidQueues } from './queues';
+export {
+  createProvisionWorker,
+  createTimerWorker,
+  type JobHelpers,
+  type JobProcessor,
+  type ProvisionProcessor,
+  type TimerProcessor,
+  type WidWorkerOptions,
+  type ProvisionWorkerOptions,
+  type TimerWorkerOptions,
+  type WidWorker,
+} from './worker';
+export { withLock, type WithLockOptions, type HeldLock } from './lock';
+export { acquire, type AcquireOptions } from './rate-limiter';
