@@ -12,6 +12,7 @@ import {
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
 import type { AdapterCallHook, KubePort, LegacyPodIdentity, PodInfo, ServiceAccountInfo } from '../domain/ports';
+import { TerminalError } from '../domain/errors';
 import { kubeHttpStatus, translateKubeError, type KubeCallContext } from './errors';
 
 export { translateKubeError, kubeStatus, rbacHint } from './errors';
@@ -33,14 +34,30 @@ export interface KubeAdapterConfig {
 const AAD_POD_IDENTITY_GROUP = 'aadpodidentity.k8s.io';
 const AAD_POD_IDENTITY_VERSION = 'v1';
 
+/** Load the kubeconfig; a missing or broken one is a TerminalError that says where it looked. */
 export function loadKubeConfig(config: Omit<KubeAdapterConfig, 'onCall' | 'pageSize'> = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (config.kubeconfigYaml) kc.loadFromString(config.kubeconfigYaml);
-  else if (config.kubeconfigPath) kc.loadFromFile(config.kubeconfigPath);
-  else if (config.inCluster) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  if (config.context) kc.setCurrentContext(config.context);
-  return kc;
+  const source = config.kubeconfigYaml
+    ? 'the given kubeconfig'
+    : config.kubeconfigPath
+      ? `the kubeconfig '${config.kubeconfigPath}'`
+      : config.inCluster
+        ? "the pod's in-cluster ServiceAccount"
+        : 'KUBECONFIG, ~/.kube/config or the in-cluster ServiceAccount';
+  try {
+    const kc = new KubeConfig();
+    if (config.kubeconfigYaml) kc.loadFromString(config.kubeconfigYaml);
+    else if (config.kubeconfigPath) kc.loadFromFile(config.kubeconfigPath);
+    else if (config.inCluster) kc.loadFromCluster();
+    else kc.loadFromDefault();
+    if (config.context) {
+      if (!kc.getContextObject(config.context)) throw new Error(`it has no context '${config.context}' (contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+      kc.setCurrentContext(config.context);
+    }
+    if (!kc.getCurrentCluster()) throw new Error('its current context names no cluster');
+    return kc;
+  } catch (e) {
+    throw new TerminalError(`Kubernetes: could not use ${source}: ${e instanceof Error ? e.message : String(e)}`, 'KubeConfigInvalid');
+  }
 }
 
 function toServiceAccount(sa: V1ServiceAccount, namespace: string, name: string): ServiceAccountInfo {

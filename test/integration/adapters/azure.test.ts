@@ -264,4 +264,14 @@ describe('Azure adapters against the ARM emulator, through the real SDK clients'
     await other.identities.getIdentity(ref('id-none'));
     expect(cred.scopes[0]).toEqual([`${arm.url}/.default`]);
   });
+
+  test('an unreachable ARM endpoint → retryable network error', async () => {
+    const gone = await startArmEmulator({ throttle: false });
+    const url = gone.url;
+    await gone.close();
+    const offline = createAzureAdapters({ credential, resourceManagerUrl: url, retry: { maxRetries: 0 } });
+    const e = await caught(offline.identities.getIdentity(ref('id-any')));
+    expect(e.kind).toBe('retryable');
+    expect(e.message).toMatch(/could not be reached/);
+  });
 });

@@ -1,7 +1,10 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startKubeEmulator, type KubeEmulator } from '../../emulators/kube';
 import { createKubeAdapter } from '../../../src/kube';
 import type { AdapterCall, KubePort } from '../../../src/domain/ports';
-import { WidError } from '../../../src/domain/errors';
+import { TerminalError, WidError } from '../../../src/domain/errors';
 
 function claims(jwt: string): Record<string, unknown> {
   const part = jwt.split('.')[1] ?? '';
@@ -154,5 +157,15 @@ describe('Kubernetes adapter against the API emulator', () => {
     const p = createKubeAdapter({ kubeconfigYaml: yaml });
     const e = await caught(p.getServiceAccount('default', 'default'));
     expect(e.kind).toBe('retryable');
+  });
+
+  test('a kubeconfig file and a named context', async () => {
+    const file = kube.writeKubeconfig(path.join(mkdtempSync(path.join(tmpdir(), 'wid-kube-')), 'config'));
+    const fromFile = createKubeAdapter({ kubeconfigPath: file });
+    expect(await fromFile.getServiceAccount('team-a', 'default')).toMatchObject({ name: 'default' });
+    const named = createKubeAdapter({ kubeconfigYaml: kube.kubeconfig({ contextName: 'aks-prod' }), context: 'aks-prod' });
+    expect(await named.getServiceAccount('team-a', 'default')).toMatchObject({ name: 'default' });
+    expect(() => createKubeAdapter({ kubeconfigYaml: kube.kubeconfig(), context: 'no-such-context' })).toThrow(/no context 'no-such-context'/);
+    expect(() => createKubeAdapter({ kubeconfigPath: '/nonexistent/kubeconfig' })).toThrow(TerminalError);
   });
 });
