@@ -233,9 +233,15 @@ function refuseWithUsage(code: string, what: string, verb?: Verb, field?: string
   return refuse(code, `${what}\n${how}`, field);
 }
 
-/** Parse the text after `/wid`. */
-export function parseCommand(text: string): Result<WidCommand> {
-  if (typeof text !== 'string') return refuseWithUsage('empty-command', 'No command given.');
+/** Slack sends `&`, `<` and `>` in slash-command text as HTML entities; this turns them back. */
+export function unescapeSlackText(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** Parse the text after `/wid` (as Slack sends it: `&amp;`, `&lt;` and `&gt;` are decoded first). */
+export function parseCommand(rawText: string): Result<WidCommand> {
+  if (typeof rawText !== 'string') return refuseWithUsage('empty-command', 'No command given.');
+  const text = unescapeSlackText(rawText);
   if (text.length > MAX_COMMAND_LENGTH) {
     return refuseWithUsage('command-too-long', `The command is ${text.length} characters long; wid-bot reads at most ${MAX_COMMAND_LENGTH}.`);
   }

@@ -113,6 +113,10 @@ describe('other verbs', () => {
     expect(e.message).toContain(String(MAX_COMMAND_LENGTH));
   });
 
+  it('decodes the entities Slack puts in command text', () => {
+    expect(parsed('request finance sa Reader --reason R&amp;D &lt;urgent&gt;')).toMatchObject({ reason: 'R&D <urgent>' });
+  });
+
   it('passes shell metacharacters through as plain words for the policy to refuse', () => {
     expect(parsed('request finance sa Reader --scope "; rm -rf /"')).toMatchObject({ scope: '; rm -rf /' });
     expect(parsed('request $(whoami) sa Reader')).toMatchObject({ namespace: '$(whoami)' });
