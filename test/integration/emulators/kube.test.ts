@@ -486,10 +486,10 @@ describe('TokenRequest and the OIDC issuer', () => {
     expect(verifyRs256(decoded!, jwks.keys[0]!)).toBe(true);
     expect(decoded?.payload).toMatchObject({ iss: kube.issuerUrl, sub: 'system:serviceaccount:finance:billing', aud: ['api://AzureADTokenExchange'] });
 
-    const missing = await apiError(core.createNamespacedServiceAccountToken({ namespace: 'finance', name: 'ghost', body: { spec: {} } }));
+    const missing = await apiError(core.createNamespacedServiceAccountToken({ namespace: 'finance', name: 'ghost', body: { spec: { audiences: [] } } }));
     expect(missing.code).toBe(404);
     expect(missing.status.message).toBe('serviceaccounts "ghost" not found');
-    const short = await apiError(core.createNamespacedServiceAccountToken({ namespace: 'finance', name: 'billing', body: { spec: { expirationSeconds: 60 } } }));
+    const short = await apiError(core.createNamespacedServiceAccountToken({ namespace: 'finance', name: 'billing', body: { spec: { audiences: [], expirationSeconds: 60 } } }));
     expect(short.code).toBe(422);
 
     const oldIssuer = kube.issuerUrl;
