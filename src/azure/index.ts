@@ -20,11 +20,11 @@ import type {
 } from '../domain/ports';
 import type { ClusterFacts, PolicyCluster } from '../domain/types';
 import { TerminalError } from '../domain/errors';
-import { PUBLIC_RESOURCE_MANAGER_URL, resourceManagerScope } from './credential';
+import { PUBLIC_RESOURCE_MANAGER_URL, credentialFromEnv, resourceManagerFromEnv, resourceManagerScope } from './credential';
 import { isAzureNotFound, translateAzureError, type AzureCallContext } from './errors';
 import { useAzureRetry, type AzureRetryOptions } from './retry';
 
-export { credentialFromEnv, resourceManagerFromEnv, resourceManagerScope } from './credential';
+export { credentialFromEnv, resourceManagerFromEnv, resourceManagerScope, isKnownAuthorityHost } from './credential';
 export { translateAzureError, RoleAssignmentExistsError, isAzureNotFound } from './errors';
 export type { AzureRetryOptions } from './retry';
 
@@ -111,6 +111,12 @@ function toRoleAssignment(a: SdkRoleAssignment, scope: string, name?: string): R
 
 function odataString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** AzureConfig from the standard variables: DefaultAzureCredential, AZURE_RESOURCE_MANAGER_URL, AZURE_RESOURCE_MANAGER_AUDIENCE. */
+export function azureConfigFromEnv(env: NodeJS.ProcessEnv = process.env, extra: Omit<AzureConfig, 'credential' | 'resourceManagerUrl' | 'audience'> = {}): AzureConfig {
+  const { resourceManagerUrl, scope } = resourceManagerFromEnv(env);
+  return { ...extra, credential: credentialFromEnv(env), resourceManagerUrl, audience: scope };
 }
 
 export function createAzureAdapters(config: AzureConfig): AzureAdapters {

@@ -7,7 +7,8 @@ import {
   retryAfterSeconds,
   translateAzureError,
 } from '../../../src/azure/errors';
-import { resourceManagerScope } from '../../../src/azure/credential';
+import { isKnownAuthorityHost, resourceManagerScope } from '../../../src/azure/credential';
+import { azureConfigFromEnv } from '../../../src/azure';
 
 /** A RestError as the SDK throws it after reading an ARM error response. */
 function armError(status: number, code: string | undefined, message: string, headers: Record<string, string> = {}): RestError {
@@ -157,5 +158,15 @@ describe('helpers', () => {
     expect(resourceManagerScope('https://127.0.0.1:8443')).toBe('https://127.0.0.1:8443/.default');
     expect(resourceManagerScope('https://127.0.0.1:8443', 'https://management.azure.com/')).toBe('https://management.azure.com/.default');
     expect(resourceManagerScope('https://x', 'https://custom/.default')).toBe('https://custom/.default');
+  });
+
+  test('azureConfigFromEnv reads the endpoint and audience; private authority hosts are recognised', () => {
+    const gov = azureConfigFromEnv({ AZURE_RESOURCE_MANAGER_URL: 'https://management.usgovcloudapi.net/' });
+    expect(gov.resourceManagerUrl).toBe('https://management.usgovcloudapi.net');
+    expect(gov.audience).toBe('https://management.core.usgovcloudapi.net/.default');
+    expect(azureConfigFromEnv({}).resourceManagerUrl).toBe('https://management.azure.com');
+    expect(isKnownAuthorityHost(undefined)).toBe(true);
+    expect(isKnownAuthorityHost('https://login.microsoftonline.us')).toBe(true);
+    expect(isKnownAuthorityHost('https://127.0.0.1:8443')).toBe(false);
   });
 });
