@@ -75,6 +75,11 @@ export interface KubeEmulatorOptions {
   defaultServiceAccounts?: boolean;
   /** Whether the aad-pod-identity CRDs (AzureIdentity, AzureIdentityBinding) are installed (default false). */
   podIdentityCrds?: boolean;
+  /**
+   * The Azure Workload Identity mutating webhook: a pod created with label azure.workload.identity/use=true
+   * whose ServiceAccount has a client-id annotation gets AZURE_* env vars (default true; `false` = not installed).
+   */
+  workloadIdentityWebhook?: boolean | { tenantId?: string; authorityHost?: string };
   /** Cluster id in the issuer path (default a random GUID). */
   clusterId?: string;
   /** Issuer path, with AKS's trailing slash (default `/oidc/<clusterId>/`). */
@@ -291,9 +296,33 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     };
   }
 
+  const webhook = options.workloadIdentityWebhook ?? true;
+
+  /** What the workload identity webhook does at pod admission: add the AZURE_* env vars a container lacks. */
+  function mutateWorkloadIdentity(pod: KubeObject): void {
+    if (webhook === false || pod.metadata.labels?.['azure.workload.identity/use'] !== 'true') return;
+    const spec = pod.spec as { serviceAccountName?: string; containers?: { env?: EnvVar[] }[] };
+    const sa = store(SERVICE_ACCOUNTS).get(key(pod.metadata.namespace, spec.serviceAccountName ?? 'default'));
+    const clientId = sa?.metadata.annotations?.['azure.workload.identity/client-id'];
+    if (!clientId) return;
+    const cfg = typeof webhook === 'object' ? webhook : {};
+    const inject: EnvVar[] = [
+      { name: 'AZURE_CLIENT_ID', value: clientId },
+      { name: 'AZURE_TENANT_ID', value: sa?.metadata.annotations?.['azure.workload.identity/tenant-id'] ?? cfg.tenantId ?? '' },
+      { name: 'AZURE_FEDERATED_TOKEN_FILE', value: '/var/run/secrets/azure/tokens/azure-identity-token' },
+      { name: 'AZURE_AUTHORITY_HOST', value: cfg.authorityHost ?? 'https://login.microsoftonline.com/' },
+    ];
+    for (const c of spec.containers ?? []) {
+      const env = c.env ?? [];
+      for (const e of inject) if (!env.some((x) => x.name === e.name)) env.push(e);
+      c.env = env;
+    }
+  }
+
   function seed(t: ResourceType, obj: KubeObject): KubeObject {
     const ns = obj.metadata.namespace as string;
     if (!store(NAMESPACES).has(key(undefined, ns))) seedNamespace(ns);
+    if (t === PODS) mutateWorkloadIdentity(obj);
     const k = key(ns, obj.metadata.name);
     if (store(t).has(k)) throw new Error(`${t.resource} "${ns}/${obj.metadata.name}" already exists`);
     return clone(insert(t, obj));
@@ -621,6 +650,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
       }
       const obj = admit(t, body, r.namespace);
       if (store(t).has(key(r.namespace, obj.metadata.name))) throw alreadyExists(t, obj.metadata.name);
+      if (t === PODS) mutateWorkloadIdentity(obj);
       if (dryRun) return { status: 201, body: present(t, obj) };
       return { status: 201, body: present(t, insert(t, obj)) };
     }

@@ -440,6 +440,25 @@ describe('pods and aad-pod-identity', () => {
     expect(noContainers.code).toBe(422);
   });
 
+  test('the workload identity webhook injects AZURE_* env into labelled pods of an annotated ServiceAccount, keeping set values', async () => {
+    const { core } = clients(kube);
+    kube.seedServiceAccount({ namespace: 'finance', name: 'billing', annotations: { [CLIENT_ID_ANNOTATION]: 'cid-1', 'azure.workload.identity/tenant-id': 'tid-1' } });
+    const created = await core.createNamespacedPod({
+      namespace: 'finance',
+      body: { metadata: { name: 'api', labels: { 'azure.workload.identity/use': 'true' } }, spec: { serviceAccountName: 'billing', containers: [{ name: 'c', image: 'busybox' }] } },
+    });
+    expect(created.spec?.containers[0]?.env).toEqual([
+      { name: 'AZURE_CLIENT_ID', value: 'cid-1' },
+      { name: 'AZURE_TENANT_ID', value: 'tid-1' },
+      { name: 'AZURE_FEDERATED_TOKEN_FILE', value: '/var/run/secrets/azure/tokens/azure-identity-token' },
+      { name: 'AZURE_AUTHORITY_HOST', value: 'https://login.microsoftonline.com/' },
+    ]);
+    const stale = kube.seedPod({ namespace: 'finance', name: 'old', serviceAccountName: 'billing', labels: { 'azure.workload.identity/use': 'true' }, env: { AZURE_CLIENT_ID: 'stale' } });
+    expect((stale.spec as { containers: { env: { name: string; value: string }[] }[] }).containers[0]?.env[0]).toEqual({ name: 'AZURE_CLIENT_ID', value: 'stale' });
+    const unlabelled = kube.seedPod({ namespace: 'finance', name: 'plain', serviceAccountName: 'billing' });
+    expect((unlabelled.spec as { containers: { env?: unknown[] }[] }).containers[0]?.env).toBeUndefined();
+  });
+
   test('AzureIdentity and AzureIdentityBinding: 404 without the CRDs, listed across namespaces with them', async () => {
     const { custom } = clients(kube);
     const missing = await apiError(custom.listClusterCustomObject({ group: 'aadpodidentity.k8s.io', version: 'v1', plural: 'azureidentities' }));
