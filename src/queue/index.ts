@@ -15,3 +15,4 @@ export {
 } from './worker';
 export { withLock, type WithLockOptions, type HeldLock } from './lock';
 export { acquire, type AcquireOptions } from './rate-limiter';
+export { watchProvisionEvents, type ProvisionEventHandlers, type ProvisionEventsWatch } from './events';

@@ -26,7 +26,7 @@ export interface WidQueues {
    * job. `retry` n ≥ 1 uses the id `<requestId>-retry-<n>` (a failed job keeps its id until removed).
    */
   enqueueProvision(requestId: string, action: ProvisionAction, opts?: { retry?: number }): Promise<string>;
-  /** Delayed jobs that expire the request at expireAtMs and remind approvers at remindAtMs; idempotent. */
+  /** Delayed jobs that expire the request at expireAtMs and remind approvers at remindAtMs (skipped unless before expiry); idempotent per request. */
   scheduleTimers(requestId: string, expireAtMs: number, remindAtMs?: number): Promise<void>;
   /** Removes the request's timers that have not started yet. */
   cancelTimers(requestId: string): Promise<void>;

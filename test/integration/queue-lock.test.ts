@@ -51,8 +51,13 @@ describe('withLock', () => {
     const a = client();
     const b = client();
     let release!: () => void;
-    const held = withLock(a, key, 5000, () => new Promise<void>((r) => (release = r)));
-    await sleep(20);
+    let taken!: () => void;
+    const isTaken = new Promise<void>((r) => (taken = r));
+    const held = withLock(a, key, 5000, () => {
+      taken();
+      return new Promise<void>((r) => (release = r));
+    });
+    await isTaken;
     const t0 = Date.now();
     await expect(withLock(b, key, 5000, async () => 'never', { waitMs: 150 })).rejects.toMatchObject({ kind: 'retryable', code: 'LockBusy' });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(145);
@@ -67,20 +72,23 @@ describe('withLock', () => {
     const a = client();
     const b = client();
     let lost = false;
-    const long = withLock(a, key, 200, async (l) => {
-      await sleep(800);
+    let taken!: () => void;
+    const isTaken = new Promise<void>((r) => (taken = r));
+    const long = withLock(a, key, 400, async (l) => {
+      taken();
+      await sleep(1600);
       lost = l.signal.aborted;
     });
-    await sleep(50);
-    // 800 ms is four ttls: without renewal b would get in after 200 ms
-    await expect(withLock(b, key, 200, async () => 'in', { waitMs: 600, pollMs: 20 })).rejects.toMatchObject({ code: 'LockBusy' });
+    await isTaken;
+    // 1.6 s is four ttls: without renewal b would get in after 400 ms
+    await expect(withLock(b, key, 400, async () => 'in', { waitMs: 1200, pollMs: 20 })).rejects.toMatchObject({ code: 'LockBusy' });
     await long;
     expect(lost).toBe(false);
     // a holder that died: its token stays until the ttl ends
     await a.set(key, 'dead-holder-token', 'PX', 200);
     const t0 = Date.now();
     expect(await withLock(b, key, 200, async () => 'in', { waitMs: 1000, pollMs: 20 })).toBe('in');
-    expect(Date.now() - t0).toBeLessThan(400);
+    expect(Date.now() - t0).toBeLessThan(1000);
   });
 
   test('a holder whose lock was taken over sees its signal aborted and does not delete the new holder', async () => {

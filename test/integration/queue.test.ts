@@ -11,6 +11,7 @@ import {
   provisionJobId,
   PROVISION_QUEUE,
   timerJobId,
+  watchProvisionEvents,
   widBackoffStrategy,
   type JobHelpers,
   type ProvisionJobData,
@@ -242,6 +243,38 @@ describe('provision queue', () => {
     // recovered after the dead worker's lock ran out, well within a few stall intervals
     expect((runs[0] as number) - killedAt).toBeLessThan(5000);
   }, 40_000);
+});
+
+describe('provision events', () => {
+  test('progress, completion and final failure reach a watcher, named by request id', async () => {
+    const prefix = uniquePrefix('events');
+    const q = await queues(prefix, { provisionAttempts: 2 });
+    const seen: string[] = [];
+    const watch = await watchProvisionEvents(testRedisUrl(), prefix, {
+      onProgress: (id, p) => seen.push(`progress ${id} ${JSON.stringify(p)}`),
+      onCompleted: (id) => seen.push(`completed ${id}`),
+      onFailed: (id, reason) => seen.push(`failed ${id} ${reason}`),
+    });
+    closers.push(() => watch.close());
+    await new Promise((r) => setTimeout(r, 200));
+    track(
+      createProvisionWorker(
+        testRedisUrl(),
+        prefix,
+        async (d, h) => {
+          if (d.requestId === 'wid-ev-bad') throw new RetryableError('ARM 503', 'ServiceUnavailable');
+          await h.updateProgress({ step: 'identity', outcome: 'done' });
+        },
+        { backoff: { baseDelayMs: 20 } },
+      ),
+    );
+    await q.enqueueProvision('wid-ev-ok', 'grant', { retry: 1 });
+    await waitFor('completed event', async () => seen.some((s) => s.startsWith('completed')));
+    await q.enqueueProvision('wid-ev-bad', 'grant');
+    await waitFor('failed event', async () => seen.some((s) => s.startsWith('failed')));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toEqual(['progress wid-ev-ok {"step":"identity","outcome":"done"}', 'completed wid-ev-ok', 'failed wid-ev-bad ARM 503']);
+  });
 });
 
 describe('timers', () => {
