@@ -7,7 +7,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startArmEmulator, DEFAULT_TENANT_ID, type ArmEmulator, type ArmEmulatorOptions } from './arm';
+import { startArmEmulator, DEFAULT_TENANT_ID, type ArmEmulator, type ArmEmulatorOptions, type ClusterConfig } from './arm';
 import { createTls, type WorldTls } from './common/tls';
 import { startEntraEmulator, type EntraEmulator, type EntraEmulatorOptions } from './entra';
 import { startKubeEmulator, type KubeEmulator, type KubeEmulatorOptions } from './kube';
@@ -126,6 +126,10 @@ export interface World {
   urls: { arm: string; entra: string; kube: string; slack: string; slackApi: string };
   /** Environment for a wid-bot process pointed at this world (everything but REDIS_URL and PORT). */
   env: Record<string, string>;
+  /** The AKS cluster as ARM reports it (change flags, e.g. OIDC off, with `arm.setCluster`). */
+  clusterConfig(): ClusterConfig;
+  /** A recreated cluster: Kubernetes gets a new issuer and signing key, and ARM reports the new issuer. */
+  recreateCluster(): string;
   close(): Promise<void>;
 }
 
@@ -142,24 +146,23 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   });
   const { oidcIssuerEnabled, workloadIdentityEnabled, podIdentityEnabled, ...armOptions } = options.arm ?? {};
   let entraRef: EntraEmulator | undefined;
+  let cluster: ClusterConfig = {
+    subscriptionId: WORLD.subscriptionId,
+    resourceGroup: WORLD.aksResourceGroup,
+    name: WORLD.aksName,
+    location: WORLD.location,
+    issuerUrl: kube.issuerUrl,
+    oidcIssuerEnabled: oidcIssuerEnabled ?? true,
+    workloadIdentityEnabled: workloadIdentityEnabled ?? true,
+    identityType: 'SystemAssigned',
+    podIdentityEnabled: podIdentityEnabled ?? false,
+  };
   const arm = await startArmEmulator({
     tenantId: WORLD.tenantId,
     ...armOptions,
     tls,
     ...(options.ports?.arm ? { port: options.ports.arm } : {}),
-    clusters: [
-      {
-        subscriptionId: WORLD.subscriptionId,
-        resourceGroup: WORLD.aksResourceGroup,
-        name: WORLD.aksName,
-        location: WORLD.location,
-        issuerUrl: kube.issuerUrl,
-        oidcIssuerEnabled: oidcIssuerEnabled ?? true,
-        workloadIdentityEnabled: workloadIdentityEnabled ?? true,
-        identityType: 'SystemAssigned',
-        podIdentityEnabled: podIdentityEnabled ?? false,
-      },
-    ],
+    clusters: [cluster],
     ...(options.strictAuth ? { tokenValidator: (t: string) => entraRef?.verifyAccessToken(t) ?? false } : {}),
   });
   const entra = await startEntraEmulator({
@@ -210,6 +213,13 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     files,
     urls: { arm: arm.url, entra: entra.url, kube: kube.url, slack: slack.url, slackApi: slack.apiUrl },
     env,
+    clusterConfig: () => ({ ...cluster }),
+    recreateCluster() {
+      const issuerUrl = kube.rotateIssuer();
+      cluster = { ...cluster, issuerUrl };
+      arm.setCluster(cluster);
+      return issuerUrl;
+    },
     async close() {
       await Promise.allSettled([arm.close(), entra.close(), kube.close(), slack.close()]);
       if (ownDir) rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
  * Slack's signing test vector, signed slash commands / block_actions / view_submission reaching
  * listeners, and forged, missing or stale signatures refused before any listener runs.
  */
+import { referenceDir } from '../../support/reference';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel, type Logger } from '@slack/bolt';
@@ -24,13 +25,13 @@ const quiet: Logger = {
 };
 
 test('Slack’s published signing test vector verifies', () => {
-  const vector = JSON.parse(readFileSync('/work/shared/reference/slack/signing-test-vector.json', 'utf8')) as {
+  const vector = JSON.parse(readFileSync(referenceDir('slack', 'signing-test-vector.json'), 'utf8')) as {
     signing_secret: string;
     timestamp: string;
     body: string;
     expected_signature: string;
   };
-  const raw = readFileSync('/work/shared/reference/slack/slash-command-request.txt', 'utf8');
+  const raw = readFileSync(referenceDir('slack', 'slash-command-request.txt'), 'utf8');
   expect(raw).toBe(vector.body);
   expect(signSlackRequest(vector.signing_secret, vector.timestamp, vector.body)).toBe(vector.expected_signature);
   expect(signSlackRequest(vector.signing_secret, Number(vector.timestamp) + 1, vector.body)).not.toBe(vector.expected_signature);
@@ -110,7 +111,7 @@ describe('a real Bolt app behind the signing client', () => {
     const res = await client.slashCommand({ text: 'status wid-1', userId: ALICE, channelId: CHANNEL });
     expect(res.status).toBe(200);
     expect(Object.keys(res.payload).sort()).toEqual(
-      Object.keys(JSON.parse(readFileSync('/work/shared/reference/slack/slash-command-fields.json', 'utf8')) as object).sort(),
+      Object.keys(JSON.parse(readFileSync(referenceDir('slack', 'slash-command-fields.json'), 'utf8')) as object).sort(),
     );
     const reply = await slack.waitFor((e) => e.kind === 'ephemeral', 3000, { since });
     expect(reply).toMatchObject({ via: 'response_url', user: ALICE, channel: CHANNEL, text: 'wid: status wid-1' });

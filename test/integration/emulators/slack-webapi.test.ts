@@ -2,13 +2,14 @@
  * The Slack emulator through the real @slack/web-api WebClient: answers shaped like Slack's published
  * examples, Slack's error codes, Block Kit limits, rate limits and the response_url rules.
  */
+import { referenceDir } from '../../support/reference';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WebClient, WebClientEvent, ErrorCode, LogLevel, type Logger, type WebAPIPlatformError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { expectSameShape } from '../../emulators/common/shape';
 import { startSlackEmulator, type SlackEmulator } from '../../emulators/slack';
 
-const REF = '/work/shared/reference/slack';
+const REF = referenceDir('slack');
 function ref(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(REF, name), 'utf8')) as Record<string, unknown>;
 }
