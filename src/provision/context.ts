@@ -1,0 +1,126 @@
+/**
+ * What every provisioning step works with: the ports to the outside systems, the Redis used for the
+ * cross-process lock and the write limiter, where progress is recorded, and the limits that bound
+ * in-step retries. One ProvisionRun per request run carries what earlier steps learned.
+ */
+import type { Redis } from 'ioredis';
+import type {
+  AuthorizationPort,
+  ClusterPort,
+  FederatedCredential,
+  IdentityPort,
+  IdentityRef,
+  KubePort,
+  ManagedIdentity,
+  ProgressSink,
+  ServiceAccountInfo,
+  TokenExchangePort,
+} from '../domain/ports';
+import type { ProvisionedResources, StepName, StepOutcome, StepRecord, WidRequest } from '../domain/types';
+import type { StoreKeys } from '../store/keys';
+
+/** A minimal structured logger (pino fits). */
+export interface ProvisionLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Where steps and resources are saved on the request (RedisRequestStore fits). */
+export interface StepRecorder {
+  recordStep(id: string, step: StepRecord): Promise<void>;
+  recordResources(id: string, patch: { [K in keyof ProvisionedResources]?: ProvisionedResources[K] | null }): Promise<void>;
+}
+
+export interface ProvisionLimits {
+  /** Identity create/update/delete calls per second per subscription, across all workers (default 2, ARM's documented limit). */
+  identityWritesPerSecond?: number;
+  /** Federated-credential writes per second per subscription (default 10; ARM allows 20). */
+  federatedCredentialWritesPerSecond?: number;
+  /** How long the role-assignment step keeps retrying PrincipalNotFound before handing back to the queue (default 60 s). */
+  principalNotFoundMaxMs?: number;
+  /** How long the federated-credential step retries ARM's concurrent-write 409 (default 20 s). */
+  concurrentWriteMaxMs?: number;
+  /** First pause of an in-step retry, doubled per try up to 5 s (default 500 ms). */
+  retryBaseMs?: number;
+  /** How long a federated-credential lock is held without renewal (default 30 s). */
+  lockTtlMs?: number;
+}
+
+export interface VerifySettings {
+  /** Prove the identity works by exchanging a ServiceAccount token at Entra ID (default true). */
+  enabled: boolean;
+  /** How long to retry through the federated credential's propagation (default 120 s). */
+  timeoutMs: number;
+  /** Scope asked for in the exchange (default ARM's). */
+  scope?: string;
+}
+
+export interface EngineDeps {
+  identities: IdentityPort;
+  authorization: AuthorizationPort;
+  clusters: ClusterPort;
+  kube: KubePort;
+  tokenExchange?: TokenExchangePort;
+  /** Shared Redis for the federated-credential lock and the identity-write limiter. */
+  redis: Redis;
+  keys: StoreKeys;
+  recorder: StepRecorder;
+  progress?: ProgressSink;
+  limits?: ProvisionLimits;
+  verify?: VerifySettings;
+  logger?: ProvisionLogger;
+  /** Called after each step ends (after its record is saved), for metrics. */
+  onStep?: (step: StepName, outcome: StepOutcome, ms: number) => void | Promise<void>;
+  /** Aborts in-step waits (worker closing). */
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface ResolvedLimits {
+  identityWritesPerSecond: number;
+  federatedCredentialWritesPerSecond: number;
+  principalNotFoundMaxMs: number;
+  concurrentWriteMaxMs: number;
+  retryBaseMs: number;
+  lockTtlMs: number;
+}
+
+export function resolveLimits(l: ProvisionLimits = {}): ResolvedLimits {
+  return {
+    identityWritesPerSecond: l.identityWritesPerSecond ?? 2,
+    federatedCredentialWritesPerSecond: l.federatedCredentialWritesPerSecond ?? 10,
+    principalNotFoundMaxMs: l.principalNotFoundMaxMs ?? 60_000,
+    concurrentWriteMaxMs: l.concurrentWriteMaxMs ?? 20_000,
+    retryBaseMs: l.retryBaseMs ?? 500,
+    lockTtlMs: l.lockTtlMs ?? 30_000,
+  };
+}
+
+/** What the runner learned while checking preconditions, read-only, before any step changes anything. */
+export interface Preflight {
+  identity?: ManagedIdentity;
+  /** The identity's credentials as read before any write; undefined when the identity did not exist. */
+  federatedCredentials?: FederatedCredential[];
+  serviceAccount?: ServiceAccountInfo;
+  /** Full role definition id at the scope's subscription. */
+  roleDefinitionId: string;
+}
+
+/** One run of the engine over one request. Steps read and extend it. */
+export interface ProvisionRun {
+  request: WidRequest;
+  deps: EngineDeps;
+  limits: ResolvedLimits;
+  identityRef: IdentityRef;
+  preflight: Preflight;
+  /** What exists so far, as saved on the request. */
+  resources: ProvisionedResources;
+  /** Set by the identity step. */
+  identity?: ManagedIdentity;
+}
+
+export function identityRefOf(request: WidRequest): IdentityRef {
+  const i = request.plan.identity;
+  return { subscriptionId: i.subscriptionId, resourceGroup: i.resourceGroup, name: i.name };
+}

@@ -1,0 +1,14 @@
+export { provisionGrant, grantPreflight, runStep, runPhase, GRANT_PHASES, resolveRoleDefinitionId } from './runner';
+export { provisionRevoke, REVOKE_PHASES } from './revoke';
+export { readInventory, type Inventory, type InventoryItem } from './inventory';
+export { StepError, type Step, type StepResult } from './step';
+export { TAG_APPROVER, isManagedByWid } from './identity';
+export { DEFAULT_VERIFY_SCOPE, PROPAGATION_CODES } from './verify';
+export {
+  resolveLimits,
+  type EngineDeps,
+  type ProvisionLimits,
+  type ProvisionLogger,
+  type StepRecorder,
+  type VerifySettings,
+} from './context';

@@ -1,0 +1,166 @@
+/**
+ * The runner owns order, parallelism and progress. It reads everything the steps need, checks every
+ * step's preconditions before any step changes anything, then runs:
+ *
+ *   identity → (role assignment ∥ federated credential ∥ ServiceAccount) → verify
+ *
+ * Each step's start and end is saved on the request and reported to the progress sink.
+ */
+import { TerminalError, WidError } from '../domain/errors';
+import { roleDefinitionGuid, roleDefinitionResourceId } from '../domain/roles';
+import type { ProgressEvent } from '../domain/ports';
+import type { ProvisionedResources, StepName, StepOutcome, StepRecord, WidRequest } from '../domain/types';
+import { identityRefOf, resolveLimits, type EngineDeps, type Preflight, type ProvisionRun } from './context';
+import { federatedCredentialStep } from './federated-credential';
+import { identityStep } from './identity';
+import { roleAssignmentStep } from './role-assignment';
+import { serviceAccountStep } from './service-account';
+import { StepError, type Step } from './step';
+import { verifyStep } from './verify';
+
+/** The grant's phases in order; an inner array runs in parallel. */
+export const GRANT_PHASES: readonly (readonly Step[])[] = [[identityStep], [roleAssignmentStep, federatedCredentialStep, serviceAccountStep], [verifyStep]];
+
+function toWidError(e: unknown): WidError {
+  if (e instanceof WidError) return e;
+  return new TerminalError(`Unexpected error: ${e instanceof Error ? e.message : String(e)}`, 'Unexpected');
+}
+
+/** The role definition id the plan names, or the one Azure finds by name at the scope. */
+export async function resolveRoleDefinitionId(request: WidRequest, deps: EngineDeps): Promise<string> {
+  const ra = request.plan.roleAssignment;
+  const subscriptionId = /^\/?subscriptions\/([^/]+)/i.exec(ra.scope)?.[1] ?? request.plan.identity.subscriptionId;
+  const planned = ra.roleDefinitionId ? roleDefinitionGuid(ra.roleDefinitionId) : undefined;
+  if (ra.roleDefinitionId?.includes('/')) return ra.roleDefinitionId;
+  if (planned) return roleDefinitionResourceId(subscriptionId, planned);
+  const found = await deps.authorization.findRoleDefinitionId(ra.scope, ra.roleName);
+  if (!found) {
+    throw new TerminalError(`The role '${ra.roleName}' does not exist at ${ra.scope}. Check the role's name (or give its roleDefinitionId) in the policy.`, 'RoleNotFound');
+  }
+  return found;
+}
+
+/** Reads, never writes: the cluster, the identity and its credentials, the ServiceAccount, the role. */
+export async function grantPreflight(request: WidRequest, deps: EngineDeps): Promise<Preflight> {
+  const plan = request.plan;
+  const ref = identityRefOf(request);
+  const { namespace, name } = plan.serviceAccount;
+  // The credential list is read alongside the identity; it only counts when the identity exists.
+  const credentials = deps.identities.listFederatedCredentials(ref).then(
+    (list) => ({ list }),
+    (error: unknown) => ({ error }),
+  );
+  const [facts, identity, serviceAccount, roleDefinitionId, ficRead] = await Promise.all([
+    deps.clusters.getClusterFacts({ name: plan.cluster.name, subscriptionId: plan.cluster.subscriptionId, resourceGroup: plan.cluster.resourceGroup, aksName: plan.cluster.aksName }),
+    deps.identities.getIdentity(ref),
+    deps.kube.getServiceAccount(namespace, name),
+    resolveRoleDefinitionId(request, deps),
+    credentials,
+  ]);
+  const cluster = `${plan.cluster.name} (${plan.cluster.aksName})`;
+  if (!facts.oidcIssuerEnabled || facts.issuerUrl === '') {
+    throw new TerminalError(`The cluster ${cluster} no longer has an OIDC issuer, so Entra cannot trust its ServiceAccount tokens. Turn it on (az aks update --enable-oidc-issuer --enable-workload-identity) and retry.`, 'OidcIssuerOff');
+  }
+  if (!facts.workloadIdentityEnabled) {
+    throw new TerminalError(`The cluster ${cluster} no longer runs the workload identity webhook, so pods would not get Azure tokens. Turn it on (az aks update --enable-workload-identity) and retry.`, 'WorkloadIdentityOff');
+  }
+  if (facts.issuerUrl !== plan.federatedCredential.issuer) {
+    throw new TerminalError(
+      `The cluster ${cluster} has a different OIDC issuer than when this request was planned and approved: planned '${plan.federatedCredential.issuer}', the cluster now says '${facts.issuerUrl}' (the cluster was probably recreated). Nothing was changed; make a new request so the plan and its approval name the new issuer.`,
+      'IssuerChanged',
+    );
+  }
+  let federatedCredentials;
+  if (identity) {
+    if ('error' in ficRead) throw toWidError(ficRead.error);
+    federatedCredentials = ficRead.list;
+  }
+  return { ...(identity ? { identity, federatedCredentials } : {}), ...(serviceAccount ? { serviceAccount } : {}), roleDefinitionId };
+}
+
+function stamp(deps: EngineDeps): string {
+  return (deps.now?.() ?? new Date()).toISOString();
+}
+
+/** Runs one step with its record, progress events and metrics; a failure is rethrown as a StepError. */
+export async function runStep(run: ProvisionRun, step: { name: StepName; run(run: ProvisionRun): Promise<{ outcome: 'done' | 'skipped'; detail: string }> }): Promise<void> {
+  const { deps, request } = run;
+  const startedAt = stamp(deps);
+  const t0 = Date.now();
+  await report(run, { step: step.name, outcome: 'running', startedAt });
+  let outcome: StepOutcome;
+  let detail: string;
+  let failure: WidError | undefined;
+  try {
+    const r = await step.run(run);
+    outcome = r.outcome;
+    detail = r.detail;
+  } catch (e) {
+    failure = toWidError(e);
+    outcome = 'failed';
+    detail = failure.message;
+  }
+  await report(run, { step: step.name, outcome, startedAt, endedAt: stamp(deps), detail });
+  deps.logger?.[failure ? 'warn' : 'info']({ requestId: request.id, step: step.name, outcome, ms: Date.now() - t0, ...(failure ? { code: failure.code } : {}) }, detail);
+  try {
+    await deps.onStep?.(step.name, outcome, Date.now() - t0);
+  } catch {
+    // metrics must never change the outcome
+  }
+  if (failure) throw failure instanceof StepError ? failure : new StepError(step.name, failure);
+}
+
+async function report(run: ProvisionRun, record: StepRecord): Promise<void> {
+  await run.deps.recorder.recordStep(run.request.id, record);
+  const i = run.request.steps.findIndex((s) => s.step === record.step);
+  if (i >= 0) run.request.steps[i] = record;
+  else run.request.steps.push(record);
+  if (!run.deps.progress) return;
+  const event: ProgressEvent = {
+    requestId: run.request.id,
+    step: record.step,
+    outcome: record.outcome,
+    at: record.endedAt ?? record.startedAt,
+    ...(record.detail ? { detail: record.detail } : {}),
+    resources: { ...run.resources },
+  };
+  try {
+    await run.deps.progress.progress({ ...run.request, resources: { ...run.request.resources, ...run.resources } }, event);
+  } catch (e) {
+    run.deps.logger?.warn({ requestId: run.request.id, err: e instanceof Error ? e.message : String(e) }, 'progress delivery failed');
+  }
+}
+
+/** Runs the steps of one phase together; when several fail, the terminal failure wins and the others are named too. */
+export async function runPhase(run: ProvisionRun, steps: readonly { name: StepName; run(run: ProvisionRun): Promise<{ outcome: 'done' | 'skipped'; detail: string }> }[]): Promise<void> {
+  if (steps.length === 1 && steps[0]) return runStep(run, steps[0]);
+  const results = await Promise.allSettled(steps.map((s) => runStep(run, s)));
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as StepError] : []));
+  if (failures.length === 0) return;
+  const first = failures.find((f) => f.kind === 'terminal') ?? (failures[0] as StepError);
+  if (failures.length === 1) throw first;
+  const others = failures.filter((f) => f !== first).map((f) => `${f.step}: ${f.message}`);
+  throw new StepError(first.step, first.original, `${first.message} (Also failed: ${others.join(' | ')})`);
+}
+
+/**
+ * Provisions a grant request: every precondition checked first, then the steps. Resolves with the resources;
+ * rejects with a StepError (the failing step, the original kind and code) or a TerminalError from the checks.
+ */
+export async function provisionGrant(request: WidRequest, deps: EngineDeps): Promise<ProvisionedResources> {
+  if (request.kind !== 'grant' || request.plan.kind !== 'grant') {
+    throw new TerminalError(`Request ${request.id} is a ${request.kind}, not a grant.`, 'WrongKind');
+  }
+  const preflight = await grantPreflight(request, deps);
+  const run: ProvisionRun = {
+    request: { ...request, steps: [...request.steps] },
+    deps,
+    limits: resolveLimits(deps.limits),
+    identityRef: identityRefOf(request),
+    preflight,
+    resources: { ...request.resources },
+  };
+  for (const phase of GRANT_PHASES) for (const step of phase) step.validate?.(run);
+  for (const phase of GRANT_PHASES) await runPhase(run, phase);
+  return run.resources;
+}

@@ -1,0 +1,68 @@
+/**
+ * Step 3: proof that a pod will get tokens. A ServiceAccount token for api://AzureADTokenExchange is
+ * exchanged at Entra ID as the new identity, exactly as the pod's SDK will. Retried through the
+ * federated credential's propagation up to a bound; a lasting failure names what did not match.
+ */
+import { RetryableError, TerminalError, WidError } from '../domain/errors';
+import { WORKLOAD_IDENTITY_AUDIENCE } from '../domain/types';
+import type { ProvisionRun } from './context';
+import { retryWhile } from './pacing';
+import { done, skipped, type Step } from './step';
+
+/** Entra's answers while a new credential or identity propagates. */
+export const PROPAGATION_CODES = ['AADSTS70021', 'AADSTS700211', 'AADSTS700212', 'AADSTS700213', 'AADSTS700016'] as const;
+export const DEFAULT_VERIFY_SCOPE = 'https://management.azure.com/.default';
+
+interface Seen {
+  issuer: string;
+  subject: string;
+  audience: string;
+}
+
+/** What Entra saw in the assertion, from the token-exchange error's message. */
+export function seenInAssertion(message: string): Seen | undefined {
+  const m = /saw issuer '([^']*)', subject '([^']*)', audience '([^']*)'/.exec(message);
+  return m ? { issuer: m[1] ?? '', subject: m[2] ?? '', audience: m[3] ?? '' } : undefined;
+}
+
+export const verifyStep: Step = {
+  name: 'verify',
+  async run(run) {
+    const settings = run.deps.verify;
+    if (!settings?.enabled) return skipped('verification switched off');
+    const exchange = run.deps.tokenExchange;
+    if (!exchange) throw new TerminalError('Verification is on but no Entra token exchange is configured.', 'VerifyMisconfigured');
+    const identity = run.identity;
+    if (!identity) throw new TerminalError('The verify step ran before the identity existed.', 'StepOrder');
+    const { namespace, name } = run.request.plan.serviceAccount;
+    const fic = run.request.plan.federatedCredential;
+    const tenantId = run.request.plan.tenantId ?? identity.tenantId;
+    const token = await run.deps.kube.requestServiceAccountToken(namespace, name, WORKLOAD_IDENTITY_AUDIENCE, Math.max(600, Math.ceil(settings.timeoutMs / 1000) + 600));
+    try {
+      await retryWhile(run, PROPAGATION_CODES, settings.timeoutMs, 'token exchange', () => exchange.exchange(tenantId, identity.clientId, token, settings.scope ?? DEFAULT_VERIFY_SCOPE));
+    } catch (e) {
+      if (!(e instanceof WidError) || !(PROPAGATION_CODES as readonly string[]).includes(e.code)) throw e;
+      const expected: Seen = { issuer: fic.issuer, subject: fic.subject, audience: WORKLOAD_IDENTITY_AUDIENCE };
+      const seen = seenInAssertion(e.message);
+      const expectedText = `expected issuer '${expected.issuer}', subject '${expected.subject}', audience '${expected.audience}'`;
+      if (seen) {
+        const differs = (['issuer', 'subject', 'audience'] as const).filter((k) => seen[k] !== expected[k]);
+        const seenText = `Entra saw issuer '${seen.issuer}', subject '${seen.subject}', audience '${seen.audience}'`;
+        if (differs.length > 0) {
+          throw new TerminalError(
+            `Verification failed: Entra ID refused the ServiceAccount token of ${namespace}/${name} for client id ${identity.clientId} (${e.code}). ${seenText}; the federated credential '${fic.name}' has ${expectedText}. Mismatch in: ${differs.join(', ')}.`,
+            'VerifyMismatch',
+          );
+        }
+        throw new RetryableError(
+          `Verification not yet possible: the federated credential '${fic.name}' matches (${expectedText}) but Entra ID still refuses it (${e.code}), so it has not propagated yet after ${Math.round(settings.timeoutMs / 1000)} s. Will retry.`,
+          e.code,
+        );
+      }
+      throw new RetryableError(`Verification failed for ${namespace}/${name} as client id ${identity.clientId} after ${Math.round(settings.timeoutMs / 1000)} s (${expectedText}): ${e.message}`, e.code);
+    }
+    await run.deps.recorder.recordResources(run.request.id, { verified: true });
+    run.resources.verified = true;
+    return done(`Entra ID issued a token to ${namespace}/${name} as client id ${identity.clientId}`);
+  },
+};

@@ -1,0 +1,162 @@
+/**
+ * The worker role: takes provision jobs from the queue and turns approved requests into working
+ * workload identities (or removes them, for revokes) with the provisioning engine. A request moves
+ * approved → provisioning → succeeded | failed by compare-and-set, so it is never processed twice.
+ */
+import { createAzureAdapters, type AzureConfig } from './azure';
+import { WidError, TerminalError } from './domain/errors';
+import { applyAction, SYSTEM_ACTOR, type RequestAction } from './domain/lifecycle';
+import type { ProgressSink } from './domain/ports';
+import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
+import { createTokenExchange } from './entra';
+import { createKubeAdapter, type KubeAdapterConfig } from './kube';
+import { provisionGrant, provisionRevoke, readInventory, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { createProvisionWorker, parseProvisionJobId, type JobHelpers, type ProvisionJobData } from './queue';
+import { RedisRequestStore } from './store';
+
+export interface WorkerConfig {
+  redisUrl: string;
+  /** Redis key prefix shared with the web side (default `wid`). */
+  prefix?: string;
+  policy: Policy;
+  azure: AzureConfig;
+  kube: KubeAdapterConfig;
+  /** Entra authority host for the verification exchange (AZURE_AUTHORITY_HOST). */
+  entraAuthorityHost?: string;
+  verify: { enabled: boolean; timeoutMs: number; scope?: string };
+  /** Jobs this process runs at once. */
+  concurrency: number;
+  progress?: ProgressSink;
+  limits?: ProvisionLimits;
+  logger?: ProvisionLogger;
+  /** Called when each step ends, for metrics (and for crash tests: it runs after the step's record is saved). */
+  onStep?(step: StepName, outcome: StepOutcome, ms: number): void | Promise<void>;
+  /** Queue timing: a dead worker's job is taken over after lockDurationMs, found by a check every stalledIntervalMs. */
+  queue?: { lockDurationMs?: number; stalledIntervalMs?: number; backoffBaseMs?: number };
+}
+
+export interface RunningWorker {
+  /** Stops taking jobs, lets running ones finish, then disconnects. */
+  close(): Promise<void>;
+}
+
+const SILENT: ProvisionLogger = { info() {}, warn() {}, error() {} };
+
+/** Starts the worker role. Resolves once connected and taking jobs. */
+export async function startWorker(config: WorkerConfig): Promise<RunningWorker> {
+  const logger = config.logger ?? SILENT;
+  const store = await RedisRequestStore.connect(config.redisUrl, config.prefix ? { prefix: config.prefix } : {});
+  const azure = createAzureAdapters(config.azure);
+  const kube = createKubeAdapter(config.kube);
+  const tokenExchange = createTokenExchange(config.entraAuthorityHost ? { authorityHost: config.entraAuthorityHost } : {});
+  const deps: EngineDeps = {
+    identities: azure.identities,
+    authorization: azure.authorization,
+    clusters: azure.clusters,
+    kube,
+    tokenExchange,
+    redis: store.redis,
+    keys: store.keys,
+    recorder: store,
+    ...(config.progress ? { progress: config.progress } : {}),
+    ...(config.limits ? { limits: config.limits } : {}),
+    verify: config.verify,
+    logger,
+    ...(config.onStep ? { onStep: config.onStep } : {}),
+  };
+
+  /** Applies one lifecycle action by compare-and-set on the freshest copy; undefined when the request moved on meanwhile. */
+  async function transition(id: string, action: RequestAction): Promise<WidRequest | undefined> {
+    for (let tries = 0; tries < 5; tries++) {
+      const current = await store.get(id);
+      if (!current) return undefined;
+      const next = applyAction(current, action, new Date());
+      if (!next.ok) return undefined;
+      if (await store.compareAndSet({ id, state: current.state, updatedAt: current.updatedAt }, next.value.request, next.value.event)) {
+        return { ...next.value.request, steps: current.steps, resources: { ...current.resources, ...next.value.request.resources } };
+      }
+    }
+    throw new WidError(`Request ${id} kept changing while the worker tried to update it.`, 'retryable', 'StateContention');
+  }
+
+  async function finish(request: WidRequest | undefined): Promise<void> {
+    if (!request || !config.progress) return;
+    const fresh = (await store.get(request.id)) ?? request;
+    try {
+      await config.progress.finished(fresh);
+    } catch (e) {
+      logger.warn({ requestId: request.id, err: e instanceof Error ? e.message : String(e) }, 'finished notification failed');
+    }
+  }
+
+  async function markFailed(request: WidRequest, error: WidError, retryable: boolean): Promise<void> {
+    const inventory = await readInventory(request, deps);
+    const step = error instanceof StepError ? error.step : undefined;
+    const reason = `${error.message}\nWhat exists now:\n${inventory.text}`;
+    const failed = await transition(request.id, { type: 'fail', reason, retryable, resources: {}, ...(step ? { step } : {}) });
+    logger.warn({ requestId: request.id, step, code: error.code, retryable }, 'request failed');
+    await finish(failed);
+  }
+
+  async function processJob(data: ProvisionJobData, helpers: JobHelpers): Promise<void> {
+    const { requestId } = data;
+    let request = await store.get(requestId);
+    if (!request) {
+      logger.warn({ requestId, jobId: helpers.jobId }, 'provision job for a request that does not exist: ignored');
+      return;
+    }
+    const isRetryJob = parseProvisionJobId(helpers.jobId).retry > 0;
+    if (request.state === 'approved') {
+      request = await transition(requestId, { type: 'startProvisioning' });
+    } else if (request.state === 'failed' && isRetryJob) {
+      // The retry was allowed where it was asked for (Slack or CLI checked who asked); here it only resumes.
+      request = await transition(requestId, { type: 'retry', actor: SYSTEM_ACTOR, actorIsApprover: true });
+    } else if (request.state !== 'provisioning') {
+      logger.info({ requestId, state: request.state, jobId: helpers.jobId }, 'nothing to do for this request in its state');
+      return;
+    }
+    if (!request || request.state !== 'provisioning') {
+      logger.info({ requestId, jobId: helpers.jobId }, 'another worker moved the request on: nothing to do');
+      return;
+    }
+
+    const run = request.kind === 'revoke' ? provisionRevoke : provisionGrant;
+    try {
+      const resources = await run(request, { ...deps, ...(helpers.signal ? { signal: helpers.signal } : {}) });
+      const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
+      if (succeeded) {
+        logger.info({ requestId, resources }, 'request succeeded');
+        await finish(succeeded);
+      }
+    } catch (e) {
+      const error = e instanceof WidError ? e : new TerminalError(`Unexpected error: ${e instanceof Error ? e.message : String(e)}`, 'Unexpected');
+      if (error.kind === 'terminal') {
+        await markFailed(request, error, false);
+      } else if (helpers.isFinalAttempt) {
+        await markFailed(request, error, true);
+      }
+      throw error;
+    }
+  }
+
+  const worker = createProvisionWorker(config.redisUrl, config.prefix, processJob, {
+    concurrency: config.concurrency,
+    ...(config.queue?.lockDurationMs ? { lockDuration: config.queue.lockDurationMs } : {}),
+    ...(config.queue?.stalledIntervalMs ? { stalledInterval: config.queue.stalledIntervalMs } : {}),
+    ...(config.queue?.backoffBaseMs ? { backoff: { baseDelayMs: config.queue.backoffBaseMs } } : {}),
+    onFinalFailure: async (data, error) => {
+      // Stalled too often (its workers kept dying): record it, unless the processor already did.
+      const request = await store.get(data.requestId);
+      if (request?.state === 'provisioning') await markFailed(request, new TerminalError(error.message, 'JobFailed'), true);
+    },
+    onError: (e) => logger.error({ err: e.message }, 'queue worker error'),
+  });
+  await worker.worker.waitUntilReady();
+
+  return {
+    async close() {
+      await worker.close();
+      await store.close();
+    },
+  };
+}
