@@ -14,4 +14,9 @@ export interface VerbEntry {
 export const VERBS: Record<string, VerbEntry> = {
   // require() keeps the module lazy and works the same under tsc's CommonJS output, tsx and jest.
   plan: { summary: 'dry-run a request against the policy and print the exact plan as JSON', load: () => require('./plan') as VerbModule },
+  cluster: { summary: 'check that a cluster is ready for workload identity (OIDC issuer, workload identity, pod identity)', load: () => require('./cluster') as VerbModule },
+  list: { summary: 'list the ServiceAccounts set up for workload identity and the identities they name', load: () => require('./list') as VerbModule },
+  creds: { summary: "list the federated credentials that trust a cluster's OIDC issuer", load: () => require('./creds') as VerbModule },
+  audit: { summary: 'find what breaks workload identity on a cluster, with the fix for each finding', load: () => require('./audit') as VerbModule },
+  legacy: { summary: 'find aad-pod-identity leftovers and the /wid request line that moves each', load: () => require('./legacy') as VerbModule },
 };

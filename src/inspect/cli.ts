@@ -1,0 +1,115 @@
+/**
+ * The CLI side of the inspection verbs: `wid cluster|list [ns]|creds|audit|legacy`, against the real
+ * adapters from the environment (AZURE_* for ARM, KUBECONFIG's current or named context for the cluster).
+ * Exit codes: 0 answered, 2 bad input (options, policy, cluster name), 1 an outside system failed.
+ */
+import { loadPolicyFile } from '../config/policy';
+import { WidError } from '../domain/errors';
+import type { ClusterPort, IdentityPort, KubePort } from '../domain/ports';
+import type { Policy } from '../domain/types';
+import { CliError, takeOptions, type CliIo } from '../cli/verb';
+import { createInspector, resolveCluster } from './inspector';
+import { renderTable } from './render/table';
+import type { InspectVerb } from './types';
+
+/** Adapters a test passes instead of the ones built from the environment. */
+export interface InspectCliDeps {
+  clusters?: ClusterPort;
+  identities?: IdentityPort;
+  kube?: (clusterName: string) => KubePort;
+}
+
+const COMMON_USAGE = [
+  '  --policy       the policy file (or set WID_POLICY_FILE)',
+  '  --cluster      cluster from the policy (default: its defaultCluster)',
+  "  --context      kubeconfig context that reaches that cluster (default: the kubeconfig's current context)",
+  '  --concurrency  federated-credential listings in flight at once (default 16)',
+  '  --json         print the result as JSON for scripts',
+  'Azure is reached with the standard AZURE_* variables (DefaultAzureCredential, AZURE_RESOURCE_MANAGER_URL); Kubernetes with KUBECONFIG.',
+];
+
+export const USAGES: Record<InspectVerb, string> = {
+  cluster: ['wid cluster --policy FILE [--cluster NAME] [--json]', '  OIDC issuer, workload identity, cluster identity and the legacy pod-identity add-on; the az command that fixes what is off.', ...COMMON_USAGE].join('\n'),
+  list: ['wid list --policy FILE [--cluster NAME] [--json] [namespace]', '  ServiceAccounts with the workload-identity client-id annotation or use label, and whether their client id is a managed identity.', ...COMMON_USAGE].join('\n'),
+  creds: ['wid creds --policy FILE [--cluster NAME] [--json]', "  Federated credentials, across the policy's identity resource group, that trust this cluster's issuer.", ...COMMON_USAGE].join('\n'),
+  audit: ['wid audit --policy FILE [--cluster NAME] [--json]', '  Findings with severity and fix: ServiceAccounts, pods, credentials and the cluster joined.', ...COMMON_USAGE].join('\n'),
+  legacy: ['wid legacy --policy FILE [--cluster NAME] [--json]', '  aad-pod-identity leftovers, each with the /wid request line that moves it to workload identity.', ...COMMON_USAGE].join('\n'),
+};
+
+function loadPolicy(path: string): Policy {
+  try {
+    return loadPolicyFile(path);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** The kubeconfig: the client's own lookup (KUBECONFIG, ~/.kube/config) unless the caller's env names another file. */
+function kubeconfigFrom(env: NodeJS.ProcessEnv): { kubeconfigPath?: string } {
+  const path = env.KUBECONFIG;
+  return path && path !== process.env.KUBECONFIG && !path.includes(':') ? { kubeconfigPath: path } : {};
+}
+
+/** Build the real adapters lazily so `--help` and bad input never load the Azure or Kubernetes SDKs. */
+function environmentAdapters(io: CliIo, context: string | undefined): Required<InspectCliDeps> {
+  // Lazy: the Azure and Kubernetes SDKs load only when a verb really runs.
+  const { createAzureAdapters, azureConfigFromEnv } = require('../azure') as typeof import('../azure');
+  const azure = createAzureAdapters(azureConfigFromEnv(io.env));
+  const { createKubeAdapter } = require('../kube') as typeof import('../kube');
+  let kube: KubePort | undefined;
+  return {
+    clusters: azure.clusters,
+    identities: azure.identities,
+    // One kubeconfig context serves the selected cluster: the named one, or the current one.
+    kube: () => (kube ??= createKubeAdapter({ ...kubeconfigFrom(io.env), ...(context ? { context } : {}) })),
+  };
+}
+
+export async function runInspectVerb(verb: InspectVerb, args: string[], io: CliIo, deps: InspectCliDeps = {}): Promise<number> {
+  const usage = USAGES[verb];
+  const { options, rest } = takeOptions(args, ['policy', 'cluster', 'context', 'concurrency'], ['json', 'help']);
+  if (options.help) {
+    io.out(usage);
+    return 0;
+  }
+  const firstLine = usage.split('\n')[0] ?? '';
+  const unknown = rest.find((a) => a.startsWith('-'));
+  if (unknown !== undefined) throw new CliError(`${JSON.stringify(unknown)} is not an option of wid ${verb}.\nUsage: ${firstLine}`);
+  const maxPositional = verb === 'list' ? 1 : 0;
+  if (rest.length > maxPositional) throw new CliError(`wid ${verb} takes ${maxPositional === 0 ? 'no words' : 'at most one namespace'} after its options, got ${rest.map((r) => JSON.stringify(r)).join(' ')}.\nUsage: ${firstLine}`);
+  const namespace = verb === 'list' ? rest[0] : undefined;
+  const policyPath = typeof options.policy === 'string' ? options.policy : (io.env.WID_POLICY_FILE ?? io.env.WID_POLICY);
+  if (!policyPath) throw new CliError(`wid ${verb} needs the policy file: --policy FILE (or WID_POLICY_FILE).\nUsage: ${firstLine}`);
+  let concurrency: number | undefined;
+  if (typeof options.concurrency === 'string') {
+    concurrency = Number(options.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new CliError(`--concurrency must be a whole number from 1 to 256, got ${JSON.stringify(options.concurrency)}.`);
+  }
+  const policy = loadPolicy(policyPath);
+  const clusterName = typeof options.cluster === 'string' ? options.cluster : undefined;
+  try {
+    resolveCluster(policy, clusterName);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+
+  try {
+    const env = deps.clusters && deps.identities && deps.kube ? undefined : environmentAdapters(io, typeof options.context === 'string' ? options.context : undefined);
+    const inspector = createInspector({
+      policy,
+      clusters: deps.clusters ?? (env as Required<InspectCliDeps>).clusters,
+      identities: deps.identities ?? (env as Required<InspectCliDeps>).identities,
+      kube: deps.kube ?? (env as Required<InspectCliDeps>).kube,
+      ...(concurrency !== undefined ? { concurrency } : {}),
+    });
+    const result = await inspector.run(verb, { ...(clusterName !== undefined ? { cluster: clusterName } : {}), ...(namespace !== undefined ? { namespace } : {}) });
+    io.out(options.json ? JSON.stringify(result, null, 2) : renderTable(result));
+    return 0;
+  } catch (e) {
+    if (e instanceof WidError) {
+      io.err(`wid ${verb}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Gathering: everything the inspection verbs read from Azure and Kubernetes, through the ports.
+ * Credential listing runs one call per identity under bounded parallelism and waits out throttling
+ * (RetryableError with retryAfterSeconds) instead of failing the scan.
+ */
+import { isRetryable } from '../domain/errors';
+import type { ClusterPort, FederatedCredential, IdentityPort, KubePort, LegacyPodIdentity, ManagedIdentity, PodInfo, ServiceAccountInfo } from '../domain/ports';
+import type { ClusterFacts, Policy, PolicyCluster } from '../domain/types';
+import type { ProgressCallback } from './types';
+
+export const DEFAULT_CONCURRENCY = 16;
+
+/** Where identities are listed: a subscription, or one resource group of it. */
+export interface IdentityScope {
+  subscriptionId: string;
+  resourceGroup?: string;
+}
+
+export interface RetryOptions {
+  /** Retries after the first attempt (default 6). */
+  maxRetries?: number;
+  /** First backoff when the error names no wait (default 250 ms), doubled per retry. */
+  baseDelayMs?: number;
+  /** Longest single wait (default 60 s). */
+  maxDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Run `fn`, retrying RetryableErrors after the wait they ask for (or a doubling backoff). */
+export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const maxRetries = options.maxRetries ?? 6;
+  const base = options.baseDelayMs ?? 250;
+  const cap = options.maxDelayMs ?? 60_000;
+  const sleep = options.sleep ?? realSleep;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isRetryable(e) || attempt >= maxRetries) throw e;
+      const asked = e.retryAfterSeconds !== undefined ? e.retryAfterSeconds * 1000 : base * 2 ** attempt;
+      await sleep(Math.min(cap, Math.max(0, asked)));
+    }
+  }
+}
+
+/** Map `items` through `fn` with at most `limit` calls in flight; results keep the input order. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= items.length) return;
+      out[i] = await fn(items[i] as T, i);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+/** The policy's identity placement plus any extra scopes, without duplicates (a subscription-wide scope covers its groups). */
+export function identityScopes(policy: Policy, extra: readonly IdentityScope[] = []): IdentityScope[] {
+  const all: IdentityScope[] = [{ subscriptionId: policy.identities.subscriptionId, resourceGroup: policy.identities.resourceGroup }, ...extra];
+  const wholeSubs = new Set(all.filter((s) => !s.resourceGroup).map((s) => s.subscriptionId.toLowerCase()));
+  const seen = new Set<string>();
+  const out: IdentityScope[] = [];
+  for (const s of all) {
+    const sub = s.subscriptionId.toLowerCase();
+    if (s.resourceGroup && wholeSubs.has(sub)) continue;
+    const key = `${sub}/${(s.resourceGroup ?? '').toLowerCase()}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(s);
+  }
+  return out;
+}
+
+/** Every identity in the scopes, each once (ARM ids compare case-insensitively). */
+export async function gatherIdentities(identities: IdentityPort, scopes: readonly IdentityScope[], retry: RetryOptions = {}): Promise<ManagedIdentity[]> {
+  const lists = await Promise.all(
+    scopes.map((s) =>
+      withRetry(async () => {
+        const found: ManagedIdentity[] = [];
+        for await (const i of identities.listIdentities(s.subscriptionId, s.resourceGroup)) found.push(i);
+        return found;
+      }, retry),
+    ),
+  );
+  const byId = new Map<string, ManagedIdentity>();
+  for (const list of lists) for (const i of list) byId.set(i.id.toLowerCase(), i);
+  return [...byId.values()];
+}
+
+export interface IdentityCredentials {
+  identity: ManagedIdentity;
+  credentials: FederatedCredential[];
+}
+
+/** Each identity's federated credentials, `concurrency` identities at a time, reporting progress. */
+export async function gatherCredentials(
+  identities: IdentityPort,
+  list: readonly ManagedIdentity[],
+  options: { concurrency?: number; onProgress?: ProgressCallback; retry?: RetryOptions } = {},
+): Promise<IdentityCredentials[]> {
+  const total = list.length;
+  let done = 0;
+  options.onProgress?.({ done, total, phase: 'credentials' });
+  // Report about every 2 % so a Slack progress message is not updated thousands of times.
+  const step = Math.max(1, Math.floor(total / 50));
+  return mapBounded(list, options.concurrency ?? DEFAULT_CONCURRENCY, async (identity) => {
+    const ref = { subscriptionId: identity.subscriptionId, resourceGroup: identity.resourceGroup, name: identity.name };
+    const credentials = await withRetry(() => identities.listFederatedCredentials(ref), options.retry);
+    done++;
+    if (done === total || done % step === 0) options.onProgress?.({ done, total, phase: 'credentials' });
+    return { identity, credentials };
+  });
+}
+
+/** Facts of one policy cluster, or the error that kept us from reading them. */
+export interface KnownCluster {
+  cluster: PolicyCluster;
+  facts?: ClusterFacts;
+  error?: string;
+}
+
+export async function gatherClusterFacts(clusters: ClusterPort, cluster: PolicyCluster, retry: RetryOptions = {}): Promise<ClusterFacts> {
+  return withRetry(() => clusters.getClusterFacts(cluster), retry);
+}
+
+/** Facts of every policy cluster, for telling a stale issuer from another cluster's. */
+export async function gatherAllClusterFacts(clusters: ClusterPort, policy: Policy, retry: RetryOptions = {}): Promise<KnownCluster[]> {
+  return Promise.all(
+    policy.clusters.map(async (cluster): Promise<KnownCluster> => {
+      try {
+        return { cluster, facts: await gatherClusterFacts(clusters, cluster, retry) };
+      } catch (e) {
+        return { cluster, error: e instanceof Error ? e.message : String(e) };
+      }
+    }),
+  );
+}
+
+export interface KubeView {
+  serviceAccounts: ServiceAccountInfo[];
+  pods: PodInfo[];
+  legacy: LegacyPodIdentity[];
+}
+
+/** ServiceAccounts, pods and aad-pod-identity objects of one cluster, read in parallel. */
+export async function gatherKube(kube: KubePort, want: { serviceAccounts?: boolean; pods?: boolean; legacy?: boolean; namespace?: string }, retry: RetryOptions = {}): Promise<KubeView> {
+  const [serviceAccounts, pods, legacy] = await Promise.all([
+    want.serviceAccounts ? withRetry(() => kube.listServiceAccounts(want.namespace), retry) : Promise.resolve([]),
+    want.pods ? withRetry(() => kube.listPods(want.namespace), retry) : Promise.resolve([]),
+    want.legacy ? withRetry(() => kube.listLegacyPodIdentities(), retry) : Promise.resolve([]),
+  ]);
+  return { serviceAccounts, pods, legacy };
+}

@@ -1,0 +1,120 @@
+/**
+ * The inspector: one core behind `/wid cluster|list|creds|audit|legacy` and `wid …` alike. It gathers
+ * through the ports and hands the data to the pure verb functions.
+ */
+import { TerminalError } from '../domain/errors';
+import type { ClusterPort, IdentityPort, KubePort } from '../domain/ports';
+import type { Policy, PolicyCluster } from '../domain/types';
+import { auditCluster } from './audit';
+import { inspectCluster } from './cluster';
+import { inspectCreds } from './creds';
+import { DEFAULT_CONCURRENCY, gatherAllClusterFacts, gatherClusterFacts, gatherCredentials, gatherIdentities, gatherKube, identityScopes, type IdentityScope, type RetryOptions } from './gather';
+import { inspectLegacy } from './legacy';
+import { inspectList } from './list';
+import type { AuditResult, ClusterResult, CredsResult, InspectResult, InspectVerb, LegacyResult, ListResult, ProgressCallback } from './types';
+
+export interface InspectorDeps {
+  policy: Policy;
+  clusters: ClusterPort;
+  identities: IdentityPort;
+  /** The Kubernetes API of a policy cluster, by its name in the policy. */
+  kube: (clusterName: string) => KubePort;
+  /** Credential listings in flight at once (default 16). */
+  concurrency?: number;
+  /** Subscriptions or resource groups searched for identities besides the policy's identity resource group. */
+  extraIdentityScopes?: IdentityScope[];
+  retry?: RetryOptions;
+}
+
+export interface InspectArgs {
+  /** A policy cluster name; the policy's default cluster when omitted. */
+  cluster?: string;
+  /** `list` only: one namespace. */
+  namespace?: string;
+}
+
+export interface Inspector {
+  cluster(args?: InspectArgs): Promise<ClusterResult>;
+  list(args?: InspectArgs, onProgress?: ProgressCallback): Promise<ListResult>;
+  creds(args?: InspectArgs, onProgress?: ProgressCallback): Promise<CredsResult>;
+  legacy(args?: InspectArgs): Promise<LegacyResult>;
+  audit(args?: InspectArgs, onProgress?: ProgressCallback): Promise<AuditResult>;
+  run(verb: InspectVerb, args?: InspectArgs, onProgress?: ProgressCallback): Promise<InspectResult>;
+}
+
+/** The policy cluster a command means; a TerminalError naming the choices when there is none by that name. */
+export function resolveCluster(policy: Policy, name: string | undefined): PolicyCluster {
+  const wanted = name ?? policy.defaultCluster;
+  const found = policy.clusters.find((c) => c.name === wanted) ?? policy.clusters.find((c) => c.name.toLowerCase() === wanted.toLowerCase());
+  if (!found) {
+    throw new TerminalError(`There is no cluster "${wanted}" in the policy. Clusters: ${policy.clusters.map((c) => c.name).join(', ')}.`, 'UnknownCluster');
+  }
+  return found;
+}
+
+export function createInspector(deps: InspectorDeps): Inspector {
+  const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
+  const scopes = identityScopes(deps.policy, deps.extraIdentityScopes);
+  const nameCluster = deps.policy.clusters.length > 1;
+
+  const inspector: Inspector = {
+    async cluster(args = {}) {
+      const cluster = resolveCluster(deps.policy, args.cluster);
+      return inspectCluster(cluster, await gatherClusterFacts(deps.clusters, cluster, deps.retry));
+    },
+
+    async list(args = {}, onProgress) {
+      const cluster = resolveCluster(deps.policy, args.cluster);
+      onProgress?.({ done: 0, total: 2, phase: 'serviceaccounts and identities' });
+      const [kube, identities] = await Promise.all([
+        gatherKube(deps.kube(cluster.name), { serviceAccounts: true, ...(args.namespace !== undefined ? { namespace: args.namespace } : {}) }, deps.retry),
+        gatherIdentities(deps.identities, scopes, deps.retry),
+      ]);
+      onProgress?.({ done: 2, total: 2, phase: 'serviceaccounts and identities' });
+      return inspectList(cluster, kube.serviceAccounts, identities, args.namespace);
+    },
+
+    async creds(args = {}, onProgress) {
+      const cluster = resolveCluster(deps.policy, args.cluster);
+      const [facts, identities] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), gatherIdentities(deps.identities, scopes, deps.retry)]);
+      const gathered = await gatherCredentials(deps.identities, identities, { concurrency, ...(onProgress ? { onProgress } : {}), ...(deps.retry ? { retry: deps.retry } : {}) });
+      return inspectCreds(cluster, facts, gathered);
+    },
+
+    async legacy(args = {}) {
+      const cluster = resolveCluster(deps.policy, args.cluster);
+      const [facts, kube] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), gatherKube(deps.kube(cluster.name), { legacy: true }, deps.retry)]);
+      return inspectLegacy(cluster, facts, kube.legacy, { nameCluster });
+    },
+
+    async audit(args = {}, onProgress) {
+      const cluster = resolveCluster(deps.policy, args.cluster);
+      const [knownClusters, kube, identities] = await Promise.all([
+        gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry),
+        gatherKube(deps.kube(cluster.name), { serviceAccounts: true, pods: true }, deps.retry),
+        gatherIdentities(deps.identities, scopes, deps.retry),
+      ]);
+      const own = knownClusters.find((k) => k.cluster.name === cluster.name);
+      // This cluster's facts are needed for every check: its failure is the audit's failure.
+      const facts = own?.facts ?? (await gatherClusterFacts(deps.clusters, cluster, deps.retry));
+      const gathered = await gatherCredentials(deps.identities, identities, { concurrency, ...(onProgress ? { onProgress } : {}), ...(deps.retry ? { retry: deps.retry } : {}) });
+      return auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster });
+    },
+
+    run(verb, args = {}, onProgress) {
+      switch (verb) {
+        case 'cluster':
+          return inspector.cluster(args);
+        case 'list':
+          return inspector.list(args, onProgress);
+        case 'creds':
+          return inspector.creds(args, onProgress);
+        case 'legacy':
+          return inspector.legacy(args);
+        case 'audit':
+          return inspector.audit(args, onProgress);
+      }
+    },
+  };
+  return inspector;
+}

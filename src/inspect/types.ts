@@ -1,0 +1,149 @@
+/**
+ * What the inspection verbs (cluster, list, creds, legacy, audit) answer: plain typed data that the
+ * CLI prints as a table or JSON and the Slack app renders as Block Kit.
+ */
+import type { LegacyPodIdentity } from '../domain/ports';
+
+export type InspectVerb = 'cluster' | 'list' | 'creds' | 'audit' | 'legacy';
+export const INSPECT_VERBS: readonly InspectVerb[] = ['cluster', 'list', 'creds', 'audit', 'legacy'];
+
+/** A long scan's progress: `done` of `total` units in `phase` (e.g. `credentials`). */
+export interface InspectProgress {
+  done: number;
+  total: number;
+  phase: string;
+}
+export type ProgressCallback = (progress: InspectProgress) => void;
+
+/** The cluster a result is about. */
+export interface ClusterRef {
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  aksName: string;
+}
+
+export interface ClusterResult {
+  verb: 'cluster';
+  cluster: ClusterRef;
+  oidcIssuerEnabled: boolean;
+  issuerUrl: string;
+  workloadIdentityEnabled: boolean;
+  identityType?: string;
+  podIdentityEnabled: boolean;
+  /** What is off, in words; empty when the cluster is ready for workload identity. */
+  problems: string[];
+  /** The exact `az aks update …` command that turns on what is off. */
+  fixCommand?: string;
+  /** Advice that is not a problem (e.g. the legacy pod-identity add-on is still on). */
+  notes: string[];
+}
+
+export interface ServiceAccountRow {
+  namespace: string;
+  name: string;
+  /** The `azure.workload.identity/client-id` annotation, when set. */
+  clientId?: string;
+  /** The `azure.workload.identity/use` label is "true". */
+  useLabel: boolean;
+  /** The managed identity with that client id, when wid-bot can see one. */
+  identity?: { name: string; resourceGroup: string; subscriptionId: string };
+}
+
+export interface ListResult {
+  verb: 'list';
+  cluster: ClusterRef;
+  namespace?: string;
+  serviceAccounts: ServiceAccountRow[];
+  /** How many identities were searched for the client ids. */
+  identitiesSearched: number;
+}
+
+export interface CredentialRow {
+  identity: string;
+  identityResourceGroup: string;
+  identityClientId: string;
+  credential: string;
+  subject: string;
+  issuer: string;
+}
+
+export interface CredsResult {
+  verb: 'creds';
+  cluster: ClusterRef;
+  issuerUrl: string;
+  oidcIssuerEnabled: boolean;
+  credentials: CredentialRow[];
+  identitiesSearched: number;
+  credentialsSearched: number;
+}
+
+export interface LegacyItem {
+  kind: LegacyPodIdentity['kind'] | 'PodIdentityProfile';
+  namespace?: string;
+  name: string;
+  clientId?: string;
+  resourceId?: string;
+  azureIdentity?: string;
+  selector?: string;
+  /** The `/wid request …` line that moves this to workload identity. */
+  request: string;
+  /** What else to do, e.g. switch the add-on off once nothing uses it. */
+  note?: string;
+}
+
+export interface LegacyResult {
+  verb: 'legacy';
+  cluster: ClusterRef;
+  podIdentityProfileEnabled: boolean;
+  items: LegacyItem[];
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export const FINDING_CODES = {
+  /** An SA's client-id annotation matches no managed identity wid-bot can see. */
+  saUnknownClientId: 'sa-unknown-client-id',
+  /** An SA's identity has no federated credential for this issuer and subject (AADSTS70021). */
+  saMissingCredential: 'sa-missing-credential',
+  /** A credential for this issuer names a ServiceAccount that does not exist. */
+  credentialOrphaned: 'credential-orphaned',
+  /** A credential's issuer matches no known cluster (stale after a cluster was recreated). */
+  credentialStaleIssuer: 'credential-stale-issuer',
+  /** A credential's issuer differs from a cluster's only by a trailing slash or letter case. */
+  credentialIssuerMismatch: 'credential-issuer-mismatch',
+  /** A pod uses a workload-identity SA without the `azure.workload.identity/use: "true"` label. */
+  podMissingUseLabel: 'pod-missing-use-label',
+  /** A pod's AZURE_CLIENT_ID differs from its SA's annotation (restart needed). */
+  podClientIdDrift: 'pod-client-id-drift',
+  /** An identity uses 18 or more of its 20 federated credentials. */
+  identityCredentialsNearLimit: 'identity-credentials-near-limit',
+  /** The cluster's OIDC issuer is off. */
+  clusterOidcDisabled: 'cluster-oidc-disabled',
+  /** The cluster's workload identity is off. */
+  clusterWorkloadIdentityDisabled: 'cluster-workload-identity-disabled',
+  /** Another policy cluster could not be read, so its issuer is unknown to the stale-issuer check. */
+  clusterUnreadable: 'cluster-unreadable',
+} as const;
+export type FindingCode = (typeof FINDING_CODES)[keyof typeof FINDING_CODES];
+
+export interface Finding {
+  severity: Severity;
+  code: FindingCode;
+  /** What the finding is about: `cluster/<name>`, `serviceaccount/<ns>/<name>`, `pod/<ns>/<name>`, `identity/<rg>/<name>`, `credential/<identity>/<name>`. */
+  subject: string;
+  message: string;
+  /** What to do about it: a command or a `/wid` line when there is one. */
+  fix: string;
+}
+
+export interface AuditResult {
+  verb: 'audit';
+  cluster: ClusterRef;
+  issuerUrl: string;
+  findings: Finding[];
+  counts: Record<Severity, number>;
+  scanned: { identities: number; credentials: number; serviceAccounts: number; pods: number };
+}
+
+export type InspectResult = ClusterResult | ListResult | CredsResult | LegacyResult | AuditResult;
