@@ -1,0 +1,80 @@
+/**
+ * Approve, Deny and Retry buttons on the approval message: ack, claim, hand over to the request
+ * service, and tell the clicker alone what happened.
+ */
+import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import { errorMessage, infoMessage } from '../blocks/messages';
+import { denyModal } from '../blocks/modals';
+import { claimOnce } from '../deliveries';
+import { ACTION } from '../ids';
+import { errorText, type SlackLogger } from '../logger';
+import type { RequestService } from '../requests-service';
+import type { RedisRequestStore } from '../../store';
+
+export interface ActionDeps {
+  service: RequestService;
+  store: RedisRequestStore;
+  logger: SlackLogger;
+}
+
+function tell(respond: RespondFn, text: string): Promise<unknown> {
+  const msg = infoMessage(text);
+  return respond({ response_type: 'ephemeral', replace_original: false, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
+}
+
+function clicked(body: BlockAction<ButtonAction>) {
+  const action = body.actions[0];
+  return {
+    requestId: action?.value ?? '',
+    actor: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) },
+    key: `act:${body.trigger_id}:${action?.action_ts ?? ''}`,
+  };
+}
+
+export function registerApprovalActions(app: App, deps: ActionDeps): void {
+  const { service, store, logger } = deps;
+
+  app.action<BlockAction<ButtonAction>>(ACTION.approve, async ({ ack, body, respond }) => {
+    await ack();
+    const c = clicked(body);
+    if (!(await claimOnce(store, c.key, logger))) return;
+    try {
+      const outcome = await service.approve(c.requestId, c.actor);
+      await tell(respond, outcome.message);
+    } catch (e) {
+      logger.error(`approve ${c.requestId} failed: ${errorText(e)}`);
+      await respond({ response_type: 'ephemeral', replace_original: false, ...errorMessage(`Approving ${c.requestId} failed: ${errorText(e)}. Try again.`) }).catch(() => undefined);
+    }
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.deny, async ({ ack, body, respond, client }) => {
+    await ack();
+    const c = clicked(body);
+    if (!(await claimOnce(store, c.key, logger))) return;
+    try {
+      const may = await service.mayDeny(c.requestId, c.actor.id);
+      if (!may.ok) return void (await tell(respond, may.message));
+      const slack = may.request.slack;
+      await client.views.open({
+        trigger_id: body.trigger_id,
+        view: denyModal({ requestId: c.requestId, channel: slack?.channel ?? body.channel?.id ?? '', ts: slack?.ts ?? body.message?.ts ?? '' }),
+      });
+    } catch (e) {
+      logger.error(`deny ${c.requestId} failed: ${errorText(e)}`);
+      await tell(respond, `wid-bot could not open the deny form: ${errorText(e)}. Try again.`).catch(() => undefined);
+    }
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.retry, async ({ ack, body, respond }) => {
+    await ack();
+    const c = clicked(body);
+    if (!(await claimOnce(store, c.key, logger))) return;
+    try {
+      const outcome = await service.retry(c.requestId, c.actor);
+      await tell(respond, outcome.message);
+    } catch (e) {
+      logger.error(`retry ${c.requestId} failed: ${errorText(e)}`);
+      await tell(respond, `Retrying ${c.requestId} failed: ${errorText(e)}.`).catch(() => undefined);
+    }
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Short ephemeral answers: help, refusals with the right form, confirmations.
+ */
+import { helpText, usage, type Verb } from '../../domain/grammar';
+import type { WidRequest } from '../../domain/types';
+import { clip, code, context, esc, fit, section, type SlackMessage } from './text';
+
+export function helpMessage(topic?: Verb): SlackMessage {
+  const text = helpText(topic);
+  return { text: clip(text, 3000), blocks: [section(`\`\`\`${clip(text, 2900)}\`\`\``)] };
+}
+
+/** A refusal: what was wrong, and the right form of the command when one applies. */
+export function refusalMessage(message: string, verb?: Verb): SlackMessage {
+  const form = verb && !message.includes('Usage:') ? `\nUsage: \`${usage(verb)}\`` : '';
+  const text = `:warning: ${fit(message, 2500)}${form}`;
+  return { text: clip(`${message}`, 3000), blocks: [section(text)] };
+}
+
+export function errorMessage(what: string): SlackMessage {
+  return { text: clip(what, 3000), blocks: [section(`:x: ${fit(what, 2800)}`)] };
+}
+
+export function infoMessage(text: string): SlackMessage {
+  return { text: clip(text, 3000), blocks: [section(fit(text, 2900))] };
+}
+
+export function requestedMessage(r: WidRequest, link?: string): SlackMessage {
+  const where = link ? ` <${link}|View the approval message.>` : '';
+  return {
+    text: `Request ${r.id} is waiting for approval.`,
+    blocks: [
+      section(`:inbox_tray: Request ${code(r.id)} is waiting for approval (${r.plan.approvalsRequired} needed).${where}`),
+      context(`${r.kind === 'revoke' ? 'Revoke' : esc(clip(r.roleName, 200))} for ${code(clip(`${r.namespace}/${r.serviceAccount}`, 600))} on ${esc(r.clusterName)}. Follow it with \`/wid status ${r.id}\`.`),
+    ],
+  };
+}
+
+export function duplicateMessage(existingId: string, link?: string): SlackMessage {
+  const where = link ? ` <${link}|Open it.>` : '';
+  return {
+    text: `Request ${existingId} for the same ServiceAccount and role is still open.`,
+    blocks: [section(`:information_source: Request ${code(existingId)} for the same cluster, namespace, ServiceAccount and role is still open, so wid-bot did not create another.${where} Follow it with \`/wid status ${existingId}\`.`)],
+  };
+}

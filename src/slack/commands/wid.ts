@@ -1,0 +1,148 @@
+/**
+ * `/wid …`: acks at once, claims the delivery, then hands each verb to the request service or the
+ * inspect hook and answers the user alone (response_url).
+ */
+import type { App, RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { WidError } from '../../domain/errors';
+import { parseCommand, type Verb } from '../../domain/grammar';
+import { requestOptionsFor } from '../../domain/policy';
+import { duplicateMessage, errorMessage, helpMessage, infoMessage, refusalMessage, requestedMessage } from '../blocks/messages';
+import { nothingToRequestModal, requestModal } from '../blocks/modals';
+import { myRequestsMessage, statusMessage } from '../blocks/status';
+import type { SlackMessage } from '../blocks/text';
+import { claimOnce } from '../deliveries';
+import { COMMAND } from '../ids';
+import type { InspectHook, InspectVerb } from '../inspect';
+import { errorText, type SlackLogger } from '../logger';
+import type { RequestService, SubmitOutcome } from '../requests-service';
+import type { RedisRequestStore } from '../../store';
+
+export interface CommandDeps {
+  service: RequestService;
+  store: RedisRequestStore;
+  logger: SlackLogger;
+  inspect?: InspectHook;
+}
+
+function ephemeral(respond: RespondFn, msg: SlackMessage): Promise<unknown> {
+  return respond({ response_type: 'ephemeral', text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
+}
+
+/** The answer to a submitted request, whatever happened. */
+export function submitAnswer(outcome: SubmitOutcome, verb: Verb): SlackMessage {
+  switch (outcome.kind) {
+    case 'created':
+      return requestedMessage(outcome.request, outcome.link);
+    case 'duplicate':
+      return duplicateMessage(outcome.existingId, outcome.link);
+    case 'refused':
+      return refusalMessage(outcome.refusal.message, verb);
+    case 'error':
+      return errorMessage(outcome.message);
+  }
+}
+
+export function registerWidCommand(app: App, deps: CommandDeps): void {
+  app.command(COMMAND, async ({ command, ack, respond, client }) => {
+    await ack();
+    if (!(await claimOnce(deps.store, `cmd:${command.trigger_id}`, deps.logger))) return;
+    try {
+      await runCommand(deps, client, respond, { userId: command.user_id, userName: command.user_name, channelId: command.channel_id, triggerId: command.trigger_id, text: command.text });
+    } catch (e) {
+      deps.logger.error(`/wid ${command.text} failed: ${errorText(e)}`);
+      await ephemeral(respond, errorMessage(e instanceof WidError ? e.message : `Something went wrong: ${errorText(e)}. Try again in a minute.`)).catch(() => undefined);
+    }
+  });
+}
+
+interface Invocation {
+  userId: string;
+  userName?: string;
+  channelId: string;
+  triggerId: string;
+  text: string;
+}
+
+async function runCommand(deps: CommandDeps, client: WebClient, respond: RespondFn, inv: Invocation): Promise<void> {
+  const { service } = deps;
+  const user = { id: inv.userId, ...(inv.userName ? { name: inv.userName } : {}) };
+  const text = inv.text.trim();
+  if (text === '') return void (await ephemeral(respond, helpMessage()));
+  if (/^request$/i.test(text)) return openRequestModal(deps, client, respond, inv);
+
+  const parsed = parseCommand(text);
+  if (!parsed.ok) return void (await ephemeral(respond, refusalMessage(parsed.error.message)));
+  const cmd = parsed.value;
+  switch (cmd.verb) {
+    case 'help':
+      await ephemeral(respond, helpMessage(cmd.topic));
+      return;
+    case 'request':
+    case 'revoke': {
+      const outcome = await service.submit(user, cmd);
+      await ephemeral(respond, submitAnswer(outcome, cmd.verb));
+      return;
+    }
+    case 'status': {
+      if (cmd.id) {
+        const r = await service.get(cmd.id);
+        if (!r) return void (await ephemeral(respond, refusalMessage(`There is no request ${cmd.id}. Request ids look like wid-abcdefgh23; \`/wid status\` lists yours.`, 'status')));
+        await ephemeral(respond, statusMessage(r, await service.history(r.id)));
+        return;
+      }
+      const o = await service.overview(inv.userId);
+      await ephemeral(respond, myRequestsMessage(o.mine, o.waitingOnMe));
+      return;
+    }
+    case 'cluster':
+    case 'list':
+    case 'creds':
+    case 'audit':
+    case 'legacy':
+      await runInspection(deps, client, respond, inv, cmd.verb, { ...(cmd.cluster ? { cluster: cmd.cluster } : {}), ...('namespace' in cmd && cmd.namespace ? { namespace: cmd.namespace } : {}) });
+      return;
+  }
+}
+
+async function openRequestModal(deps: CommandDeps, client: WebClient, respond: RespondFn, inv: Invocation): Promise<void> {
+  const groups = await deps.service.groupsOf(inv.userId);
+  const options = requestOptionsFor(deps.service.policy, inv.userId, groups);
+  const view = options.namespaces.length === 0 ? nothingToRequestModal() : requestModal(options, { channel: inv.channelId });
+  try {
+    await client.views.open({ trigger_id: inv.triggerId, view });
+  } catch (e) {
+    deps.logger.warn(`views.open failed: ${errorText(e)}`);
+    await ephemeral(respond, errorMessage(`wid-bot could not open the request form (${errorText(e)}). Type the request instead: /wid request <namespace> <serviceaccount> <role…>`));
+  }
+}
+
+async function runInspection(deps: CommandDeps, client: WebClient, respond: RespondFn, inv: Invocation, verb: InspectVerb, args: { cluster?: string; namespace?: string }): Promise<void> {
+  if (!deps.inspect) {
+    await ephemeral(respond, infoMessage(`Inspection (/wid ${verb}) is not configured on this wid-bot; the operator CLI \`wid ${verb}\` does the same.`));
+    return;
+  }
+  await ephemeral(respond, infoMessage(`:mag: Scanning${args.cluster ? ` cluster ${args.cluster}` : ''} for /wid ${verb}…`));
+  let messages: SlackMessage[];
+  try {
+    messages = await deps.inspect(verb, args, { id: inv.userId, ...(inv.userName ? { name: inv.userName } : {}) });
+  } catch (e) {
+    await ephemeral(respond, errorMessage(e instanceof WidError ? e.message : `/wid ${verb} failed: ${errorText(e)}`));
+    return;
+  }
+  const [first, ...rest] = messages;
+  if (!first) return void (await ephemeral(respond, infoMessage(`/wid ${verb} found nothing to report.`)));
+  let threadTs: string | undefined;
+  try {
+    const posted = await client.chat.postMessage({ channel: inv.channelId, text: first.text, ...(first.blocks ? { blocks: first.blocks } : {}), unfurl_links: false });
+    threadTs = posted.ts;
+  } catch (e) {
+    // the bot may not be in this channel: show everything to the user alone
+    deps.logger.info(`/wid ${verb}: posting in ${inv.channelId} failed (${errorText(e)}); answering ephemerally`);
+    for (const m of messages) await ephemeral(respond, m);
+    return;
+  }
+  for (const m of rest) {
+    await client.chat.postMessage({ channel: inv.channelId, thread_ts: threadTs, text: m.text, ...(m.blocks ? { blocks: m.blocks } : {}), unfurl_links: false });
+  }
+}

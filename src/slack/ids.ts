@@ -1,0 +1,33 @@
+/**
+ * Every Slack action id, callback id and modal block id wid-bot uses, in one place: the listeners
+ * register on these and the block builders put them on buttons and inputs.
+ */
+
+/** The slash command (Slack app manifest: /wid). */
+export const COMMAND = '/wid';
+
+export const ACTION = {
+  approve: 'wid_approve',
+  deny: 'wid_deny',
+  retry: 'wid_retry',
+} as const;
+
+export const CALLBACK = {
+  requestModal: 'wid_request_modal',
+  denyModal: 'wid_deny_modal',
+} as const;
+
+/** Block ids of the request modal's inputs; field errors are keyed by these. */
+export const REQUEST_BLOCK = {
+  namespace: 'wid_ns',
+  serviceAccount: 'wid_sa',
+  role: 'wid_role',
+  scope: 'wid_scope',
+  duration: 'wid_duration',
+  reason: 'wid_reason',
+} as const;
+
+export const DENY_BLOCK = { reason: 'wid_deny_reason' } as const;
+
+/** The action id of the single element inside each input block. */
+export const INPUT_ACTION = 'value';

@@ -1,0 +1,351 @@
+/**
+ * The request flow behind the Slack listeners: parse → policy → cluster facts → plan → store →
+ * approval message; approvals, denials, retries, expiry and reminders as atomic state transitions.
+ * Listeners ack and hand over here; nothing in this file knows about HTTP or acks.
+ */
+import { randomBytes } from 'node:crypto';
+import type { WebClient } from '@slack/web-api';
+import { WidError, type DomainRefusal } from '../domain/errors';
+import type { RequestCommand, RevokeCommand } from '../domain/grammar';
+import { applyAction, newRequest, SYSTEM_ACTOR, type RequestAction } from '../domain/lifecycle';
+import { buildPlan } from '../domain/plan';
+import { approvalsChannelFor, evaluateRequest, findNamespace, isApprover, principalsInclude } from '../domain/policy';
+import { OPEN_STATES, type Actor, type ClusterFacts, type Plan, type Policy, type PolicyCluster, type TransitionEvent, type WidRequest } from '../domain/types';
+import type { WidQueues } from '../queue';
+import { openRequestKey, type RedisRequestStore } from '../store';
+import { approvalMessage, type ApprovalMessageOptions } from './blocks/approval';
+import { approvedDm, deniedDm, expiredDm, reminderReply } from './blocks/result';
+import type { SlackMessage } from './blocks/text';
+import { errorText, type SlackLogger } from './logger';
+import type { UserGroups } from './usergroups';
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** `wid-` + 10 base32 characters (50 random bits): short enough to type, never an integer, no `:`. */
+export function newRequestId(): string {
+  const bytes = randomBytes(10);
+  let out = '';
+  for (const b of bytes) out += BASE32[b % 32];
+  return `wid-${out}`;
+}
+
+export const REQUEST_ID_PATTERN = /^wid-[a-z2-7]{10}$/;
+
+export interface RequestServiceDeps {
+  store: RedisRequestStore;
+  queues: WidQueues;
+  policy: Policy;
+  clusterFacts: (cluster: PolicyCluster) => Promise<ClusterFacts>;
+  client: WebClient;
+  groups: UserGroups;
+  approvalsChannelFallback?: string;
+  /** The workspace URL (`https://x.slack.com/`), for links to messages. */
+  teamUrl?: () => string | undefined;
+  logger: SlackLogger;
+  now?: () => Date;
+}
+
+export type SubmitOutcome =
+  | { kind: 'created'; request: WidRequest; link?: string }
+  | { kind: 'refused'; refusal: DomainRefusal }
+  | { kind: 'duplicate'; existingId: string; link?: string }
+  | { kind: 'error'; message: string };
+
+/** What a click or submission did; `message` goes back to the person who acted. */
+export interface ActionOutcome {
+  changed: boolean;
+  message: string;
+  request?: WidRequest;
+}
+
+/** How often a transition re-reads after losing a race before giving up (each loss means someone else changed it). */
+const CAS_ATTEMPTS = 8;
+
+export class RequestService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: RequestServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  get policy(): Policy {
+    return this.deps.policy;
+  }
+
+  /** A link to a message: Slack's archive URL when the workspace URL is known. */
+  messageLink(slack: WidRequest['slack']): string | undefined {
+    const base = this.deps.teamUrl?.();
+    if (!slack?.ts || !base) return undefined;
+    return `${base.replace(/\/+$/, '')}/archives/${slack.channel}/p${slack.ts.replace('.', '')}`;
+  }
+
+  groupsOf(userId: string): Promise<string[]> {
+    return this.deps.groups.groupsOf(userId);
+  }
+
+  /** Check a request against the policy without side effects (the modal's field validation). */
+  async check(user: Actor, command: RequestCommand): Promise<DomainRefusal | undefined> {
+    const decision = evaluateRequest(this.deps.policy, { requester: user, requesterGroups: await this.groupsOf(user.id), command });
+    return decision.ok ? undefined : decision.error;
+  }
+
+  /** `/wid request …` and `/wid revoke …`: a pending request with its approval message, or why not. */
+  async submit(user: Actor, command: RequestCommand | RevokeCommand): Promise<SubmitOutcome> {
+    const { policy, store } = this.deps;
+    try {
+      const groups = await this.groupsOf(user.id);
+      const id = newRequestId();
+      let plan: Plan;
+      if (command.verb === 'request') {
+        const decision = evaluateRequest(policy, { requester: user, requesterGroups: groups, command });
+        if (!decision.ok) return { kind: 'refused', refusal: decision.error };
+        const facts = await this.deps.clusterFacts(decision.value.cluster);
+        const built = buildPlan({ policy, decision: decision.value, clusterFacts: facts, requestId: id, requester: user, kind: 'grant' });
+        if (!built.ok) return { kind: 'refused', refusal: built.error };
+        plan = built.value;
+      } else {
+        const decision = evaluateRequest(policy, { requester: user, requesterGroups: groups, command });
+        if (!decision.ok) return { kind: 'refused', refusal: decision.error };
+        const grant = await this.findActiveGrant(decision.value.cluster.name, command.namespace, command.serviceAccount);
+        if (!grant) {
+          return {
+            kind: 'refused',
+            refusal: {
+              code: 'nothing-to-revoke',
+              message: `wid-bot has granted nothing to ${command.namespace}/${command.serviceAccount} on ${decision.value.cluster.name} that is still in place, so there is nothing to revoke.`,
+            },
+          };
+        }
+        // A revoke removes what the grant made; taking access away needs one approval.
+        plan = { ...grant.plan, kind: 'revoke', approvalsRequired: 1 };
+      }
+
+      const openKey = openRequestKey({
+        clusterName: plan.cluster.name,
+        namespace: plan.serviceAccount.namespace,
+        serviceAccount: plan.serviceAccount.name,
+        roleName: plan.kind === 'revoke' ? '*' : plan.roleAssignment.roleName,
+      });
+      const reserved = await store.reserveOpenKey(openKey, id);
+      if (!reserved.ok) {
+        const existing = await store.get(reserved.existingId);
+        const link = this.messageLink(existing?.slack);
+        return { kind: 'duplicate', existingId: reserved.existingId, ...(link ? { link } : {}) };
+      }
+
+      const channel = approvalsChannelFor(policy, plan.serviceAccount.namespace) ?? this.deps.approvalsChannelFallback;
+      if (!channel) {
+        await store.releaseOpenKey(openKey, id);
+        return { kind: 'error', message: `The policy names no approvals channel for "${plan.serviceAccount.namespace}" and none is configured, so nobody could approve the request. Ask the platform team to set approvalsChannel.` };
+      }
+      const reason = command.reason?.trim() || undefined;
+      const { request, event } = newRequest({ id, plan, requester: user, ...(reason ? { reason } : {}), now: this.now(), policy });
+      let ts: string;
+      try {
+        const posted = await this.deps.client.chat.postMessage({ channel, ...approvalMessage(request), unfurl_links: false });
+        ts = String(posted.ts);
+      } catch (e) {
+        await store.releaseOpenKey(openKey, id);
+        return { kind: 'error', message: `wid-bot could not post the approval message in <#${channel}>: ${errorText(e)}. Invite wid-bot to the channel, then try again.` };
+      }
+      request.slack = { channel, ts };
+      await store.create(request, event);
+      await this.scheduleTimers(request);
+      const link = this.messageLink(request.slack);
+      return { kind: 'created', request, ...(link ? { link } : {}) };
+    } catch (e) {
+      this.deps.logger.error(`request by ${user.id} failed: ${errorText(e)}`);
+      return { kind: 'error', message: e instanceof WidError ? e.message : `wid-bot could not take the request: ${errorText(e)}. Try again in a minute.` };
+    }
+  }
+
+  private async scheduleTimers(r: WidRequest): Promise<void> {
+    const created = Date.parse(r.createdAt);
+    const remindAfter = this.deps.policy.reminderAfterSeconds;
+    try {
+      await this.deps.queues.scheduleTimers(r.id, Date.parse(r.expiresAt), remindAfter > 0 ? created + remindAfter * 1000 : undefined);
+    } catch (e) {
+      // the request stands; an unscheduled expiry only means it waits longer
+      this.deps.logger.error(`could not schedule the timers of ${r.id}: ${errorText(e)}`);
+    }
+  }
+
+  /** The newest succeeded grant for this cluster/namespace/ServiceAccount that no later revoke undid. */
+  async findActiveGrant(clusterName: string, namespace: string, serviceAccount: string): Promise<WidRequest | undefined> {
+    const succeeded = new Set<string>();
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.deps.store.readAudit({ ...(after ? { after } : {}), count: 1000 });
+      for (const e of page) if (e.to === 'succeeded') succeeded.add(e.requestId);
+      if (page.length < 1000) break;
+      after = page[page.length - 1]?.streamId;
+    }
+    let grant: WidRequest | undefined;
+    let revoke: WidRequest | undefined;
+    for (const id of succeeded) {
+      const r = await this.deps.store.get(id);
+      if (!r || r.state !== 'succeeded' || r.clusterName !== clusterName || r.namespace !== namespace || r.serviceAccount !== serviceAccount) continue;
+      if (r.kind === 'grant' && (!grant || r.updatedAt > grant.updatedAt)) grant = r;
+      if (r.kind === 'revoke' && (!revoke || r.updatedAt > revoke.updatedAt)) revoke = r;
+    }
+    if (grant && revoke && revoke.updatedAt > grant.updatedAt) return undefined;
+    return grant;
+  }
+
+  private async isApproverOf(r: WidRequest, userId: string): Promise<boolean> {
+    return isApprover(this.deps.policy, r.namespace, userId, await this.groupsOf(userId));
+  }
+
+  /** Approvers anywhere: global, or of at least one namespace. */
+  async isAnyApprover(userId: string): Promise<boolean> {
+    const groups = await this.groupsOf(userId);
+    const p = this.deps.policy;
+    return principalsInclude(p.approvers, userId, groups) || p.namespaces.some((n) => principalsInclude(n.approvers, userId, groups));
+  }
+
+  /**
+   * Read, decide, compare-and-set; on a lost race re-read and decide again, so exactly one of any number of
+   * concurrent actions wins and the others are told what happened instead.
+   */
+  private async transition(
+    requestId: string,
+    decide: (r: WidRequest) => Promise<RequestAction | { refuse: string }>,
+  ): Promise<{ ok: true; before: WidRequest; after: WidRequest; event: TransitionEvent } | { ok: false; message: string; request?: WidRequest }> {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const r = await this.deps.store.get(requestId);
+      if (!r) return { ok: false, message: `There is no request ${requestId}.` };
+      const action = await decide(r);
+      if ('refuse' in action) return { ok: false, message: action.refuse, request: r };
+      const result = applyAction(r, action, this.now());
+      if (!result.ok) return { ok: false, message: result.error.message, request: r };
+      if (await this.deps.store.compareAndSet(r, result.value.request, result.value.event)) {
+        return { ok: true, before: r, after: result.value.request, event: result.value.event };
+      }
+    }
+    const latest = await this.deps.store.get(requestId);
+    return { ok: false, message: `Request ${requestId} kept changing while wid-bot tried to update it; it is now ${latest?.state ?? 'gone'}.`, ...(latest ? { request: latest } : {}) };
+  }
+
+  async approve(requestId: string, actor: Actor): Promise<ActionOutcome> {
+    const t = await this.transition(requestId, async (r) => ({ type: 'approve', actor, actorIsApprover: await this.isApproverOf(r, actor.id) }));
+    if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
+    const r = t.after;
+    if (r.state === 'approved') {
+      await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
+      try {
+        await this.deps.queues.enqueueProvision(r.id, r.kind);
+      } catch (e) {
+        this.deps.logger.error(`approved ${r.id} but could not queue it: ${errorText(e)}`);
+        await this.refreshMessage(r);
+        return { changed: true, request: r, message: `You approved ${r.id}, but wid-bot could not queue the provisioning: ${errorText(e)}.` };
+      }
+      await this.refreshMessage(r);
+      await this.dm(r.requester.id, approvedDm(r));
+      return { changed: true, request: r, message: `You approved ${r.id}; provisioning starts now.` };
+    }
+    await this.refreshMessage(r);
+    return { changed: true, request: r, message: `You approved ${r.id}: ${r.approvals.length} of ${r.plan.approvalsRequired} approvals; it needs another approver.` };
+  }
+
+  /** Whether this person may open the deny form for the request; the refusal says why not. */
+  async mayDeny(requestId: string, userId: string): Promise<{ ok: true; request: WidRequest } | { ok: false; message: string }> {
+    const r = await this.deps.store.get(requestId);
+    if (!r) return { ok: false, message: `There is no request ${requestId}.` };
+    if (r.state !== 'pending') return { ok: false, message: `Request ${r.id} is already ${r.state}; it can no longer be denied.` };
+    if (!(await this.isApproverOf(r, userId))) return { ok: false, message: `Only approvers of "${r.namespace}" can deny requests; the requester can cancel instead.` };
+    return { ok: true, request: r };
+  }
+
+  async deny(requestId: string, actor: Actor, reason: string): Promise<ActionOutcome> {
+    const t = await this.transition(requestId, async (r) => ({ type: 'deny', actor, actorIsApprover: await this.isApproverOf(r, actor.id), reason }));
+    if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
+    const r = t.after;
+    await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
+    await this.refreshMessage(r, { decision: { actorId: actor.id, reason: t.event.reason ?? reason } });
+    await this.dm(r.requester.id, deniedDm(r, actor.id, t.event.reason ?? reason));
+    return { changed: true, request: r, message: `You denied ${r.id}; the requester has been told why.` };
+  }
+
+  /** Retry a failed request (approvers only): back to provisioning with a fresh job. */
+  async retry(requestId: string, actor: Actor): Promise<ActionOutcome> {
+    const t = await this.transition(requestId, async (r) => {
+      if (!(await this.isApproverOf(r, actor.id))) return { refuse: `Only approvers of "${r.namespace}" can retry a failed request.` };
+      return { type: 'retry', actor, actorIsApprover: true };
+    });
+    if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
+    const r = t.after;
+    const retries = (await this.deps.store.history(r.id)).filter((e) => e.from === 'failed' && e.to === 'provisioning').length;
+    try {
+      await this.deps.queues.enqueueProvision(r.id, r.kind, { retry: Math.max(1, retries) });
+    } catch (e) {
+      this.deps.logger.error(`retry of ${r.id} could not be queued: ${errorText(e)}`);
+      return { changed: true, request: r, message: `Retry of ${r.id} recorded, but wid-bot could not queue it: ${errorText(e)}.` };
+    }
+    await this.refreshMessage(r);
+    return { changed: true, request: r, message: `Retrying ${r.id}.` };
+  }
+
+  /** The expiry timer fired: a still-pending request expires, its message says so and the requester is told. */
+  async expire(requestId: string): Promise<void> {
+    const t = await this.transition(requestId, async (r) => (r.state === 'pending' ? { type: 'expire' } : { refuse: 'not pending' }));
+    if (!t.ok) return;
+    await this.refreshMessage(t.after, { decision: { actorId: SYSTEM_ACTOR.id, reason: t.event.reason ?? 'no decision in time' } });
+    await this.dm(t.after.requester.id, expiredDm(t.after));
+  }
+
+  /** The reminder timer fired: ping the approvers in the approval message's thread. */
+  async remind(requestId: string): Promise<void> {
+    const r = await this.deps.store.get(requestId);
+    if (!r || r.state !== 'pending' || !r.slack?.ts) return;
+    const ns = findNamespace(this.deps.policy, r.namespace);
+    const users = [...new Set([...(ns?.approvers.users ?? []), ...this.deps.policy.approvers.users])].filter((u) => u !== r.requester.id);
+    const groups = [...new Set([...(ns?.approvers.groups ?? []), ...this.deps.policy.approvers.groups])];
+    const msg = reminderReply(r, { users, groups });
+    await this.deps.client.chat.postMessage({ channel: r.slack.channel, thread_ts: r.slack.ts, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
+  }
+
+  async get(requestId: string): Promise<WidRequest | undefined> {
+    return this.deps.store.get(requestId);
+  }
+
+  async history(requestId: string): Promise<TransitionEvent[]> {
+    return this.deps.store.history(requestId);
+  }
+
+  /** My open requests, and for approvers the pending requests they may approve (not their own, not already approved by them). */
+  async overview(userId: string): Promise<{ mine: WidRequest[]; waitingOnMe?: WidRequest[] }> {
+    const mine = (await this.deps.store.listByRequester(userId, 100)).filter((r) => OPEN_STATES.includes(r.state));
+    if (!(await this.isAnyApprover(userId))) return { mine };
+    const groups = await this.groupsOf(userId);
+    const waitingOnMe = (await this.deps.store.listPending(200)).filter(
+      (r) => r.state === 'pending' && r.requester.id !== userId && !r.approvals.some((a) => a.actor.id === userId) && isApprover(this.deps.policy, r.namespace, userId, groups),
+    );
+    return { mine, waitingOnMe };
+  }
+
+  /** Re-render the approval message from the request (best effort: the request record is the truth). */
+  async refreshMessage(r: WidRequest, opts: ApprovalMessageOptions = {}): Promise<void> {
+    if (!r.slack?.ts) return;
+    const { channel, ts } = r.slack;
+    const msg = approvalMessage(r, opts);
+    await this.safely(`update the approval message of ${r.id}`, () => this.deps.client.chat.update({ channel, ts, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) }));
+  }
+
+  /** A direct message (best effort). */
+  async dm(userId: string, msg: SlackMessage): Promise<void> {
+    await this.safely(`send a direct message to ${userId}`, async () => {
+      const opened = await this.deps.client.conversations.open({ users: userId });
+      const channel = opened.channel?.id;
+      if (!channel) throw new Error('conversations.open returned no channel');
+      await this.deps.client.chat.postMessage({ channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
+    });
+  }
+
+  private async safely(what: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.deps.logger.warn(`could not ${what}: ${errorText(e)}`);
+    }
+  }
+}
