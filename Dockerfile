@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# wid-bot: one image for every role (`serve`, `serve --role web`, `serve --role worker`).
+
+# ── build: compile TypeScript with the full dev toolchain ──
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ── runtime: production dependencies and the compiled code only ──
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=3000 \
+    WID_POLICY_FILE=/etc/wid/policy.yaml
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No install scripts: the runtime dependencies ship prebuilt binaries or pure JS.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY policy.example.yaml ./policy.example.yaml
+# The image's built-in unprivileged user (uid 1000); Kubernetes runs it with runAsNonRoot.
+USER node
+EXPOSE 3000
+# /healthz answers in both roles (the worker serves it on its own small server).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["serve"]
