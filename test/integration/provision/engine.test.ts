@@ -1,0 +1,286 @@
+import { provisionGrant, provisionRevoke, readInventory, StepError, TAG_APPROVER } from '../../../src/provision';
+import type { ProgressEvent, ProgressSink } from '../../../src/domain/ports';
+import { WidError } from '../../../src/domain/errors';
+import { TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, WORKLOAD_IDENTITY_AUDIENCE } from '../../../src/domain/types';
+import { TAG_REQUEST_ID } from '../../../src/domain/plan';
+import { startHarness, worldFor, WORLD, type Harness } from './harness';
+import { keyVaultScope } from '../../emulators/world';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ arm: { throttle: false } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+beforeEach(() => {
+  h.world.arm.controls.reset();
+  h.world.arm.clearDenies();
+  h.world.arm.configure({ principalReplicationDelayMs: 0, ficWriteMs: 5 });
+  h.world.entra.setFederationPropagationDelay(0);
+});
+
+async function failure(p: Promise<unknown>): Promise<WidError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof WidError) return e;
+    throw e;
+  }
+  throw new Error('expected the engine to fail');
+}
+
+/** Writes to identities themselves (not to their credentials). */
+function identityWrites(): number {
+  return h.world.arm.controls.requests({ path: /userAssignedIdentities\/[^/]+$/ }).filter((r) => r.method === 'PUT' || r.method === 'DELETE').length;
+}
+
+describe('grant', () => {
+  test('happy path: one identity, one role assignment, one credential, one annotated ServiceAccount with its own annotations kept, verified', async () => {
+    h.world.kube.seedServiceAccount({ namespace: 'finance', name: 'payroll', annotations: { 'team.example.com/owner': 'payroll' }, labels: { app: 'payroll' } });
+    const request = await h.approvedGrant('payroll');
+    const events: ProgressEvent[] = [];
+    const sink: ProgressSink = { progress: async (_r, e) => void events.push(e), finished: async () => {} };
+    const resources = await provisionGrant(request, h.deps({ progress: sink }));
+
+    const w = worldFor(h.world, request);
+    expect(w.identities).toHaveLength(1);
+    const identity = w.identity!;
+    expect(identity.tags).toMatchObject({ [TAG_MANAGED_BY]: TAG_MANAGED_BY_VALUE, [TAG_REQUEST_ID]: request.id, [TAG_APPROVER]: WORLD.users.approver, owner: 'platform-team' });
+    expect(w.roleAssignments).toHaveLength(1);
+    expect(w.roleAssignments[0]).toMatchObject({ principalType: 'ServicePrincipal', scope: expect.stringMatching(/kv-finance$/i) });
+    expect(w.roleAssignments[0]!.roleDefinitionId).toMatch(/4633458b-17de-408a-b874-0445c86b69e6$/);
+    expect(w.federatedCredentials).toHaveLength(1);
+    expect(w.federatedCredentials[0]).toMatchObject({ issuer: h.world.kube.issuerUrl, subject: 'system:serviceaccount:finance:payroll', audiences: [WORKLOAD_IDENTITY_AUDIENCE] });
+    expect(w.annotations).toEqual({ 'team.example.com/owner': 'payroll', [ANNOTATION_CLIENT_ID]: identity.clientId, [ANNOTATION_TENANT_ID]: WORLD.tenantId });
+    expect(w.serviceAccount?.metadata.labels).toEqual({ app: 'payroll' });
+
+    expect(resources).toMatchObject({ identityId: identity.id, clientId: identity.clientId, principalId: identity.principalId, identityCreatedByWid: true, verified: true, serviceAccount: 'finance/payroll' });
+    expect(resources.roleAssignmentId).toMatch(new RegExp(`${w.roleAssignments[0]!.name}$`));
+    const stored = await h.store.get(request.id);
+    expect(stored?.resources).toEqual(resources);
+    expect(stored?.steps.map((s) => [s.step, s.outcome])).toEqual([
+      ['identity', 'done'],
+      ['roleAssignment', 'done'],
+      ['federatedCredential', 'done'],
+      ['serviceAccount', 'done'],
+      ['verify', 'done'],
+    ]);
+    // every step reported its start and its end
+    for (const step of ['identity', 'roleAssignment', 'federatedCredential', 'serviceAccount', 'verify'] as const) {
+      expect(events.filter((e) => e.step === step).map((e) => e.outcome)).toEqual(['running', 'done']);
+    }
+    expect(h.world.entra.issued.some((t) => t.clientId === identity.clientId && t.via === 'client_assertion')).toBe(true);
+  });
+
+  test('run twice, and again after a resource vanished: never a duplicate, the same ids', async () => {
+    const request = await h.approvedGrant('twice');
+    const first = await provisionGrant(request, h.deps());
+    const writes = identityWrites();
+    expect(writes).toBeGreaterThan(0);
+    const second = await provisionGrant(request, h.deps());
+    expect(second).toEqual(first);
+    // the second run found the identity as it should be: no identity write at all
+    expect(identityWrites()).toBe(writes);
+    // a vanished credential is recreated once
+    const w0 = worldFor(h.world, request);
+    h.world.arm.state.getIdentityById(w0.identity!.id)!.federatedCredentials.clear();
+    const third = await provisionGrant(request, h.deps());
+    expect(third).toMatchObject({ identityId: first.identityId, roleAssignmentId: first.roleAssignmentId, clientId: first.clientId });
+    const w = worldFor(h.world, request);
+    expect([w.identities.length, w.roleAssignments.length, w.federatedCredentials.length]).toEqual([1, 1, 1]);
+    expect(w.annotations[ANNOTATION_CLIENT_ID]).toBe(first.clientId);
+  });
+
+  test('PrincipalNotFound while the principal replicates: retried inside the step, then done; bounded', async () => {
+    h.world.arm.configure({ principalReplicationDelayMs: 30_000 });
+    h.world.arm.controls.failNext(3, { method: 'PUT', path: '/roleAssignments/', status: 400, code: 'PrincipalNotFound' });
+    const request = await h.approvedGrant('replicating');
+    await provisionGrant(request, h.deps());
+    expect(worldFor(h.world, request).roleAssignments).toHaveLength(1);
+    expect(h.world.arm.controls.requests({ method: 'PUT', path: '/roleAssignments/' }).length).toBeGreaterThanOrEqual(4);
+
+    h.world.arm.controls.failNext(1000, { method: 'PUT', path: '/roleAssignments/', status: 400, code: 'PrincipalNotFound' });
+    const other = await h.approvedGrant('never-replicates');
+    const e = await failure(provisionGrant(other, h.deps({ limits: { retryBaseMs: 20, principalNotFoundMaxMs: 300, identityWritesPerSecond: 50 } })));
+    expect(e).toBeInstanceOf(StepError);
+    expect((e as StepError).step).toBe('roleAssignment');
+    expect(e.kind).toBe('retryable');
+    expect(e.code).toBe('PrincipalNotFound');
+    expect(e.message).toMatch(/still failing after \d+ tries/);
+  });
+
+  test("429 with Retry-After on identity and credential writes: waited out, nothing duplicated", async () => {
+    h.world.arm.controls.failNext(2, { method: 'PUT', path: /userAssignedIdentities\/[^/]+$/, status: 429, code: 'TooManyRequests', retryAfterSeconds: 1 });
+    h.world.arm.controls.failNext(1, { method: 'PUT', path: '/federatedIdentityCredentials/', status: 429, code: 'TooManyRequests', retryAfterSeconds: 1 });
+    const request = await h.approvedGrant('throttled');
+    await provisionGrant(request, h.deps());
+    const w = worldFor(h.world, request);
+    expect([w.identities.length, w.roleAssignments.length, w.federatedCredentials.length]).toEqual([1, 1, 1]);
+  });
+
+  test('5xx on 30 % of ARM calls: every request succeeds within a few queue-style retries, nothing duplicated', async () => {
+    h.world.arm.controls.reset({ log: true }).seed(7).setErrorRate(0.3, { status: 500, code: 'InternalServerError' });
+    const requests = await Promise.all(['flaky-a', 'flaky-b', 'flaky-c'].map((sa) => h.approvedGrant(sa)));
+    await Promise.all(
+      requests.map(async (r) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await provisionGrant(r, h.deps());
+          } catch (e) {
+            if (!(e instanceof WidError) || e.kind !== 'retryable' || attempt >= 6) throw e;
+          }
+        }
+      }),
+    );
+    for (const r of requests) {
+      const w = worldFor(h.world, r);
+      expect([w.identities.length, w.roleAssignments.length, w.federatedCredentials.length]).toEqual([1, 1, 1]);
+      expect(w.annotations[ANNOTATION_CLIENT_ID]).toBe(w.identity!.clientId);
+    }
+    // 3 requests × 6 ARM calls without faults: more calls means faults were served and retried
+    expect(h.world.arm.controls.requests().length).toBeGreaterThan(18);
+  });
+
+  test('ten requests whose credentials land on one identity, plus foreign concurrent-write 409s: all succeed, nothing duplicated', async () => {
+    h.world.arm.configure({ ficWriteMs: 40 });
+    h.world.arm.controls.failNext(3, { method: 'PUT', path: '/federatedIdentityCredentials/', status: 409, code: 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity' });
+    const shared = 'wid-blue-finance-shared-000000000001';
+    const sas = Array.from({ length: 10 }, (_, i) => `shared-${i}`);
+    const requests = await Promise.all(
+      sas.map((sa) =>
+        h.approvedGrant(sa, {
+          mutatePlan: (p) => {
+            p.identity.name = shared;
+            p.identity.resourceId = p.identity.resourceId.replace(/[^/]+$/, shared);
+          },
+        }),
+      ),
+    );
+    const results = await Promise.all(requests.map((r) => provisionGrant(r, h.deps())));
+    const identity = h.world.arm.state.identities().filter((i) => i.name === shared);
+    expect(identity).toHaveLength(1);
+    expect(identity[0]!.federatedCredentials.map((f) => f.subject).sort()).toEqual(sas.map((s) => `system:serviceaccount:finance:${s}`).sort());
+    // the same principal, role and scope: one assignment, found by its deterministic name by all ten
+    expect(h.world.arm.state.roleAssignments().filter((a) => a.principalId === identity[0]!.principalId)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.roleAssignmentId)).size).toBe(1);
+    for (const sa of sas) expect(h.world.kube.getServiceAccount('finance', sa)?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBe(identity[0]!.clientId);
+  });
+});
+
+describe('refusals: failed fast, before writing what cannot work', () => {
+  test('a ServiceAccount bound to another identity: terminal conflict, no identity created', async () => {
+    h.world.kube.seedServiceAccount({ namespace: 'finance', name: 'taken', annotations: { [ANNOTATION_CLIENT_ID]: '99999999-aaaa-4bbb-8ccc-dddddddddddd' } });
+    const request = await h.approvedGrant('taken');
+    const e = await failure(provisionGrant(request, h.deps()));
+    expect(e.kind).toBe('terminal');
+    expect(e.code).toBe('ServiceAccountBoundElsewhere');
+    expect(e.message).toContain('finance/taken is already bound to another workload identity');
+    expect(e.message).toContain('99999999-aaaa-4bbb-8ccc-dddddddddddd');
+    expect(worldFor(h.world, request).identities).toHaveLength(0);
+    expect(h.world.kube.getServiceAccount('finance', 'taken')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBe('99999999-aaaa-4bbb-8ccc-dddddddddddd');
+  });
+
+  test('20 credentials on the existing identity: terminal before any write, with the way out', async () => {
+    const request = await h.approvedGrant('crowded');
+    const seeded = h.world.arm.state.seedIdentity({
+      subscriptionId: WORLD.subscriptionId,
+      resourceGroup: WORLD.identityResourceGroup,
+      name: request.plan.identity.name,
+      tags: { [TAG_MANAGED_BY]: TAG_MANAGED_BY_VALUE },
+    });
+    for (let i = 0; i < 20; i++) h.world.arm.state.seedFederatedCredential(seeded.id, { name: `other-${i}`, issuer: h.world.kube.issuerUrl, subject: `system:serviceaccount:finance:other-${i}` });
+    h.world.arm.controls.reset({ log: true });
+    const e = await failure(provisionGrant(request, h.deps()));
+    expect(e.code).toBe('FederatedCredentialLimit');
+    expect(e.message).toContain('already has 20 federated credentials');
+    expect(e.message).toContain('az identity federated-credential delete');
+    expect(h.world.arm.controls.requests().filter((r) => r.method !== 'GET')).toHaveLength(0);
+    expect(h.world.kube.getServiceAccount('finance', 'crowded')).toBeUndefined();
+  });
+
+  test("the cluster's issuer changed since the plan was frozen: terminal, nothing created", async () => {
+    const request = await h.approvedGrant('moved', { mutatePlan: (p) => void (p.federatedCredential.issuer = 'https://old-issuer.example/oidc/abc/') });
+    const e = await failure(provisionGrant(request, h.deps()));
+    expect(e.code).toBe('IssuerChanged');
+    expect(e.message).toContain("planned 'https://old-issuer.example/oidc/abc/'");
+    expect(e.message).toContain(`now says '${h.world.kube.issuerUrl}'`);
+    expect(worldFor(h.world, request).identities).toHaveLength(0);
+  });
+
+  test('403 on role assignments: terminal at that step; the inventory lists exactly what exists', async () => {
+    h.world.arm.deny({ action: 'Microsoft.Authorization/roleAssignments/write' });
+    const request = await h.approvedGrant('denied');
+    const e = await failure(provisionGrant(request, h.deps()));
+    expect(e).toBeInstanceOf(StepError);
+    expect((e as StepError).step).toBe('roleAssignment');
+    expect(e.kind).toBe('terminal');
+    expect(e.message).toContain('Microsoft.Authorization/roleAssignments/write');
+    const w = worldFor(h.world, request);
+    const inventory = await readInventory(request, h.deps());
+    expect(inventory.items).toEqual([
+      { what: 'identity', exists: true, id: w.identity!.id },
+      { what: 'roleAssignment', exists: false },
+      { what: 'federatedCredential', exists: true, id: expect.stringContaining(request.plan.federatedCredential.name) },
+      { what: 'serviceAccount', exists: true, id: 'finance/denied', note: `bound to client id ${w.identity!.clientId}` },
+    ]);
+    expect(inventory.text).toContain(`exists: identity ${w.identity!.id}`);
+    expect(inventory.text).toContain("missing: role assignment 'Key Vault Secrets User'");
+  });
+
+  test('verification that never succeeds within the bound is retryable and says the credential matches but has not propagated; off → skipped', async () => {
+    h.world.entra.setFederationPropagationDelay(60_000);
+    const request = await h.approvedGrant('slow-entra');
+    const e = await failure(provisionGrant(request, h.deps({ verify: { enabled: true, timeoutMs: 400 } })));
+    expect((e as StepError).step).toBe('verify');
+    expect(e.kind).toBe('retryable');
+    expect(e.message).toContain('has not propagated yet');
+    expect(e.message).toContain(`issuer '${h.world.kube.issuerUrl}'`);
+    const r = await provisionGrant(request, h.deps({ verify: { enabled: false, timeoutMs: 0 } }));
+    expect(r.verified).toBeUndefined();
+    expect((await h.store.get(request.id))?.steps.find((s) => s.step === 'verify')?.outcome).toBe('skipped');
+  });
+});
+
+describe('revoke', () => {
+  test('removes everything wid-bot created and nothing else', async () => {
+    const grant = await h.approvedGrant('leaving');
+    const granted = await provisionGrant(grant, h.deps());
+    // things wid-bot did not make: an annotation on the same ServiceAccount, another identity and its assignment
+    await h.deps().kube.patchServiceAccountAnnotations('finance', 'leaving', { 'team.example.com/owner': 'leavers' });
+    const bystander = h.world.arm.state.seedIdentity({ subscriptionId: WORLD.subscriptionId, resourceGroup: WORLD.identityResourceGroup, name: 'hand-made', createdAt: 0 });
+    h.world.arm.state.seedRoleAssignment({ scope: keyVaultScope(), role: 'Key Vault Secrets User', principalId: bystander.principalId });
+    const before = { identities: h.world.arm.state.identities().length, assignments: h.world.arm.state.roleAssignments().length };
+
+    const revoke = await h.approvedRevoke(grant);
+    await provisionRevoke(revoke, h.deps());
+    const w = worldFor(h.world, grant);
+    expect(w.identities).toHaveLength(0);
+    expect(h.world.arm.state.roleAssignments().some((a) => a.principalId === granted.principalId)).toBe(false);
+    expect(h.world.arm.state.identities()).toHaveLength(before.identities - 1);
+    expect(h.world.arm.state.roleAssignments()).toHaveLength(before.assignments - 1);
+    expect(h.world.arm.state.identities().find((i) => i.name === 'hand-made')).toBeDefined();
+    expect(w.annotations).toEqual({ 'team.example.com/owner': 'leavers' });
+    // revoking again changes nothing
+    await provisionRevoke(revoke, h.deps());
+    expect(h.world.arm.state.identities()).toHaveLength(before.identities - 1);
+  });
+
+  test('an identity wid-bot did not create is reused by the grant and kept by the revoke; a rebound ServiceAccount is left alone', async () => {
+    const grant = await h.approvedGrant('byo');
+    const own = h.world.arm.state.seedIdentity({ subscriptionId: WORLD.subscriptionId, resourceGroup: WORLD.identityResourceGroup, name: grant.plan.identity.name, tags: { owner: 'someone' }, createdAt: 0 });
+    const r = await provisionGrant(grant, h.deps());
+    expect(r.identityCreatedByWid).toBe(false);
+    expect(h.world.arm.state.identities().find((i) => i.id === own.id)?.tags).toEqual({ owner: 'someone' });
+
+    // someone rebinds the ServiceAccount to another identity before the revoke
+    await h.deps().kube.patchServiceAccountAnnotations('finance', 'byo', { [ANNOTATION_CLIENT_ID]: '12121212-3434-4565-8787-909090909090' });
+    await provisionRevoke(await h.approvedRevoke(grant), h.deps());
+    const w = worldFor(h.world, grant);
+    expect(w.identities).toHaveLength(1);
+    expect(w.federatedCredentials).toHaveLength(0);
+    expect(w.roleAssignments).toHaveLength(0);
+    expect(w.annotations[ANNOTATION_CLIENT_ID]).toBe('12121212-3434-4565-8787-909090909090');
+  });
+});

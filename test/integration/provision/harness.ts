@@ -1,0 +1,135 @@
+/**
+ * The provisioning tests' world: the emulators, the test Redis, the real adapters, and requests
+ * made the way the Slack side makes them (policy decision → frozen plan → approved request).
+ */
+import { randomBytes } from 'node:crypto';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import { createAzureAdapters, type AzureConfig } from '../../../src/azure';
+import { loadPolicyFile } from '../../../src/config/policy';
+import { applyAction, newRequest } from '../../../src/domain/lifecycle';
+import { buildPlan } from '../../../src/domain/plan';
+import { evaluateRequest } from '../../../src/domain/policy';
+import type { Plan, Policy, ProvisionedResources, WidRequest } from '../../../src/domain/types';
+import { createTokenExchange } from '../../../src/entra';
+import { createKubeAdapter } from '../../../src/kube';
+import type { EngineDeps } from '../../../src/provision';
+import { RedisRequestStore } from '../../../src/store';
+import { startWorld, WORLD, type World, type WorldOptions } from '../../emulators/world';
+import { testRedisUrl, uniquePrefix } from '../../support/redis';
+
+export { WORLD };
+
+export const anyToken: TokenCredential = {
+  getToken: (): Promise<AccessToken> => Promise.resolve({ token: 'test-token', expiresOnTimestamp: Date.now() + 3600_000 }),
+};
+
+export interface Harness {
+  world: World;
+  policy: Policy;
+  store: RedisRequestStore;
+  prefix: string;
+  azureConfig: AzureConfig;
+  deps(overrides?: Partial<EngineDeps>): EngineDeps;
+  /** An approved grant request for finance/<sa>, stored. */
+  approvedGrant(serviceAccount: string, opts?: { roleName?: string; scope?: string; namespace?: string; mutatePlan?: (p: Plan) => void }): Promise<WidRequest>;
+  /** An approved revoke request reusing a grant's plan, stored. */
+  approvedRevoke(grant: WidRequest): Promise<WidRequest>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: WorldOptions = {}): Promise<Harness> {
+  const world = await startWorld({ ...options, arm: { ficWriteMs: 5, ...options.arm } });
+  const policy = loadPolicyFile(world.files.policy);
+  const prefix = uniquePrefix('prov');
+  const store = await RedisRequestStore.connect(testRedisUrl(), { prefix });
+  const azureConfig: AzureConfig = {
+    credential: anyToken,
+    resourceManagerUrl: world.arm.url,
+    audience: 'https://management.azure.com',
+    retry: { maxRetries: 4, retryDelayMs: 20, maxRetryDelayMs: 200, maxRetryAfterSeconds: 2 },
+  };
+  const azure = createAzureAdapters(azureConfig);
+  const kube = createKubeAdapter({ kubeconfigYaml: world.kube.kubeconfig() });
+  const tokenExchange = createTokenExchange({ authorityHost: world.entra.url });
+  const cluster = policy.clusters[0];
+  if (!cluster) throw new Error('the world policy has no cluster');
+  const facts = await azure.clusters.getClusterFacts(cluster);
+
+  const deps = (overrides: Partial<EngineDeps> = {}): EngineDeps => ({
+    identities: azure.identities,
+    authorization: azure.authorization,
+    clusters: azure.clusters,
+    kube,
+    tokenExchange,
+    redis: store.redis,
+    keys: store.keys,
+    recorder: store,
+    verify: { enabled: true, timeoutMs: 10_000 },
+    limits: { retryBaseMs: 50, identityWritesPerSecond: 50 },
+    ...overrides,
+  });
+
+  async function store2approved(request: WidRequest, event: Parameters<RedisRequestStore['create']>[1]): Promise<WidRequest> {
+    await store.create(request, event);
+    const approved = applyAction(request, { type: 'approve', actor: { id: WORLD.users.approver }, actorIsApprover: true }, new Date());
+    if (!approved.ok) throw new Error(approved.error.message);
+    if (!(await store.compareAndSet(request, approved.value.request, approved.value.event))) throw new Error('approve lost a race');
+    const stored = await store.get(request.id);
+    if (!stored) throw new Error('request vanished');
+    return stored;
+  }
+
+  return {
+    world,
+    policy,
+    store,
+    prefix,
+    azureConfig,
+    deps,
+    async approvedGrant(serviceAccount, opts = {}) {
+      const decision = evaluateRequest(policy, {
+        requester: { id: WORLD.users.requester },
+        requesterGroups: [],
+        command: { verb: 'request', namespace: opts.namespace ?? 'finance', serviceAccount, roleName: opts.roleName ?? 'Key Vault Secrets User', ...(opts.scope ? { scope: opts.scope } : {}) },
+      });
+      if (!decision.ok) throw new Error(decision.error.message);
+      const id = `wid-${randomBytes(5).toString('hex')}`;
+      const plan = buildPlan({ policy, decision: decision.value, clusterFacts: facts, requestId: id, requester: { id: WORLD.users.requester }, kind: 'grant' });
+      if (!plan.ok) throw new Error(plan.error.message);
+      opts.mutatePlan?.(plan.value);
+      const { request, event } = newRequest({ id, plan: plan.value, requester: { id: WORLD.users.requester }, now: new Date(), policy });
+      return store2approved(request, event);
+    },
+    async approvedRevoke(grant) {
+      const id = `wid-${randomBytes(5).toString('hex')}`;
+      const plan: Plan = { ...grant.plan, kind: 'revoke' };
+      const { request, event } = newRequest({ id, plan, requester: { id: WORLD.users.requester }, now: new Date(), policy });
+      return store2approved(request, event);
+    },
+    async close() {
+      await store.close();
+      await world.close();
+    },
+  };
+}
+
+/** Everything in the world that belongs to one request's plan. */
+export function worldFor(world: World, request: WidRequest) {
+  const plan = request.plan;
+  const identities = world.arm.state.identities().filter((i) => i.name === plan.identity.name);
+  const identity = identities[0];
+  const roleAssignments = world.arm.state.roleAssignments().filter((a) => identity && a.principalId === identity.principalId);
+  const sa = world.kube.getServiceAccount(plan.serviceAccount.namespace, plan.serviceAccount.name);
+  return {
+    identities,
+    identity,
+    roleAssignments,
+    federatedCredentials: identity?.federatedCredentials ?? [],
+    serviceAccount: sa,
+    annotations: (sa?.metadata?.annotations ?? {}) as Record<string, string>,
+  };
+}
+
+export function sameResources(a: ProvisionedResources): ProvisionedResources {
+  return { ...a };
+}
