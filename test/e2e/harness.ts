@@ -1,0 +1,143 @@
+/**
+ * The whole product against the local world: the test world's emulators, a test Redis, the real Slack
+ * app (startWeb) and the real worker (startWorker), with Slack's signing client acting as Slack.
+ */
+import { ClientSecretCredential } from '@azure/identity';
+import { createAzureAdapters, type AzureConfig } from '../../src/azure';
+import { parsePolicy } from '../../src/config/policy';
+import type { Policy, WidRequest } from '../../src/domain/types';
+import { createQueues, type WidQueues } from '../../src/queue';
+import { createSlackProgressSink } from '../../src/slack/progress';
+import { RedisRequestStore } from '../../src/store';
+import { startWeb, type RunningWeb, type WebConfig } from '../../src/web';
+import { startWorker, type RunningWorker } from '../../src/worker';
+import { SlackSigningClient } from '../emulators/slack/client';
+import type { StoredMessage } from '../emulators/slack';
+import { startWorld, worldPolicyYaml, WORLD, type World, type WorldOptions } from '../emulators/world';
+import { testRedisUrl, uniquePrefix } from '../support/redis';
+
+export interface Harness {
+  world: World;
+  policy: Policy;
+  web: RunningWeb;
+  worker?: RunningWorker;
+  slack: SlackSigningClient;
+  store: RedisRequestStore;
+  queues: WidQueues;
+  prefix: string;
+  /** Sends `/wid <text>` as this user. */
+  wid(userId: string, text: string): ReturnType<SlackSigningClient['slashCommand']>;
+  /** The approval message of a request, as the emulator holds it. */
+  approvalMessage(requestId: string): StoredMessage;
+  /** Clicks a button of the request's approval message. */
+  click(userId: string, actionId: string, requestId: string): ReturnType<SlackSigningClient['blockAction']>;
+  /** Polls the store until the request satisfies `ok`. */
+  waitForRequest(id: string, ok: (r: WidRequest) => boolean, timeoutMs?: number): Promise<WidRequest>;
+  /** Provision jobs in any state. */
+  provisionJobs(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  world?: WorldOptions;
+  worker?: boolean;
+  web?: Partial<WebConfig>;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const world = await startWorld(opts.world);
+  const policy = parsePolicy(worldPolicyYaml(opts.world?.policy), 'world policy');
+  const prefix = uniquePrefix('e2e');
+  const redisUrl = testRedisUrl();
+  const azure: AzureConfig = {
+    credential: new ClientSecretCredential(WORLD.tenantId, WORLD.botClientId, WORLD.botClientSecret, { authorityHost: world.entra.url, disableInstanceDiscovery: true }),
+    resourceManagerUrl: world.arm.url,
+    retry: { maxRetries: 1, retryDelayMs: 50, maxRetryDelayMs: 200 },
+  };
+  const clusters = createAzureAdapters(azure).clusters;
+  const web = await startWeb({
+    slack: { mode: 'http', botToken: WORLD.botToken, signingSecret: WORLD.signingSecret, apiUrl: world.slack.apiUrl, port: 0 },
+    redisUrl,
+    prefix,
+    policy,
+    clusterFacts: (c) => clusters.getClusterFacts(c),
+    ...opts.web,
+  });
+  const store = await RedisRequestStore.connect(redisUrl, { prefix });
+  const queues = await createQueues(redisUrl, prefix);
+  let worker: RunningWorker | undefined;
+  if (opts.worker) {
+    worker = await startWorker({
+      redisUrl,
+      prefix,
+      policy,
+      azure,
+      kube: { kubeconfigPath: world.files.kubeconfig },
+      entraAuthorityHost: world.env.AZURE_AUTHORITY_HOST as string,
+      verify: { enabled: true, timeoutMs: 15_000 },
+      concurrency: 2,
+      progress: createSlackProgressSink({ botToken: WORLD.botToken, apiUrl: world.slack.apiUrl, store, intervalMs: 1000 }),
+      queue: { backoffBaseMs: 200 },
+    });
+  }
+  const slack = new SlackSigningClient({ botUrl: `http://127.0.0.1:${web.port}/slack/events`, signingSecret: WORLD.signingSecret, emulator: world.slack });
+
+  const h: Harness = {
+    world,
+    policy,
+    web,
+    ...(worker ? { worker } : {}),
+    slack,
+    store,
+    queues,
+    prefix,
+    wid: (userId, text) => slack.slashCommand({ userId, text, channelId: WORLD.requestsChannel }),
+    approvalMessage(requestId) {
+      const m = world.slack.messages(WORLD.approvalsChannel).find((x) => x.text.startsWith(`${requestId}:`) || JSON.stringify(x.blocks ?? []).includes(requestId));
+      if (!m) throw new Error(`no approval message for ${requestId} in ${WORLD.approvalsChannel}`);
+      return m;
+    },
+    click(userId, actionId, requestId) {
+      const m = h.approvalMessage(requestId);
+      return slack.blockAction({ userId, actionId, message: { channel: m.channel, ts: m.ts } });
+    },
+    async waitForRequest(id, ok, timeoutMs = 20_000) {
+      const until = Date.now() + timeoutMs;
+      let last: WidRequest | undefined;
+      while (Date.now() < until) {
+        last = await store.get(id);
+        if (last && ok(last)) return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`request ${id} did not reach the expected state in ${timeoutMs} ms; last: ${last?.state} ${JSON.stringify(last?.failure ?? '')}`);
+    },
+    async provisionJobs() {
+      const counts = await queues.provision.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children');
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    },
+    async close() {
+      await worker?.close();
+      await web.close();
+      await queues.close();
+      await store.close();
+      await world.close();
+    },
+  };
+  return h;
+}
+
+/** The request id in an ephemeral confirmation or any text. */
+export function requestIdIn(text: string): string | undefined {
+  return /wid-[a-z2-7]{10}/.exec(text)?.[0];
+}
+
+/** Waits until the emulator has an ephemeral for `userId` whose text matches, and returns it. */
+export async function waitForEphemeral(world: World, userId: string, match: (text: string) => boolean, timeoutMs = 10_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const e = world.slack.ephemerals(userId).find((x) => match(`${x.text}\n${JSON.stringify(x.blocks ?? [])}`));
+    if (e) return `${e.text}\n${JSON.stringify(e.blocks ?? [])}`;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no matching ephemeral for ${userId}; got: ${world.slack.ephemerals(userId).map((e) => e.text).join(' | ')}`);
+}
