@@ -126,6 +126,8 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     messageKey: 'msg',
     redact: { paths: REDACT_PATHS, censor: REDACTED },
+    // Errors arrive here already scrubbed into plain objects (formatters.log runs first); keep their type.
+    serializers: { err: (e: unknown) => (e instanceof Error ? scrub(e) : e) },
     formatters: {
       level: (label) => ({ level: label }),
       // Bindings (child loggers) and each line's fields both pass through the scrubber.

@@ -50,6 +50,7 @@ describe('logger', () => {
     // What is not secret stays readable.
     expect(text).toContain('client_credentials');
     expect(text).toContain('auth failed for Bearer [redacted]');
+    expect(out.lines()[5]).toMatchObject({ err: { type: 'Error', token: '[redacted]' } });
     expect(out.lines()).toHaveLength(8);
   });
 

@@ -1,0 +1,282 @@
+/**
+ * The shipped deployment files: the kustomize base builds and every object is what a restricted
+ * cluster accepts; RBAC grants exactly the listed permissions; the Slack app manifest, the compose
+ * file and the Dockerfile say what the docs promise.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { parsePolicy } from '../../../src/config/policy';
+import { buildKustomization, buildWithFallback, containersOf, kubectlAvailable, podSpecOf, type BuildResult, type K8sObject } from './kustomize';
+
+const root = path.resolve(__dirname, '../../..');
+const base = path.join(root, 'manifests', 'base');
+const read = (p: string) => readFileSync(path.join(root, p), 'utf8');
+
+let build: BuildResult;
+beforeAll(() => {
+  // Logged on purpose: CI shows which path checked the manifests.
+  build = buildKustomization(base, (line) => console.log(line));
+});
+
+const ofKind = (kind: string) => build.objects.filter((o) => o.kind === kind);
+const named = (kind: string, name: string) => {
+  const o = build.objects.find((x) => x.kind === kind && (x.metadata.name === name || x.metadata.name.startsWith(`${name}-`)));
+  if (!o) throw new Error(`no ${kind} ${name} in the build`);
+  return o;
+};
+
+describe('kustomize base', () => {
+  it('builds, and every document parses with the yaml package', () => {
+    expect(build.objects.length).toBeGreaterThan(5);
+    if (build.via === 'kubectl') {
+      for (const doc of parseAllDocuments(build.yaml)) expect(doc.errors).toEqual([]);
+    }
+    for (const o of build.objects) {
+      expect(typeof o.apiVersion).toBe('string');
+      expect(typeof o.kind).toBe('string');
+      expect(o.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+    }
+  });
+
+  it('has the Namespace, both Deployments, the Service, ConfigMaps, PDBs, NetworkPolicies, ServiceAccount and RBAC', () => {
+    const kinds = build.objects.map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`).sort();
+    expect(kinds).toEqual(
+      [
+        'ClusterRole/wid-bot',
+        'ClusterRoleBinding/wid-bot',
+        'ConfigMap/wid-bot-env',
+        'ConfigMap/wid-bot-policy',
+        'Deployment/wid-bot-web',
+        'Deployment/wid-bot-worker',
+        'Namespace/wid',
+        'NetworkPolicy/wid-bot-web',
+        'NetworkPolicy/wid-bot-worker',
+        'PodDisruptionBudget/wid-bot-web',
+        'PodDisruptionBudget/wid-bot-worker',
+        'Service/wid-bot-web',
+        'ServiceAccount/wid-bot',
+      ].sort(),
+    );
+    for (const o of build.objects) if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) expect(o.metadata.namespace).toBe('wid');
+  });
+
+  it('the fallback build agrees with kubectl on what is built', () => {
+    const fallback = buildWithFallback(base);
+    const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`;
+    expect(fallback.objects.map(key).sort()).toEqual(build.objects.map(key).sort());
+    if (!kubectlAvailable()) console.log('manifests: kubectl is not installed; compared the fallback with itself only');
+  });
+
+  it('contains no Secret with data; Slack and Redis secrets are references to Secrets the operator creates', () => {
+    for (const s of ofKind('Secret')) {
+      expect((s as { data?: unknown }).data ?? {}).toEqual({});
+      expect((s as { stringData?: unknown }).stringData ?? {}).toEqual({});
+    }
+    expect(ofKind('Secret')).toEqual([]);
+    const kustomization = parse(read('manifests/base/kustomization.yaml')) as { secretGenerator?: unknown; resources: string[] };
+    expect(kustomization.secretGenerator).toBeUndefined();
+    expect(kustomization.resources.filter((r) => /secret/i.test(r))).toEqual([]);
+
+    const refs = new Set<string>();
+    for (const d of ofKind('Deployment')) {
+      for (const c of containersOf(d)) {
+        for (const e of c.env ?? []) {
+          if (e.valueFrom?.secretKeyRef) refs.add(`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
+          // A secret-looking variable must never carry a literal value.
+          if (/TOKEN|SECRET|REDIS_URL/.test(e.name)) expect(e.value).toBeUndefined();
+        }
+      }
+    }
+    expect([...refs].sort()).toEqual(['wid-bot-redis/REDIS_URL', 'wid-bot-slack/SLACK_BOT_TOKEN', 'wid-bot-slack/SLACK_SIGNING_SECRET']);
+    // The example Secret (outside the kustomization) has exactly those keys.
+    const example = parseAllDocuments(read('manifests/secret.example.yaml')).map((d) => d.toJS() as { kind: string; metadata: { name: string }; stringData: Record<string, string> });
+    const exampleKeys = example.flatMap((s) => Object.keys(s.stringData).map((k) => `${s.metadata.name}/${k}`));
+    for (const r of refs) expect(exampleKeys).toContain(r);
+  });
+
+  it('Deployments run non-root, read-only, without capabilities, with seccomp, resources and probes', () => {
+    const deployments = ofKind('Deployment');
+    expect(deployments).toHaveLength(2);
+    for (const d of deployments) {
+      const spec = d.spec as { replicas: number };
+      expect(spec.replicas).toBe(2);
+      const pod = podSpecOf(d)!;
+      expect(pod.serviceAccountName).toBe('wid-bot');
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      const labels = (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+      expect(labels['azure.workload.identity/use']).toBe('true');
+      for (const c of containersOf(d)) {
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        expect((c.securityContext?.capabilities as { add?: unknown }).add).toBeUndefined();
+        expect(c.securityContext?.privileged).toBeUndefined();
+        expect(c.livenessProbe?.httpGet?.path).toBe('/healthz');
+        expect(c.readinessProbe?.httpGet?.path).toBe('/readyz');
+        expect(c.resources?.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
+        expect(c.resources?.limits?.memory).toEqual(expect.any(String));
+        expect(c.image).toBe('ghcr.io/your-org/wid-bot:0.1.0');
+      }
+    }
+    expect(containersOf(named('Deployment', 'wid-bot-web'))[0]!.args).toEqual(['serve', '--role', 'web']);
+    expect(containersOf(named('Deployment', 'wid-bot-worker'))[0]!.args).toEqual(['serve', '--role', 'worker']);
+  });
+
+  it('the ServiceAccount is set up for workload identity', () => {
+    const sa = named('ServiceAccount', 'wid-bot');
+    expect(sa.metadata.annotations?.['azure.workload.identity/client-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('the policy ConfigMap is policy.example.yaml and a valid policy', () => {
+    expect(read('manifests/base/policy.yaml')).toBe(read('policy.example.yaml'));
+    const cm = named('ConfigMap', 'wid-bot-policy') as K8sObject & { data: Record<string, string> };
+    expect(parsePolicy(cm.data['policy.yaml']!, 'ConfigMap wid-bot-policy').clusters.length).toBeGreaterThan(0);
+    const env = named('ConfigMap', 'wid-bot-env') as K8sObject & { data: Record<string, string> };
+    expect(env.data.WID_POLICY_FILE).toBe('/etc/wid/policy.yaml');
+    for (const d of ofKind('Deployment')) {
+      expect(podSpecOf(d)!.volumes?.find((v) => v.name === 'policy')?.configMap?.name).toBe(cm.metadata.name);
+    }
+  });
+
+  it('NetworkPolicies: ingress only to the web port; egress only DNS, HTTPS and Redis', () => {
+    type Rule = { ports?: { port: number; protocol: string }[]; from?: unknown; to?: unknown };
+    const web = named('NetworkPolicy', 'wid-bot-web').spec as { policyTypes: string[]; ingress: Rule[]; egress: Rule[] };
+    const worker = named('NetworkPolicy', 'wid-bot-worker').spec as { policyTypes: string[]; ingress?: Rule[]; egress: Rule[] };
+    expect(web.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+    expect(worker.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+    expect(web.ingress.flatMap((r) => r.ports ?? [])).toEqual([{ port: 3000, protocol: 'TCP' }]);
+    expect(web.ingress.every((r) => r.ports && r.ports.length > 0)).toBe(true);
+    expect(worker.ingress ?? []).toEqual([]);
+    for (const np of [web, worker]) {
+      const ports = np.egress.flatMap((r) => (r.ports ?? []).map((p) => `${p.port}/${p.protocol}`)).sort();
+      expect(ports).toEqual(['443/TCP', '53/TCP', '53/UDP', '6379/TCP', '6380/TCP']);
+      expect(np.egress.every((r) => r.ports && r.ports.length > 0)).toBe(true);
+    }
+  });
+
+  it('PodDisruptionBudgets keep one pod of each role', () => {
+    for (const pdb of ofKind('PodDisruptionBudget')) expect((pdb.spec as { minAvailable: number }).minAvailable).toBe(1);
+  });
+});
+
+describe('RBAC', () => {
+  const ALLOWED = new Set([
+    '|serviceaccounts|get',
+    '|serviceaccounts|list',
+    '|serviceaccounts|create',
+    '|serviceaccounts|patch',
+    '|serviceaccounts/token|create',
+    '|pods|list',
+    'aadpodidentity.k8s.io|azureidentities|get',
+    'aadpodidentity.k8s.io|azureidentities|list',
+    'aadpodidentity.k8s.io|azureidentitybindings|get',
+    'aadpodidentity.k8s.io|azureidentitybindings|list',
+  ]);
+  type RbacRule = { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[]; nonResourceURLs?: string[] };
+
+  it('the roles grant exactly ServiceAccounts get/list/create/patch, serviceaccounts/token create, pods list and the aad-pod-identity CRDs read', () => {
+    const roles = [...ofKind('ClusterRole'), ...ofKind('Role')];
+    expect(roles.map((r) => r.metadata.name)).toEqual(['wid-bot']);
+    const granted = new Set<string>();
+    for (const role of roles) {
+      for (const rule of (role as { rules: RbacRule[] }).rules) {
+        expect(rule.nonResourceURLs).toBeUndefined();
+        for (const g of rule.apiGroups ?? []) for (const r of rule.resources ?? []) for (const v of rule.verbs) granted.add(`${g}|${r}|${v}`);
+      }
+    }
+    // A wildcard anywhere is a grant beyond the list.
+    expect([...granted].filter((g) => g.includes('*'))).toEqual([]);
+    expect([...granted].filter((g) => !ALLOWED.has(g)).sort()).toEqual([]);
+    expect([...ALLOWED].filter((g) => !granted.has(g)).sort()).toEqual([]);
+    expect((roles[0] as { aggregationRule?: unknown }).aggregationRule).toBeUndefined();
+  });
+
+  it('binds the role only to the wid-bot ServiceAccount, and nothing else is bound', () => {
+    const bindings = [...ofKind('ClusterRoleBinding'), ...ofKind('RoleBinding')] as (K8sObject & { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace?: string }[] })[];
+    expect(bindings).toHaveLength(1);
+    expect(bindings[0]!.roleRef).toMatchObject({ kind: 'ClusterRole', name: 'wid-bot' });
+    expect(bindings[0]!.subjects).toEqual([{ kind: 'ServiceAccount', name: 'wid-bot', namespace: 'wid' }]);
+  });
+});
+
+describe('Slack app manifest', () => {
+  const manifest = parse(read('manifests/slack-app.yaml')) as {
+    display_information: { name: string; description: string; long_description: string };
+    features: { bot_user: { display_name: string }; slash_commands: { command: string; url: string; usage_hint: string; description: string }[] };
+    oauth_config: { scopes: { bot: string[] } };
+    settings: { interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean; org_deploy_enabled: boolean };
+  };
+
+  it('declares the bot user, /wid with a usage hint, interactivity and exactly the bot scopes', () => {
+    expect(manifest.display_information.name).toBe('wid-bot');
+    expect(manifest.display_information.description.length).toBeLessThanOrEqual(140);
+    expect(manifest.display_information.long_description.length).toBeGreaterThanOrEqual(174);
+    expect(manifest.features.bot_user.display_name).toBe('wid-bot');
+    const wid = manifest.features.slash_commands.find((c) => c.command === '/wid');
+    expect(wid?.usage_hint).toContain('request <namespace> <serviceaccount>');
+    expect(wid?.url).toMatch(/^https:\/\/.+\/slack\/events$/);
+    expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: wid?.url });
+    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['chat:write', 'commands', 'im:write', 'usergroups:read', 'users:read']);
+    expect(manifest.settings.socket_mode_enabled).toBe(false);
+    expect(manifest.settings.org_deploy_enabled).toBe(false);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+    services: Record<string, { image?: string; command: string[]; env_file?: string; volumes?: string[]; depends_on?: Record<string, { condition: string }>; healthcheck?: unknown; read_only?: boolean }>;
+    volumes: Record<string, unknown>;
+  };
+
+  it('runs Redis 7 with AOF and noeviction on a volume', () => {
+    const redis = compose.services.redis!;
+    expect(redis.image).toMatch(/^redis:7/);
+    const cmd = redis.command.join(' ');
+    expect(cmd).toContain('--appendonly yes');
+    expect(cmd).toContain('--maxmemory-policy noeviction');
+    expect(redis.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
+    expect(Object.keys(compose.volumes)).toContain('redis-data');
+    expect(redis.healthcheck).toBeDefined();
+  });
+
+  it('runs web and worker from one image, configured from .env, with the policy read-only, after Redis is healthy', () => {
+    const { web, worker } = compose.services;
+    expect(web?.command).toEqual(['serve', '--role', 'web']);
+    expect(worker?.command).toEqual(['serve', '--role', 'worker']);
+    for (const s of [web!, worker!]) {
+      expect(s.image).toBe('wid-bot:local');
+      expect(s.env_file).toBe('.env');
+      expect(s.volumes).toContain('./policy.yaml:/etc/wid/policy.yaml:ro');
+      expect(s.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
+      expect(s.read_only).toBe(true);
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  const text = read('Dockerfile');
+  const froms = [...text.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => m[1]);
+
+  it('is multi-stage on Node 20 slim, installs only production dependencies, runs as node', () => {
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    expect(froms[froms.length - 1]).toMatch(/^node:20(\.\d+)*-(bookworm-)?slim$/);
+    expect(text).toMatch(/RUN npm ci[^\n]*\n[\s\S]*RUN npm run build/);
+    expect(text).toMatch(/npm ci --omit=dev/);
+    const lastStage = text.slice(text.lastIndexOf('\nFROM '));
+    expect(lastStage).toMatch(/^USER node$/m);
+    expect(lastStage).toMatch(/COPY --from=build \/app\/dist/);
+    expect(lastStage).toContain('ENTRYPOINT ["node", "dist/cli.js"]');
+    expect(lastStage).toContain('CMD ["serve"]');
+    expect(lastStage).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);
+  });
+
+  it('.dockerignore keeps secrets and local state out of the build context', () => {
+    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+    for (const entry of ['.env', 'node_modules', '.git', 'kubeconfig']) expect(ignored).toContain(entry);
+  });
+});
