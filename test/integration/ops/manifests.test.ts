@@ -184,7 +184,7 @@ describe('RBAC', () => {
     expect(roles.map((r) => r.metadata.name)).toEqual(['wid-bot']);
     const granted = new Set<string>();
     for (const role of roles) {
-      for (const rule of (role as { rules: RbacRule[] }).rules) {
+      for (const rule of (role as unknown as { rules: RbacRule[] }).rules) {
         expect(rule.nonResourceURLs).toBeUndefined();
         for (const g of rule.apiGroups ?? []) for (const r of rule.resources ?? []) for (const v of rule.verbs) granted.add(`${g}|${r}|${v}`);
       }
