@@ -3,7 +3,7 @@
  * (coalesced to about one chat.update per second per message), then the result in its thread and a
  * DM to the requester. Delivery problems are logged, never thrown: the request record is the truth.
  */
-import { webApi } from '@slack/bolt';
+import { LogLevel, webApi } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { ProgressEvent, ProgressSink } from '../domain/ports';
 import type { StepRecord, WidRequest } from '../domain/types';
@@ -127,6 +127,7 @@ export function createSlackProgressSink(opts: CreateSlackProgressSinkOptions): S
     ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
     retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
     rejectRateLimitedCalls: false,
+    logLevel: LogLevel.ERROR,
   });
   return new SlackProgressSink({
     client,

@@ -76,4 +76,47 @@ describe('request → approve → provision → result', () => {
     const history = await h.store.history(id);
     expect(history.map((e) => e.to)).toEqual(['pending', 'approved', 'provisioning', 'succeeded']);
   }, 60_000);
+
+  test('a failure shows the reason, what exists and a Retry button; an approver retries it to success', async () => {
+    h.world.arm.controls.failNext(1, { method: 'PUT', path: 'roleAssignments', status: 403, code: 'AuthorizationFailed', message: 'wid-bot may not assign roles here' });
+    const started = h.world.slack.mark();
+    await h.wid(ALICE, 'request finance retry-sa Key Vault Secrets User --reason retry me');
+    const id = requestIdIn(await waitForEphemeral(h.world, ALICE, (t) => t.includes('retry-sa'))) as string;
+    await h.click(BOB, ACTION.approve, id);
+    const failed = await h.waitForRequest(id, (r) => r.state === 'failed' || r.state === 'succeeded', 30_000);
+    expect(failed.state).toBe('failed');
+    const approval = h.approvalMessage(id);
+    const update = await h.world.slack.waitFor((e) => e.kind === 'update' && e.ts === approval.ts && JSON.stringify(e.blocks).includes(ACTION.retry), 10_000, { since: started });
+    const shown = JSON.stringify(update.blocks);
+    expect(shown).toContain('Failed');
+    expect(shown).toContain('What exists now');
+    expect(shown).toContain('Identity'); // the identity was created before the role assignment failed
+    expect(validateBlocks(update.blocks, 'message')).toEqual([]);
+
+    // the requester may not retry; an approver may
+    await h.click(ALICE, ACTION.retry, id);
+    await waitForEphemeral(h.world, ALICE, (t) => t.includes('Only approvers'));
+    expect((await h.store.get(id))?.state).toBe('failed');
+    await h.click(BOB, ACTION.retry, id);
+    const done = await h.waitForRequest(id, (r) => r.state === 'succeeded', 30_000);
+    expect(done.state).toBe('succeeded');
+    expect(h.world.kube.getServiceAccount('finance', 'retry-sa')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBeTruthy();
+  }, 60_000);
+
+  test('/wid revoke follows the same request → approval → worker path and removes the grant', async () => {
+    const grant = (await h.store.listByRequester(ALICE)).find((r) => r.serviceAccount === 'backend-sa' && r.state === 'succeeded');
+    expect(grant).toBeDefined();
+    await h.wid(ALICE, 'revoke finance backend-sa --reason not needed any more');
+    const id = requestIdIn(await waitForEphemeral(h.world, ALICE, (t) => t.includes('waiting for approval') && !t.includes(grant?.id as string) && /Revoke/.test(t))) as string;
+    const r = await h.store.get(id);
+    expect(r).toMatchObject({ kind: 'revoke', state: 'pending', serviceAccount: 'backend-sa' });
+    expect(r?.plan.identity.name).toBe(grant?.plan.identity.name);
+    await h.click(BOB, ACTION.approve, id);
+    const done = await h.waitForRequest(id, (x) => x.state === 'succeeded' || x.state === 'failed', 30_000);
+    expect(done.failure).toBeUndefined();
+    expect(h.world.arm.state.identities().find((i) => i.name === grant?.plan.identity.name)).toBeUndefined();
+    // nothing left to revoke
+    await h.wid(ALICE, 'revoke finance backend-sa');
+    await waitForEphemeral(h.world, ALICE, (t) => t.includes('nothing to revoke'));
+  }, 60_000);
 });
