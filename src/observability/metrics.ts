@@ -154,38 +154,52 @@ export class Metrics {
     }
   }
 
-  /** The adapters' onCall hook (AdapterCallHook): pass `(call) => metrics.onAdapterCall(call)`. */
-  onAdapterCall(call: AdapterCall): void {
+  /** The adapters' onCall hook (AdapterCallHook); bound, so `onCall: metrics.onAdapterCall` works. */
+  readonly onAdapterCall = (call: AdapterCall): void => {
     const labels = { system: call.system, operation: call.operation, outcome: call.outcome };
     this.calls.inc(labels);
     this.callDuration.observe(labels, call.ms / SECONDS);
     if (call.outcome !== 'ok') this.callErrors.inc({ system: call.system, operation: call.operation, code: call.code ?? 'unknown' });
-  }
+  };
 
   /** A provisioning step finished (or was skipped / failed) after `ms`. */
-  onStep(step: StepName, outcome: StepOutcome, ms: number): void {
+  readonly onStep = (step: StepName, outcome: StepOutcome, ms: number): void => {
     this.stepDuration.observe({ step, outcome }, ms / SECONDS);
-  }
+  };
 
   /** A request moved from one state to another; `from` null for a new request. */
-  onTransition(from: RequestState | null, to: RequestState): void {
+  readonly onTransition = (from: RequestState | null, to: RequestState): void => {
     this.transitions.inc({ state: to });
     this.transitionsFromTo.inc({ from: from ?? 'none', to });
-  }
+  };
 
   /** A request got its final approval `ms` after it was made. */
-  observeTimeToApproval(ms: number): void {
+  readonly observeTimeToApproval = (ms: number): void => {
     this.timeToApproval.observe(ms / SECONDS);
-  }
+  };
 
   /** The web side acknowledged a Slack request after `ms`. */
-  onSlackAck(kind: SlackAckKind, ms: number, outcome: 'ok' | 'error' = 'ok'): void {
+  readonly onSlackAck = (kind: SlackAckKind, ms: number, outcome: 'ok' | 'error' = 'ok'): void => {
     this.slackAcks.inc({ kind, outcome: outcome === 'ok' && ms > 3 * SECONDS ? 'late' : outcome });
     this.slackAckDuration.observe({ kind }, ms / SECONDS);
-  }
+  };
 
   /** The Prometheus text exposition (format 0.0.4). */
-  metricsText(): Promise<string> {
-    return this.registry.metrics();
-  }
+  readonly metricsText = (): Promise<string> => this.registry.metrics();
+}
+
+/** A BullMQ queue, as far as queue depth needs it (bullmq's Queue fits). */
+export interface CountableQueue {
+  readonly name: string;
+  getJobCounts(...types: string[]): Promise<Record<string, number>>;
+}
+
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed', 'paused'];
+
+/** The queueCounts option for BullMQ queues, e.g. `bullmqQueueCounts([queues.provision, queues.timers])`. */
+export function bullmqQueueCounts(queues: readonly CountableQueue[]): () => Promise<QueueCounts> {
+  return async () => {
+    const entries = await Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts(...QUEUE_STATES)] as const));
+    return Object.fromEntries(entries);
+  };
 }

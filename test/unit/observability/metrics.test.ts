@@ -89,3 +89,17 @@ describe('Metrics', () => {
     expect(await b.metricsText()).not.toContain('wid_requests_total{');
   });
 });
+
+describe('Metrics hooks', () => {
+  it('work unbound, as adapter and engine hooks', async () => {
+    const m = new Metrics({ processMetrics: false });
+    const { onAdapterCall, onStep, onTransition } = m;
+    onAdapterCall({ system: 'kubernetes', operation: 'serviceAccounts.get', outcome: 'ok', ms: 5 });
+    onStep('serviceAccount', 'done', 10);
+    onTransition('provisioning', 'succeeded');
+    const text = await m.metricsText();
+    expect(text).toContain('wid_outside_calls_total{system="kubernetes",operation="serviceAccounts.get",outcome="ok"} 1');
+    expect(text).toContain('wid_step_duration_seconds_count{step="serviceAccount",outcome="done"} 1');
+    expect(text).toContain('wid_requests_total{state="succeeded"} 1');
+  });
+});
