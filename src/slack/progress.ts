@@ -63,8 +63,10 @@ export class SlackProgressSink implements ProgressSink {
 
   async finished(request: WidRequest): Promise<void> {
     try {
-      const fresh = (await this.opts.store?.get(request.id).catch(() => undefined)) ?? request;
+      const stored = (await this.opts.store?.get(request.id).catch(() => undefined)) ?? request;
+      const seen = this.latest.get(request.id);
       this.latest.delete(request.id);
+      const fresh: WidRequest = { ...stored, steps: mergeSteps(seen?.steps ?? [], stored.steps), resources: { ...(seen?.resources ?? {}), ...stored.resources } };
       if (fresh.slack?.ts) {
         const final = { ...fresh };
         // the final state always lands, after any trailing progress update and within the pacing

@@ -50,7 +50,10 @@ export function scopeQuestion(options: RequestOptions): { kind: 'none' } | { kin
 export function requestModal(options: RequestOptions, metadata: RequestModalMetadata): ModalView {
   const blocks: KnownBlock[] = [];
   const namespaces = options.namespaces.slice(0, SELECT_MAX);
-  const roles = [...new Map(namespaces.flatMap((n) => n.roles).map((r) => [r.name, r])).values()].slice(0, SELECT_MAX);
+  const allRoles = [...new Map(namespaces.flatMap((n) => n.roles).map((r) => [r.name, r])).values()];
+  // an option value holds at most 150 characters; longer role names can still be typed with /wid request
+  const roles = allRoles.filter((r) => r.name.length <= LIMIT.optionValue).slice(0, SELECT_MAX);
+  const typedOnly = allRoles.length - roles.length;
   blocks.push(input(REQUEST_BLOCK.namespace, 'Namespace', { type: 'static_select', placeholder: { type: 'plain_text', text: 'Choose a namespace' }, options: namespaces.map((n) => option(n.name, n.name)) }));
   blocks.push(input(REQUEST_BLOCK.serviceAccount, 'ServiceAccount', { type: 'plain_text_input', max_length: 253, placeholder: { type: 'plain_text', text: 'e.g. backend-sa' } }, { hint: 'The Kubernetes ServiceAccount your pods run as; wid-bot creates it if it does not exist.' }));
   blocks.push(
@@ -58,7 +61,7 @@ export function requestModal(options: RequestOptions, metadata: RequestModalMeta
       type: 'static_select',
       placeholder: { type: 'plain_text', text: 'Choose a role' },
       options: roles.map((r) => option(r.name, `${r.name}${r.approvals > 1 ? ' (2 approvals)' : ''}`)),
-    }),
+    }, typedOnly > 0 ? { hint: `${typedOnly} role${typedOnly === 1 ? ' has a name' : 's have names'} too long for this menu; request ${typedOnly === 1 ? 'it' : 'them'} with /wid request <namespace> <serviceaccount> <role…>.` } : {}),
   );
   const scope = scopeQuestion(options);
   if (scope.kind === 'select') {

@@ -18,9 +18,18 @@ function eventLine(e: TransitionEvent): string {
 }
 
 export function statusMessage(r: WidRequest, history: readonly TransitionEvent[]): SlackMessage {
-  const shown = history.slice(-HISTORY_SHOWN);
-  const hidden = history.length - shown.length;
-  let lines = shown.map(eventLine).join('\n');
+  // newest entries first until the section is full; older ones are counted instead of shown
+  const budget = LIMIT.sectionText - 120;
+  const kept: string[] = [];
+  let used = 0;
+  for (let i = history.length - 1; i >= 0 && kept.length < HISTORY_SHOWN; i--) {
+    const line = eventLine(history[i] as TransitionEvent);
+    if (used + line.length + 1 > budget) break;
+    kept.unshift(line);
+    used += line.length + 1;
+  }
+  const hidden = history.length - kept.length;
+  let lines = kept.join('\n');
   if (hidden > 0) lines = `… ${hidden} earlier entr${hidden === 1 ? 'y' : 'ies'} not shown\n${lines}`;
   const blocks: KnownBlock[] = [
     header(`${r.id} · ${r.state}`),
