@@ -293,16 +293,26 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, `//$1:${REDACTED}@`).replace(/\/\/[^:@/]+@/, `//${REDACTED}@`);
 }
 
-/** The configuration as one line for the startup log: which settings are in force, never a secret's value. */
+/** Names of the secret variables that are set (their values never leave the Config object). */
+function provided(pairs: [string, string | undefined][]): string[] {
+  return pairs.filter(([, v]) => v !== undefined).map(([name]) => name);
+}
+
+/**
+ * The configuration for the startup log: which settings are in force and which credentials were
+ * given (by variable name), never a secret's value. Keys avoid secret-looking names so the logger's
+ * redaction leaves this readable.
+ */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const set = (v: string | undefined) => (v === undefined ? 'unset' : REDACTED);
   return {
     role: config.role,
     slack: {
       mode: config.slack.mode,
-      botToken: set(config.slack.botToken),
-      signingSecret: set(config.slack.signingSecret),
-      appToken: set(config.slack.appToken),
+      credentials: provided([
+        ['SLACK_BOT_TOKEN', config.slack.botToken],
+        ['SLACK_SIGNING_SECRET', config.slack.signingSecret],
+        ['SLACK_APP_TOKEN', config.slack.appToken],
+      ]),
       apiUrl: config.slack.apiUrl ?? 'https://slack.com/api/',
       approvalsChannel: config.slack.approvalsChannel ?? 'from the policy',
     },
@@ -310,8 +320,10 @@ export function describeConfig(config: Config): Record<string, unknown> {
       tenantId: config.azure.tenantId ?? 'unset',
       clientId: config.azure.clientId ?? 'unset',
       login: config.azure.clientSecret !== undefined ? 'client secret' : config.azure.federatedTokenFile !== undefined ? 'workload identity' : 'default credential chain',
-      clientSecret: set(config.azure.clientSecret),
-      federatedTokenFile: config.azure.federatedTokenFile ?? 'unset',
+      credentials: provided([
+        ['AZURE_CLIENT_SECRET', config.azure.clientSecret],
+        ['AZURE_FEDERATED_TOKEN_FILE', config.azure.federatedTokenFile],
+      ]),
       authorityHost: config.azure.authorityHost ?? 'https://login.microsoftonline.com',
       resourceManagerUrl: config.azure.resourceManagerUrl,
       resourceManagerAudience: config.azure.resourceManagerAudience ?? 'from the URL',

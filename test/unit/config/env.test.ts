@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, describeConfig, loadConfig, normaliseSlackApiUrl } from '../../../src/config/env';
+import { createLogger } from '../../../src/observability/logger';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wid-config-'));
@@ -208,16 +209,24 @@ describe('describeConfig', () => {
     const text = JSON.stringify(describeConfig(c));
     for (const secret of [...Object.values(SECRETS), 'redispassword']) expect(text).not.toContain(secret);
     const d = describeConfig(c) as { slack: Record<string, unknown>; azure: Record<string, unknown>; redis: Record<string, unknown> };
-    expect(d.slack.botToken).toBe('[redacted]');
+    expect(d.slack.credentials).toEqual(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN']);
     expect(d.slack.mode).toBe('socket');
-    expect(d.azure.clientSecret).toBe('[redacted]');
+    expect(d.azure.credentials).toEqual(['AZURE_CLIENT_SECRET']);
     expect(d.azure.login).toBe('client secret');
     expect(d.azure.clientId).toBe('11111111-2222-4333-8444-555555555555');
     expect(d.redis.url).toBe('redis://:[redacted]@redis:6379');
   });
 
-  it('says which secrets are unset', () => {
-    const d = describeConfig(loadConfig(validEnv())) as { slack: Record<string, unknown> };
-    expect(d.slack.appToken).toBe('unset');
+  it('says which credentials are set, and survives the logger readable and secret-free', () => {
+    const config = loadConfig(validEnv());
+    const d = describeConfig(config) as { slack: Record<string, unknown> };
+    expect(d.slack.credentials).toEqual(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
+    const chunks: string[] = [];
+    const log = createLogger({ destination: { write: (s: string) => void chunks.push(s) } });
+    log.info({ config: describeConfig(config) }, 'starting');
+    const line = JSON.parse(chunks.join('')) as { config: { slack: { credentials: string[] }; redis: { url: string } } };
+    expect(line.config.slack.credentials).toEqual(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
+    expect(line.config.redis.url).toBe('redis://:[redacted]@redis:6379');
+    for (const secret of [...Object.values(SECRETS), 'redispassword']) expect(chunks.join('')).not.toContain(secret);
   });
 });
