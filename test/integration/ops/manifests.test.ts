@@ -280,3 +280,36 @@ describe('Dockerfile', () => {
     for (const entry of ['.env', 'node_modules', '.git', 'kubeconfig']) expect(ignored).toContain(entry);
   });
 });
+
+describe('overlay with-redis', () => {
+  let overlay: BuildResult;
+  beforeAll(() => {
+    overlay = buildKustomization(path.join(root, 'manifests', 'overlays', 'with-redis'), (line) => console.log(line));
+  });
+
+  it('adds a Redis with AOF and noeviction, and nothing that grants or holds secrets', () => {
+    const key = (o: K8sObject) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`;
+    const added = overlay.objects.map(key).filter((k) => !build.objects.map(key).includes(k)).sort();
+    expect(added).toEqual(['NetworkPolicy/wid-redis', 'Service/wid-redis', 'StatefulSet/wid-redis']);
+    const redis = overlay.objects.find((o) => o.kind === 'StatefulSet')!;
+    const args = containersOf(redis)[0]!.args!.join(' ');
+    expect(args).toContain('--appendonly yes');
+    expect(args).toContain('--maxmemory-policy noeviction');
+    expect(redis.metadata.namespace).toBe('wid');
+    expect(overlay.objects.filter((o) => ['Secret', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].includes(o.kind)).map(key).sort()).toEqual([
+      'ClusterRole/wid-bot',
+      'ClusterRoleBinding/wid-bot',
+    ]);
+  });
+
+  it('every workload meets the restricted Pod Security Standard the namespace enforces', () => {
+    const workloads = overlay.objects.filter((o) => podSpecOf(o));
+    expect(workloads.length).toBe(3);
+    for (const w of workloads) {
+      expect(podSpecOf(w)!.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const c of containersOf(w)) {
+        expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      }
+    }
+  });
+});
