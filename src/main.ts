@@ -1,0 +1,158 @@
+/**
+ * The composition root: configuration → adapters → roles. `wid serve` runs the web side (the Slack
+ * app) and the worker in one process; `--role web|worker` splits them so each scales on its own.
+ * Nothing here decides anything: it wires what the other rooms provide.
+ */
+import os from 'node:os';
+import { Redis } from 'ioredis';
+import { WebClient, LogLevel } from '@slack/web-api';
+import { loadConfig, describeConfig, type Config, type Role } from './config/env';
+import { createAzureAdapters, credentialFromEnv, resourceManagerFromEnv, type AzureConfig } from './azure';
+import { createKubeAdapter, type KubeAdapterConfig } from './kube';
+import { inspectForSlack } from './inspect';
+import { createLogger, Metrics, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
+import { followTransitions, type TransitionFeed } from './observability/transitions';
+import { startWeb, type RunningWeb } from './web';
+import { startWorker, type RunningWorker } from './worker';
+import { createSlackProgressSink } from './slack/progress';
+import { RedisRequestStore } from './store';
+import type { KnownBlock } from '@slack/types';
+import type { SlackLogger } from './slack/logger';
+import type { AdapterCall } from './domain/ports';
+
+export interface RunningBot {
+  role: Role;
+  port: number;
+  close(): Promise<void>;
+}
+
+function slackLogger(logger: Logger): SlackLogger {
+  return {
+    debug: (m) => logger.debug(m),
+    info: (m) => logger.info(m),
+    warn: (m) => logger.warn(m),
+    error: (m) => logger.error(m),
+  };
+}
+
+function azureConfig(config: Config, env: NodeJS.ProcessEnv, onCall: (c: AdapterCall) => void): AzureConfig {
+  const { resourceManagerUrl, scope } = resourceManagerFromEnv(env);
+  return { credential: credentialFromEnv(env), resourceManagerUrl: config.azure.resourceManagerUrl ?? resourceManagerUrl, audience: config.azure.resourceManagerAudience ?? scope, onCall };
+}
+
+function kubeConfig(config: Config, onCall: (c: AdapterCall) => void): KubeAdapterConfig {
+  return { ...(config.kube.kubeconfig ? { kubeconfigPath: config.kube.kubeconfig } : {}), ...(config.kube.inCluster ? { inCluster: true } : {}), onCall };
+}
+
+/** Start wid-bot from the environment. Throws ConfigError (every problem listed) before touching anything. */
+export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { role?: string; logger?: Logger } = {}): Promise<RunningBot> {
+  const config = loadConfig(env, opts.role ? { role: opts.role } : {});
+  const logger = opts.logger ?? createLogger({ level: config.log.level, base: { role: config.role } });
+  logger.info({ config: describeConfig(config) }, 'wid-bot starting');
+  const metrics = new Metrics();
+  const onCall = (c: AdapterCall): void => metrics.onAdapterCall(c);
+  const azure = azureConfig(config, env, onCall);
+  const kube = kubeConfig(config, onCall);
+  const prefix = config.redis.prefix;
+  const runWeb = config.role === 'all' || config.role === 'web';
+  const runWorker = config.role === 'all' || config.role === 'worker';
+
+  const closers: (() => Promise<void>)[] = [];
+  const health = { redis: new Redis(config.redis.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) };
+  health.redis.on('error', () => {}); // readiness reports it; ioredis reconnects by itself
+  await health.redis.connect().catch((e: unknown) => logger.warn({ err: e }, 'Redis is not reachable yet; /readyz will say so'));
+  closers.push(async () => health.redis.disconnect());
+  const slackClient = new WebClient(config.slack.botToken, {
+    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+    retryConfig: { retries: 1 },
+    logLevel: LogLevel.ERROR,
+  });
+  const checks = { redis: redisPingCheck(health.redis), slack: slackAuthCheck(slackClient) };
+  const healthRoutes = new Health(checks, metrics);
+
+  let worker: RunningWorker | undefined;
+  let web: RunningWeb | undefined;
+  let healthServer: HealthServer | undefined;
+  let feed: TransitionFeed | undefined;
+  try {
+    if (runWorker) {
+      const store = await RedisRequestStore.connect(config.redis.url, { prefix });
+      closers.push(() => store.close());
+      worker = await startWorker({
+        redisUrl: config.redis.url,
+        prefix,
+        policy: config.policy.policy,
+        azure,
+        kube,
+        ...(config.azure.authorityHost ? { entraAuthorityHost: config.azure.authorityHost } : {}),
+        verify: { enabled: config.worker.verify, timeoutMs: config.worker.verifyTimeoutSeconds * 1000 },
+        concurrency: config.worker.concurrency,
+        limits: { identityWritesPerSecond: config.azure.identityWritesPerSecond },
+        progress: createSlackProgressSink({ botToken: config.slack.botToken, ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}), store, logger: slackLogger(logger) }),
+        logger,
+        onStep: (step, outcome, ms) => metrics.onStep(step, outcome, ms),
+      });
+    }
+    if (runWeb) {
+      const adapters = createAzureAdapters(azure);
+      const kubePort = createKubeAdapter(kube);
+      const inspect = inspectForSlack({ policy: config.policy.policy, clusters: adapters.clusters, identities: adapters.identities, kube: () => kubePort });
+      web = await startWeb({
+        slack: {
+          mode: config.slack.mode,
+          botToken: config.slack.botToken,
+          ...(config.slack.signingSecret ? { signingSecret: config.slack.signingSecret } : {}),
+          ...(config.slack.appToken ? { appToken: config.slack.appToken } : {}),
+          ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
+          port: config.http.port,
+        },
+        redisUrl: config.redis.url,
+        prefix,
+        policy: config.policy.policy,
+        clusterFacts: (c) => adapters.clusters.getClusterFacts(c),
+        ...(config.slack.approvalsChannel ? { approvalsChannelFallback: config.slack.approvalsChannel } : {}),
+        logger: slackLogger(logger),
+        inspect: async (verb, args, user) => {
+          const messages = await inspect(verb, args, user.id);
+          // src/inspect renders Block Kit as plain data (its tests check it against Slack's limits).
+          return messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] }));
+        },
+        extraRoutes: healthRoutes.routes(),
+      });
+      if (config.slack.mode === 'socket') healthServer = await startHealthServer(config.http.port, healthRoutes);
+    } else {
+      healthServer = await startHealthServer(config.http.port, healthRoutes);
+    }
+    const feedRedis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+    feedRedis.on('error', () => {});
+    const reader = await RedisRequestStore.connect(config.redis.url, { prefix });
+    closers.push(() => reader.close());
+    feed = await followTransitions(feedRedis, reader.keys.audit, metrics, async (id) => (await reader.get(id))?.createdAt, `${os.hostname()}-${process.pid}`, (e) =>
+      logger.warn({ err: e }, 'reading the audit stream for metrics failed; retrying'),
+    );
+  } catch (e) {
+    await Promise.allSettled([worker?.close(), web?.close(), healthServer?.close(), feed?.close(), ...closers.map((c) => c())]);
+    throw e;
+  }
+
+  const port = web?.port || healthServer?.port || config.http.port;
+  logger.info({ port, role: config.role }, 'wid-bot is running');
+  let closing: Promise<void> | undefined;
+  return {
+    role: config.role,
+    port,
+    close() {
+      closing ??= (async () => {
+        healthRoutes.markShuttingDown();
+        // Stop taking new Slack work first, then let running jobs finish.
+        await web?.close();
+        await worker?.close();
+        await feed?.close();
+        await healthServer?.close();
+        await Promise.allSettled(closers.map((c) => c()));
+        logger.info('wid-bot stopped');
+      })();
+      return closing;
+    },
+  };
+}
