@@ -13,6 +13,7 @@ export interface VerbEntry {
 
 export const VERBS: Record<string, VerbEntry> = {
   // require() keeps the module lazy and works the same under tsc's CommonJS output, tsx and jest.
+  serve: { summary: 'run wid-bot: the Slack app and the provisioning worker (--role web|worker to split them)', load: () => require('./serve') as VerbModule },
   plan: { summary: 'dry-run a request against the policy and print the exact plan as JSON', load: () => require('./plan') as VerbModule },
   cluster: { summary: 'check that a cluster is ready for workload identity (OIDC issuer, workload identity, pod identity)', load: () => require('./cluster') as VerbModule },
   list: { summary: 'list the ServiceAccounts set up for workload identity and the identities they name', load: () => require('./list') as VerbModule },
