@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { CustomRoute } from '@slack/bolt';
 import { Health, healthRoutes, redisPingCheck, slackAuthCheck, startHealthServer, type HealthServer } from '../../../src/observability/health';
 import { Metrics } from '../../../src/observability/metrics';
 
@@ -92,7 +93,8 @@ describe('health server', () => {
 
 describe('healthRoutes for Bolt customRoutes', () => {
   it('gives /healthz, /readyz and /metrics entries whose handlers answer on any http server', async () => {
-    const routes = healthRoutes({ slack: async () => false }, new Metrics({ processMetrics: false }));
+    // Typed as Bolt's CustomRoute[]: the compiler checks they fit HTTPReceiver's customRoutes.
+    const routes: CustomRoute[] = healthRoutes({ slack: async () => false }, new Metrics({ processMetrics: false }));
     expect(routes.map((r) => r.path)).toEqual(['/healthz', '/readyz', '/metrics']);
     // Serve them the way Bolt's HTTPReceiver does: match the path, call the handler.
     const server = http.createServer((req, res) => routes.find((r) => r.path === req.url)!.handler(req, res));
