@@ -10,12 +10,13 @@ import { loadConfig, describeConfig, type Config, type Role } from './config/env
 import { createAzureAdapters, credentialFromEnv, resourceManagerFromEnv, type AzureConfig } from './azure';
 import { createKubeAdapter, type KubeAdapterConfig } from './kube';
 import { inspectForSlack } from './inspect';
-import { createLogger, Metrics, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
+import { createLogger, Metrics, bullmqQueueCounts, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
 import { followTransitions, type TransitionFeed } from './observability/transitions';
 import { startWeb, type RunningWeb } from './web';
 import { startWorker, type RunningWorker } from './worker';
 import { createSlackProgressSink } from './slack/progress';
 import { RedisRequestStore } from './store';
+import { createQueues } from './queue';
 import type { KnownBlock } from '@slack/types';
 import type { SlackLogger } from './slack/logger';
 import type { AdapterCall } from './domain/ports';
@@ -49,7 +50,12 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
   const config = loadConfig(env, opts.role ? { role: opts.role } : {});
   const logger = opts.logger ?? createLogger({ level: config.log.level, base: { role: config.role } });
   logger.info({ config: describeConfig(config) }, 'wid-bot starting');
-  const metrics = new Metrics();
+  // Queue depth is read at scrape time through producers of the same queues.
+  const queues = await createQueues(config.redis.url, config.redis.prefix).catch((e: unknown) => {
+    logger.warn({ err: e }, 'Redis is not reachable yet; queue depth metrics start once it is');
+    return undefined;
+  });
+  const metrics = new Metrics(queues ? { queueCounts: bullmqQueueCounts([queues.provision, queues.timers]) } : {});
   const onCall = (c: AdapterCall): void => metrics.onAdapterCall(c);
   const azure = azureConfig(config, env, onCall);
   const kube = kubeConfig(config, onCall);
@@ -58,6 +64,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
   const runWorker = config.role === 'all' || config.role === 'worker';
 
   const closers: (() => Promise<void>)[] = [];
+  if (queues) closers.push(() => queues.close());
   const health = { redis: new Redis(config.redis.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) };
   health.redis.on('error', () => {}); // readiness reports it; ioredis reconnects by itself
   await health.redis.connect().catch((e: unknown) => logger.warn({ err: e }, 'Redis is not reachable yet; /readyz will say so'));
@@ -118,6 +125,19 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           return messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] }));
         },
         extraRoutes: healthRoutes.routes(),
+      });
+      // Time from Slack's delivery to the end of wid-bot's handling (listeners ack first, then work).
+      web.app.use(async ({ body, next }) => {
+        const t0 = process.hrtime.bigint();
+        const b = body as { type?: string; command?: string };
+        const kind = b.command ? 'command' : b.type === 'block_actions' ? 'action' : b.type === 'view_submission' ? 'view' : b.type === 'shortcut' ? 'shortcut' : 'event';
+        try {
+          await next();
+          metrics.onSlackAck(kind, Number(process.hrtime.bigint() - t0) / 1e6);
+        } catch (e) {
+          metrics.onSlackAck(kind, Number(process.hrtime.bigint() - t0) / 1e6, 'error');
+          throw e;
+        }
       });
       if (config.slack.mode === 'socket') healthServer = await startHealthServer(config.http.port, healthRoutes);
     } else {

@@ -3,7 +3,7 @@
  * that is workload identity (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE injected
  * by the webhook) — the same path wid-bot sets up for others.
  */
-import { DefaultAzureCredential, type DefaultAzureCredentialClientIdOptions } from '@azure/identity';
+import { ClientSecretCredential, DefaultAzureCredential, WorkloadIdentityCredential, type DefaultAzureCredentialClientIdOptions } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
 
 export const PUBLIC_RESOURCE_MANAGER_URL = 'https://management.azure.com';
@@ -53,8 +53,24 @@ export function isKnownAuthorityHost(authorityHost: string | undefined): boolean
   }
 }
 
-/** DefaultAzureCredential configured from the standard variables in `env`. */
+/**
+ * wid-bot's own credential from the standard variables in `env`: workload identity when a federated
+ * token file is given, a client secret when one is given (both read from `env` itself, not only from
+ * process.env), else DefaultAzureCredential's chain (managed identity, developer logins).
+ */
 export function credentialFromEnv(env: NodeJS.ProcessEnv = process.env): TokenCredential {
+  const common = {
+    ...(env.AZURE_AUTHORITY_HOST ? { authorityHost: env.AZURE_AUTHORITY_HOST } : {}),
+    // A private authority host (a test world, an air-gapped cloud) has no instance-discovery entry.
+    ...(!isKnownAuthorityHost(env.AZURE_AUTHORITY_HOST) ? { disableInstanceDiscovery: true } : {}),
+  };
+  const { AZURE_TENANT_ID: tenantId, AZURE_CLIENT_ID: clientId } = env;
+  if (tenantId && clientId && env.AZURE_FEDERATED_TOKEN_FILE) {
+    return new WorkloadIdentityCredential({ ...common, tenantId, clientId, tokenFilePath: env.AZURE_FEDERATED_TOKEN_FILE });
+  }
+  if (tenantId && clientId && env.AZURE_CLIENT_SECRET) {
+    return new ClientSecretCredential(tenantId, clientId, env.AZURE_CLIENT_SECRET, common);
+  }
   const options: DefaultAzureCredentialClientIdOptions = {};
   if (env.AZURE_TENANT_ID) options.tenantId = env.AZURE_TENANT_ID;
   if (env.AZURE_AUTHORITY_HOST) options.authorityHost = env.AZURE_AUTHORITY_HOST;
