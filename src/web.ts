@@ -11,6 +11,7 @@ import { RedisRequestStore } from './store';
 import { registerApprovalActions } from './slack/actions/approval';
 import { registerWidCommand } from './slack/commands/wid';
 import type { InspectHook } from './slack/inspect';
+import { FollowUps } from './slack/follow-ups';
 import { errorText, silentLogger, type SlackLogger } from './slack/logger';
 import { RequestService } from './slack/requests-service';
 import { timerProcessor } from './slack/timers';
@@ -46,6 +47,8 @@ export interface WebConfig {
   extraRoutes?: CustomRoute[];
   /** Run the expiry/reminder timers in this process (default true). */
   timers?: boolean;
+  /** Slash-command work run at once after the acks (default 4); the rest waits its turn so acks stay fast under bursts. */
+  followUpConcurrency?: number;
 }
 
 export interface RunningWeb {
@@ -102,7 +105,8 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       teamUrl: () => teamUrl,
       logger,
     });
-    const deps = { service, store, logger, ...(config.inspect ? { inspect: config.inspect } : {}) };
+    const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
+    const deps = { service, store, logger, followUps, ...(config.inspect ? { inspect: config.inspect } : {}) };
     registerWidCommand(app, deps);
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
@@ -132,6 +136,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       app,
       async close() {
         await app.stop().catch((e: unknown) => logger.warn(`stopping the Slack app: ${errorText(e)}`));
+        await followUps.idle();
         await t?.close();
         await q.close();
         await store.close();

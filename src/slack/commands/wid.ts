@@ -12,6 +12,7 @@ import { nothingToRequestModal, requestModal } from '../blocks/modals';
 import { myRequestsMessage, statusMessage } from '../blocks/status';
 import type { SlackMessage } from '../blocks/text';
 import { claimOnce } from '../deliveries';
+import type { FollowUps } from '../follow-ups';
 import { COMMAND } from '../ids';
 import type { InspectHook, InspectVerb } from '../inspect';
 import { errorText, type SlackLogger } from '../logger';
@@ -20,6 +21,7 @@ import type { RedisRequestStore } from '../../store';
 
 export interface CommandDeps {
   service: RequestService;
+  followUps: FollowUps;
   store: RedisRequestStore;
   logger: SlackLogger;
   inspect?: InspectHook;
@@ -46,13 +48,20 @@ export function submitAnswer(outcome: SubmitOutcome, verb: Verb): SlackMessage {
 export function registerWidCommand(app: App, deps: CommandDeps): void {
   app.command(COMMAND, async ({ command, ack, respond, client }) => {
     await ack();
-    if (!(await claimOnce(deps.store, `cmd:${command.trigger_id}`, deps.logger))) return;
-    try {
-      await runCommand(deps, client, respond, { userId: command.user_id, userName: command.user_name, channelId: command.channel_id, triggerId: command.trigger_id, text: command.text });
-    } catch (e) {
-      deps.logger.error(`/wid ${command.text} failed: ${errorText(e)}`);
-      await ephemeral(respond, errorMessage(e instanceof WidError ? e.message : `Something went wrong: ${errorText(e)}. Try again in a minute.`)).catch(() => undefined);
-    }
+    const inv = { userId: command.user_id, userName: command.user_name, channelId: command.channel_id, triggerId: command.trigger_id, text: command.text };
+    // opening the modal must happen at once: its trigger_id is valid for 3 s
+    const urgent = /^\s*request\s*$/i.test(command.text);
+    const work = async () => {
+      if (!(await claimOnce(deps.store, `cmd:${command.trigger_id}`, deps.logger))) return;
+      try {
+        await runCommand(deps, client, respond, inv);
+      } catch (e) {
+        deps.logger.error(`/wid ${command.text} failed: ${errorText(e)}`);
+        await ephemeral(respond, errorMessage(e instanceof WidError ? e.message : `Something went wrong: ${errorText(e)}. Try again in a minute.`)).catch(() => undefined);
+      }
+    };
+    if (urgent) await work();
+    else deps.followUps.run(work);
   });
 }
 
