@@ -8,7 +8,8 @@ import type { ClusterPort, FederatedCredential, IdentityPort, KubePort, LegacyPo
 import type { ClusterFacts, Policy, PolicyCluster } from '../domain/types';
 import type { ProgressCallback } from './types';
 
-export const DEFAULT_CONCURRENCY = 16;
+/** Credential listings in flight at once: enough to hide ~20 ms of ARM latency per call at 20× the sequential loop's speed. */
+export const DEFAULT_CONCURRENCY = 32;
 
 /** Where identities are listed: a subscription, or one resource group of it. */
 export interface IdentityScope {
@@ -77,20 +78,59 @@ export function identityScopes(policy: Policy, extra: readonly IdentityScope[] =
   return out;
 }
 
-/** Every identity in the scopes, each once (ARM ids compare case-insensitively). */
+/**
+ * Every identity in the scopes, each once (ARM ids compare case-insensitively), yielded as the pages
+ * arrive so credential listing can start before the last page. A throttled or failed page restarts
+ * that scope's listing after the wait; identities already yielded are skipped.
+ */
+export async function* streamIdentities(identities: IdentityPort, scopes: readonly IdentityScope[], retry: RetryOptions = {}): AsyncGenerator<ManagedIdentity> {
+  const seen = new Set<string>();
+  for (const s of scopes) {
+    let attempt = 0;
+    for (;;) {
+      try {
+        for await (const i of identities.listIdentities(s.subscriptionId, s.resourceGroup)) {
+          const key = i.id.toLowerCase();
+          if (seen.has(key)) continue;
+          seen.add(key);
+          yield i;
+        }
+        break;
+      } catch (e) {
+        if (!isRetryable(e) || attempt >= (retry.maxRetries ?? 6)) throw e;
+        const wait = e.retryAfterSeconds !== undefined ? e.retryAfterSeconds * 1000 : (retry.baseDelayMs ?? 250) * 2 ** attempt;
+        attempt++;
+        await (retry.sleep ?? realSleep)(Math.min(retry.maxDelayMs ?? 60_000, wait));
+      }
+    }
+  }
+}
+
+/** Every identity in the scopes, each once. */
 export async function gatherIdentities(identities: IdentityPort, scopes: readonly IdentityScope[], retry: RetryOptions = {}): Promise<ManagedIdentity[]> {
-  const lists = await Promise.all(
-    scopes.map((s) =>
-      withRetry(async () => {
-        const found: ManagedIdentity[] = [];
-        for await (const i of identities.listIdentities(s.subscriptionId, s.resourceGroup)) found.push(i);
-        return found;
-      }, retry),
-    ),
-  );
-  const byId = new Map<string, ManagedIdentity>();
-  for (const list of lists) for (const i of list) byId.set(i.id.toLowerCase(), i);
-  return [...byId.values()];
+  const out: ManagedIdentity[] = [];
+  for await (const i of streamIdentities(identities, scopes, retry)) out.push(i);
+  return out;
+}
+
+/** Map an async source through `fn` with at most `limit` calls in flight, pulling only as fast as they finish; results keep the source order. */
+export async function mapStreamBounded<T, R>(source: AsyncIterable<T> | Iterable<T>, limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  const running = new Set<Promise<void>>();
+  let index = 0;
+  for await (const item of source) {
+    const i = index++;
+    const p: Promise<void> = fn(item, i).then((r) => {
+      results[i] = r;
+      running.delete(p);
+    });
+    // The first failure surfaces through race/all below; the others must not be unhandled rejections.
+    p.catch(() => undefined);
+    running.add(p);
+    if (running.size >= Math.max(1, limit)) await Promise.race(running);
+  }
+  await Promise.all(running);
+  return results;
 }
 
 export interface IdentityCredentials {
@@ -98,24 +138,44 @@ export interface IdentityCredentials {
   credentials: FederatedCredential[];
 }
 
-/** Each identity's federated credentials, `concurrency` identities at a time, reporting progress. */
+/**
+ * Each identity's federated credentials, `concurrency` identities at a time, reporting progress
+ * (`total` grows while identities are still being listed).
+ */
 export async function gatherCredentials(
   identities: IdentityPort,
-  list: readonly ManagedIdentity[],
+  list: readonly ManagedIdentity[] | AsyncIterable<ManagedIdentity>,
   options: { concurrency?: number; onProgress?: ProgressCallback; retry?: RetryOptions } = {},
 ): Promise<IdentityCredentials[]> {
-  const total = list.length;
+  let total = Array.isArray(list) ? list.length : 0;
   let done = 0;
-  options.onProgress?.({ done, total, phase: 'credentials' });
-  // Report about every 2 % so a Slack progress message is not updated thousands of times.
-  const step = Math.max(1, Math.floor(total / 50));
-  return mapBounded(list, options.concurrency ?? DEFAULT_CONCURRENCY, async (identity) => {
+  let lastReported = -1;
+  const report = (force: boolean): void => {
+    // About every 2 % (or every 20 while the total is unknown) so a Slack progress message is not updated thousands of times.
+    const step = Math.max(1, Math.floor(total / 50), Array.isArray(list) ? 1 : 20);
+    if (force || done - lastReported >= step) {
+      lastReported = done;
+      options.onProgress?.({ done, total, phase: 'credentials' });
+    }
+  };
+  report(true);
+  const counted: AsyncIterable<ManagedIdentity> | readonly ManagedIdentity[] = Array.isArray(list)
+    ? list
+    : (async function* () {
+        for await (const i of list as AsyncIterable<ManagedIdentity>) {
+          total++;
+          yield i;
+        }
+      })();
+  const out = await mapStreamBounded(counted, options.concurrency ?? DEFAULT_CONCURRENCY, async (identity) => {
     const ref = { subscriptionId: identity.subscriptionId, resourceGroup: identity.resourceGroup, name: identity.name };
     const credentials = await withRetry(() => identities.listFederatedCredentials(ref), options.retry);
     done++;
-    if (done === total || done % step === 0) options.onProgress?.({ done, total, phase: 'credentials' });
+    report(false);
     return { identity, credentials };
   });
+  if (lastReported !== done) report(true);
+  return out;
 }
 
 /** Facts of one policy cluster, or the error that kept us from reading them. */

@@ -14,7 +14,7 @@ export { inspectCluster } from './cluster';
 export { inspectList } from './list';
 export { inspectCreds } from './creds';
 export { inspectLegacy } from './legacy';
-export { DEFAULT_CONCURRENCY, withRetry, mapBounded, type IdentityScope } from './gather';
+export { DEFAULT_CONCURRENCY, withRetry, mapBounded, mapStreamBounded, type IdentityScope } from './gather';
 export * from './types';
 
 export type SlackInspect = (

@@ -8,7 +8,7 @@ import type { Policy, PolicyCluster } from '../domain/types';
 import { auditCluster } from './audit';
 import { inspectCluster } from './cluster';
 import { inspectCreds } from './creds';
-import { DEFAULT_CONCURRENCY, gatherAllClusterFacts, gatherClusterFacts, gatherCredentials, gatherIdentities, gatherKube, identityScopes, type IdentityScope, type RetryOptions } from './gather';
+import { DEFAULT_CONCURRENCY, gatherAllClusterFacts, gatherClusterFacts, gatherCredentials, gatherIdentities, gatherKube, identityScopes, streamIdentities, type IdentityScope, type RetryOptions } from './gather';
 import { inspectLegacy } from './legacy';
 import { inspectList } from './list';
 import type { AuditResult, ClusterResult, CredsResult, InspectResult, InspectVerb, LegacyResult, ListResult, ProgressCallback } from './types';
@@ -56,6 +56,8 @@ export function createInspector(deps: InspectorDeps): Inspector {
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
   const scopes = identityScopes(deps.policy, deps.extraIdentityScopes);
   const nameCluster = deps.policy.clusters.length > 1;
+  const credentialsOf = (onProgress: ProgressCallback | undefined) =>
+    gatherCredentials(deps.identities, streamIdentities(deps.identities, scopes, deps.retry), { concurrency, ...(onProgress ? { onProgress } : {}), ...(deps.retry ? { retry: deps.retry } : {}) });
 
   const inspector: Inspector = {
     async cluster(args = {}) {
@@ -76,8 +78,8 @@ export function createInspector(deps: InspectorDeps): Inspector {
 
     async creds(args = {}, onProgress) {
       const cluster = resolveCluster(deps.policy, args.cluster);
-      const [facts, identities] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), gatherIdentities(deps.identities, scopes, deps.retry)]);
-      const gathered = await gatherCredentials(deps.identities, identities, { concurrency, ...(onProgress ? { onProgress } : {}), ...(deps.retry ? { retry: deps.retry } : {}) });
+      // Credentials are listed while the identity pages still arrive.
+      const [facts, gathered] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), credentialsOf(onProgress)]);
       return inspectCreds(cluster, facts, gathered);
     },
 
@@ -89,15 +91,14 @@ export function createInspector(deps: InspectorDeps): Inspector {
 
     async audit(args = {}, onProgress) {
       const cluster = resolveCluster(deps.policy, args.cluster);
-      const [knownClusters, kube, identities] = await Promise.all([
+      const [knownClusters, kube, gathered] = await Promise.all([
         gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry),
         gatherKube(deps.kube(cluster.name), { serviceAccounts: true, pods: true }, deps.retry),
-        gatherIdentities(deps.identities, scopes, deps.retry),
+        credentialsOf(onProgress),
       ]);
       const own = knownClusters.find((k) => k.cluster.name === cluster.name);
       // This cluster's facts are needed for every check: its failure is the audit's failure.
       const facts = own?.facts ?? (await gatherClusterFacts(deps.clusters, cluster, deps.retry));
-      const gathered = await gatherCredentials(deps.identities, identities, { concurrency, ...(onProgress ? { onProgress } : {}), ...(deps.retry ? { retry: deps.retry } : {}) });
       return auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster });
     },
 
