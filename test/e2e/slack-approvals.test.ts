@@ -3,7 +3,7 @@
  * the wrong people, two-approval roles, deny with a reason, and 50 racing clicks.
  */
 import { ACTION, CALLBACK, DENY_BLOCK, INPUT_ACTION } from '../../src/slack/ids';
-import { WORLD } from '../emulators/world';
+import { keyVaultScope, WORLD } from '../emulators/world';
 import { requestIdIn, startHarness, waitForEphemeral, type Harness } from './harness';
 
 const { requester: ALICE, approver: BOB, admin: CAROL, outsider: DAVE } = WORLD.users;
@@ -177,5 +177,59 @@ describe('approvals', () => {
     expect(history).toHaveLength(2);
     expect(jobs).toBe(final.state === 'approved' ? 1 : 0);
     expect(jobs).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('group approvers, redelivered clicks and extra routes', () => {
+  const ERIN = 'U0ERIN0001';
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      web: {
+        extraRoutes: [
+          {
+            path: '/healthz',
+            method: ['GET'],
+            handler: (_req, res) => {
+              res.writeHead(200, { 'content-type': 'text/plain' });
+              res.end('ok');
+            },
+          },
+        ],
+      },
+    });
+    h.world.slack.addUser({ id: ERIN, name: 'erin', realName: 'Erin Platform' });
+    h.world.slack.addUsergroup({ id: WORLD.platformGroup, handle: 'platform', users: [WORLD.users.admin, ERIN] });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  test('a member of the approving Slack user group may approve; a non-member of it may not', async () => {
+    const id = await requestAs(h, ALICE, `request payments pay-sa Key Vault Secrets User --scope ${keyVaultScope('kv-payments')} --reason payouts`);
+    await h.click(BOB, ACTION.approve, id);
+    await waitForEphemeral(h.world, BOB, (t) => t.includes('not an approver for the namespace "payments"'));
+    expect((await h.store.get(id))?.state).toBe('pending');
+    await h.click(ERIN, ACTION.approve, id);
+    const approved = await h.waitForRequest(id, (r) => r.state === 'approved');
+    expect(approved.approvals.map((a) => a.actor.id)).toEqual([ERIN]);
+  });
+
+  test('a redelivered click (X-Slack-Retry-Num) is processed once', async () => {
+    const id = await requestAs(h, ALICE, `request finance twice-sa Contributor --scope /subscriptions/${WORLD.subscriptionId}/resourceGroups/${WORLD.appsResourceGroup} --reason twice`);
+    const first = await h.click(BOB, ACTION.approve, id);
+    const again = await h.slack.sendPayload(first.payload, { retryNum: 1, retryReason: 'http_timeout' });
+    expect(again.status).toBe(200);
+    await waitForEphemeral(h.world, BOB, (t) => t.includes('1 of 2 approvals'));
+    await settle(500);
+    expect(await h.store.history(id)).toHaveLength(2);
+    // the redelivery did not even answer "already approved"
+    expect(h.world.slack.ephemerals(BOB).filter((e) => e.text.includes('already approved'))).toHaveLength(0);
+  });
+
+  test('ops routes are served on the same HTTP server as Slack', async () => {
+    const res = await fetch(`http://127.0.0.1:${h.web.port}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('ok');
   });
 });
