@@ -43,7 +43,7 @@ export interface ProvisionLimits {
   concurrentWriteMaxMs?: number;
   /** First pause of an in-step retry, doubled per try up to 5 s (default 500 ms). */
   retryBaseMs?: number;
-  /** How long a federated-credential lock is held without renewal (default 30 s). */
+  /** How long a federated-credential lock outlives a crashed holder (default 15 s; renewed while held). */
   lockTtlMs?: number;
 }
 
@@ -93,7 +93,7 @@ export function resolveLimits(l: ProvisionLimits = {}): ResolvedLimits {
     principalNotFoundMaxMs: l.principalNotFoundMaxMs ?? 60_000,
     concurrentWriteMaxMs: l.concurrentWriteMaxMs ?? 20_000,
     retryBaseMs: l.retryBaseMs ?? 500,
-    lockTtlMs: l.lockTtlMs ?? 30_000,
+    lockTtlMs: l.lockTtlMs ?? 15_000,
   };
 }
 

@@ -72,8 +72,8 @@ export async function grantPreflight(request: WidRequest, deps: EngineDeps): Pro
   }
   let federatedCredentials;
   if (identity) {
-    if ('error' in ficRead) throw toWidError(ficRead.error);
-    federatedCredentials = ficRead.list;
+    // Read before the identity existed (another run created it meanwhile): read again, now that it does.
+    federatedCredentials = 'error' in ficRead ? await deps.identities.listFederatedCredentials(ref) : ficRead.list;
   }
   return { ...(identity ? { identity, federatedCredentials } : {}), ...(serviceAccount ? { serviceAccount } : {}), roleDefinitionId };
 }

@@ -65,7 +65,7 @@ export async function startHarness(options: WorldOptions = {}): Promise<Harness>
     keys: store.keys,
     recorder: store,
     verify: { enabled: true, timeoutMs: 10_000 },
-    limits: { retryBaseMs: 50, identityWritesPerSecond: 50 },
+    limits: { retryBaseMs: 50, identityWritesPerSecond: 50, lockTtlMs: 1500 },
     ...overrides,
   });
 
@@ -132,4 +132,100 @@ export function worldFor(world: World, request: WidRequest) {
 
 export function sameResources(a: ProvisionedResources): ProvisionedResources {
   return { ...a };
+}
+
+// ───────────────────────────── worker processes ─────────────────────────────
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { startWorker, type WorkerConfig } from '../../../src/worker';
+import type { StepName } from '../../../src/domain/types';
+import { createQueues, type WidQueues } from '../../../src/queue';
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The worker config for this world (in-process workers). */
+export function workerConfig(h: Harness, extra: Partial<WorkerConfig> = {}): WorkerConfig {
+  return {
+    redisUrl: testRedisUrl(),
+    prefix: h.prefix,
+    policy: h.policy,
+    azure: h.azureConfig,
+    kube: { kubeconfigYaml: h.world.kube.kubeconfig() },
+    entraAuthorityHost: h.world.entra.url,
+    verify: { enabled: true, timeoutMs: 10_000 },
+    concurrency: 4,
+    limits: { retryBaseMs: 50, identityWritesPerSecond: 50, lockTtlMs: 1500 },
+    queue: { lockDurationMs: 1000, stalledIntervalMs: 300, backoffBaseMs: 200 },
+    ...extra,
+  };
+}
+
+export { startWorker };
+
+export async function queuesFor(h: Harness): Promise<WidQueues> {
+  return createQueues(testRedisUrl(), h.prefix);
+}
+
+/** A worker process that SIGKILLs itself right after `step` ends. Resolves once it takes jobs; `exited` when it died. */
+export async function startDoomedWorker(h: Harness, step: StepName): Promise<{ child: ChildProcess; exited: Promise<NodeJS.Signals | null> }> {
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.resolve(__dirname, '../../support/worker-child.ts')], {
+    cwd: path.resolve(__dirname, '../../..'),
+    env: {
+      ...process.env,
+      WID_REDIS_URL: testRedisUrl(),
+      WID_PREFIX: h.prefix,
+      WID_ARM_URL: h.world.arm.url,
+      WID_KUBECONFIG: h.world.files.kubeconfig,
+      WID_ENTRA_URL: h.world.entra.url,
+      WID_POLICY_FILE: h.world.files.policy,
+      WID_KILL_AFTER_STEP: step,
+      WID_LOCK_MS: '1000',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('worker child did not start within 20 s')), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`worker child exited early (${code ?? signal})`));
+    });
+  });
+  return { child, exited };
+}
+
+/**
+ * The crash drill: a request is approved and queued, a worker process dies right after `step`, a new worker
+ * takes the stalled job over. Resolves with the request once it is final.
+ */
+export async function crashAfterStepAndRecover(h: Harness, queues: WidQueues, step: StepName, serviceAccount: string): Promise<{ request: WidRequest; signal: NodeJS.Signals | null }> {
+  const request = await h.approvedGrant(serviceAccount);
+  const doomed = await startDoomedWorker(h, step);
+  await queues.enqueueProvision(request.id, 'grant');
+  const signal = await doomed.exited;
+  const rescuer = await startWorker(workerConfig(h));
+  try {
+    const final = await waitFor(`request ${request.id} to finish`, async () => {
+      const r = await h.store.get(request.id);
+      return r && (r.state === 'succeeded' || r.state === 'failed') ? r : undefined;
+    });
+    return { request: final, signal };
+  } finally {
+    await rescuer.close();
+  }
 }
