@@ -232,14 +232,14 @@ export class RequestService {
     const r = t.after;
     if (r.state === 'approved') {
       await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
+      // the message says "approved" before the worker can start updating it, so updates never go back in time
+      await this.refreshMessage(r);
       try {
         await this.deps.queues.enqueueProvision(r.id, r.kind);
       } catch (e) {
         this.deps.logger.error(`approved ${r.id} but could not queue it: ${errorText(e)}`);
-        await this.refreshMessage(r);
         return { changed: true, request: r, message: `You approved ${r.id}, but wid-bot could not queue the provisioning: ${errorText(e)}.` };
       }
-      await this.refreshMessage(r);
       await this.dm(r.requester.id, approvedDm(r));
       return { changed: true, request: r, message: `You approved ${r.id}; provisioning starts now.` };
     }
@@ -275,13 +275,13 @@ export class RequestService {
     if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
     const r = t.after;
     const retries = (await this.deps.store.history(r.id)).filter((e) => e.from === 'failed' && e.to === 'provisioning').length;
+    await this.refreshMessage(r);
     try {
       await this.deps.queues.enqueueProvision(r.id, r.kind, { retry: Math.max(1, retries) });
     } catch (e) {
       this.deps.logger.error(`retry of ${r.id} could not be queued: ${errorText(e)}`);
       return { changed: true, request: r, message: `Retry of ${r.id} recorded, but wid-bot could not queue it: ${errorText(e)}.` };
     }
-    await this.refreshMessage(r);
     return { changed: true, request: r, message: `Retrying ${r.id}.` };
   }
 
