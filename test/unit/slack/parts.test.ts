@@ -54,14 +54,15 @@ describe('UserGroups', () => {
 });
 
 describe('request form', () => {
-  const values = (v: Partial<Record<keyof typeof REQUEST_BLOCK, string>>) =>
+  type FormValues = Parameters<typeof readRequestForm>[0];
+  const values = (v: Partial<Record<keyof typeof REQUEST_BLOCK, string>>): FormValues =>
     Object.fromEntries(
       Object.entries(REQUEST_BLOCK).map(([k, block]) => {
         const value = v[k as keyof typeof REQUEST_BLOCK];
         const el = k === 'namespace' || k === 'role' ? { type: 'static_select', selected_option: value ? { value, text: { type: 'plain_text', text: value } } : null } : { type: 'plain_text_input', value: value ?? null };
         return [block, { [INPUT_ACTION]: el }];
       }),
-    );
+    ) as FormValues;
 
   test('reads a complete form into a request command', () => {
     expect(readRequestForm(values({ namespace: 'finance', serviceAccount: ' sa ', role: 'Contributor', scope: '/subscriptions/x', duration: '1h30m', reason: 'why' }))).toEqual({
