@@ -210,13 +210,14 @@ export class RequestService {
   private async transition(
     requestId: string,
     decide: (r: WidRequest) => Promise<RequestAction | { refuse: string }>,
+    at: (r: WidRequest) => Date = () => this.now(),
   ): Promise<{ ok: true; before: WidRequest; after: WidRequest; event: TransitionEvent } | { ok: false; message: string; request?: WidRequest }> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const r = await this.deps.store.get(requestId);
       if (!r) return { ok: false, message: `There is no request ${requestId}.` };
       const action = await decide(r);
       if ('refuse' in action) return { ok: false, message: action.refuse, request: r };
-      const result = applyAction(r, action, this.now());
+      const result = applyAction(r, action, at(r));
       if (!result.ok) return { ok: false, message: result.error.message, request: r };
       if (await this.deps.store.compareAndSet(r, result.value.request, result.value.event)) {
         return { ok: true, before: r, after: result.value.request, event: result.value.event };
@@ -287,7 +288,12 @@ export class RequestService {
 
   /** The expiry timer fired: a still-pending request expires, its message says so and the requester is told. */
   async expire(requestId: string): Promise<void> {
-    const t = await this.transition(requestId, async (r) => (r.state === 'pending' ? { type: 'expire' } : { refuse: 'not pending' }));
+    // the delayed job fires at expiresAt by its own clock; a few milliseconds of skew must not keep the request alive
+    const t = await this.transition(
+      requestId,
+      async (r) => (r.state === 'pending' ? { type: 'expire' } : { refuse: 'not pending' }),
+      (r) => new Date(Math.max(this.now().getTime(), Date.parse(r.expiresAt))),
+    );
     if (!t.ok) return;
     await this.refreshMessage(t.after, { decision: { actorId: SYSTEM_ACTOR.id, reason: t.event.reason ?? 'no decision in time' } });
     await this.dm(t.after.requester.id, expiredDm(t.after));
