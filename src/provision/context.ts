@@ -118,6 +118,8 @@ export interface ProvisionRun {
   resources: ProvisionedResources;
   /** Set by the identity step. */
   identity?: ManagedIdentity;
+  /** A ServiceAccount token for verification, asked for as soon as the ServiceAccount exists (it does not depend on the annotations). */
+  serviceAccountToken?: Promise<string>;
 }
 
 export function identityRefOf(request: WidRequest): IdentityRef {

@@ -16,7 +16,7 @@ import { identityStep } from './identity';
 import { roleAssignmentStep } from './role-assignment';
 import { serviceAccountStep } from './service-account';
 import { StepError, type Step } from './step';
-import { verifyStep } from './verify';
+import { prefetchVerifyToken, verifyStep } from './verify';
 
 /** The grant's phases in order; an inner array runs in parallel. */
 export const GRANT_PHASES: readonly (readonly Step[])[] = [[identityStep], [roleAssignmentStep, federatedCredentialStep, serviceAccountStep], [verifyStep]];
@@ -161,6 +161,8 @@ export async function provisionGrant(request: WidRequest, deps: EngineDeps): Pro
     resources: { ...request.resources },
   };
   for (const phase of GRANT_PHASES) for (const step of phase) step.validate?.(run);
+  // An existing ServiceAccount can hand out its token now, off the critical path.
+  if (preflight.serviceAccount) prefetchVerifyToken(run);
   for (const phase of GRANT_PHASES) await runPhase(run, phase);
   return run.resources;
 }

@@ -8,6 +8,7 @@ import type { ServiceAccountInfo } from '../domain/ports';
 import { ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID } from '../domain/types';
 import type { ProvisionRun } from './context';
 import { done, type Step } from './step';
+import { prefetchVerifyToken } from './verify';
 
 /** The client id the ServiceAccount is bound to, if any (an empty annotation binds nothing). */
 export function boundClientId(sa: ServiceAccountInfo | undefined): string | undefined {
@@ -44,6 +45,7 @@ export const serviceAccountStep: Step = {
     const wanted = desiredAnnotations(run, identity.clientId, run.request.plan.tenantId ?? identity.tenantId);
     const ref = `${namespace}/${name}`;
     const record = async (): Promise<void> => {
+      prefetchVerifyToken(run);
       await run.deps.recorder.recordResources(run.request.id, { serviceAccount: ref });
       run.resources.serviceAccount = ref;
     };

@@ -25,6 +25,23 @@ export function seenInAssertion(message: string): Seen | undefined {
   return m ? { issuer: m[1] ?? '', subject: m[2] ?? '', audience: m[3] ?? '' } : undefined;
 }
 
+/** A ServiceAccount token for the exchange, valid for the whole verification window. */
+export function requestVerifyToken(run: ProvisionRun): Promise<string> {
+  const { namespace, name } = run.request.plan.serviceAccount;
+  const timeoutMs = run.deps.verify?.timeoutMs ?? 0;
+  return run.deps.kube.requestServiceAccountToken(namespace, name, WORKLOAD_IDENTITY_AUDIENCE, Math.max(600, Math.ceil(timeoutMs / 1000) + 600));
+}
+
+/** Starts the token request ahead of the verify step; its failure is handled when verify uses it. */
+export function prefetchVerifyToken(run: ProvisionRun): void {
+  if (!run.deps.verify?.enabled || run.serviceAccountToken) return;
+  const pending = requestVerifyToken(run);
+  pending.catch(() => {
+    // verify asks again
+  });
+  run.serviceAccountToken = pending;
+}
+
 export const verifyStep: Step = {
   name: 'verify',
   async run(run) {
@@ -37,7 +54,8 @@ export const verifyStep: Step = {
     const { namespace, name } = run.request.plan.serviceAccount;
     const fic = run.request.plan.federatedCredential;
     const tenantId = run.request.plan.tenantId ?? identity.tenantId;
-    const token = await run.deps.kube.requestServiceAccountToken(namespace, name, WORKLOAD_IDENTITY_AUDIENCE, Math.max(600, Math.ceil(settings.timeoutMs / 1000) + 600));
+    // The token asked for early is used when it came; if that request failed, ask once more here.
+    const token = await (run.serviceAccountToken ?? Promise.reject(new Error('not prefetched'))).catch(() => requestVerifyToken(run));
     try {
       await retryWhile(run, PROPAGATION_CODES, settings.timeoutMs, 'token exchange', () => exchange.exchange(tenantId, identity.clientId, token, settings.scope ?? DEFAULT_VERIFY_SCOPE));
     } catch (e) {

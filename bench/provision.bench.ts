@@ -1,0 +1,305 @@
+/**
+ * Provisioning benchmark, in one run against the local world with every ARM, Kubernetes and Entra call
+ * delayed by L:
+ *
+ *  1. critical path: approve → succeeded for one request through the real worker and engine, in units of L,
+ *     beside a sequential implementation of the same steps (same adapters, one call after another);
+ *  2. throughput: N requests approved at once under ARM's documented throttle (identity writes 2/s per
+ *     subscription), so the best possible rate is 2 requests/s; efficiency = measured rate / 2.
+ *
+ *   npx tsx bench/provision.bench.ts [--json] [--latency 50] [--requests 60] [--runs 3]
+ *
+ * --requests 500 reproduces the full drill (about 250 s at 2/s); the default of 60 takes about 30 s.
+ * WID_TRACE=1 prints every emulator call of each critical-path run with its offset, and the steps' times.
+ * MSAL (inside @azure/identity) trusts only CAs known at process start, so the measurement runs in a child
+ * process started with NODE_EXTRA_CA_CERTS pointing at the world's certificate.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import { createAzureAdapters, type AzureConfig } from '../src/azure';
+import { loadPolicyFile } from '../src/config/policy';
+import { applyAction, newRequest } from '../src/domain/lifecycle';
+import { buildPlan } from '../src/domain/plan';
+import { evaluateRequest } from '../src/domain/policy';
+import type { ProgressSink } from '../src/domain/ports';
+import { roleAssignmentName } from '../src/domain/names';
+import { roleDefinitionResourceId } from '../src/domain/roles';
+import { ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, WORKLOAD_IDENTITY_AUDIENCE, type ClusterFacts, type Policy, type WidRequest } from '../src/domain/types';
+import { createTokenExchange } from '../src/entra';
+import { createKubeAdapter } from '../src/kube';
+import { DEFAULT_VERIFY_SCOPE } from '../src/provision';
+import { createQueues } from '../src/queue';
+import { RedisRequestStore } from '../src/store';
+import { startWorker, type WorkerConfig } from '../src/worker';
+import { createTls } from '../test/emulators/common/tls';
+import { startWorld, WORLD, type World } from '../test/emulators/world';
+import { startRedisServer } from '../test/support/redis-server';
+
+export interface ProvisionBenchOptions {
+  /** Print nothing (the caller prints). */
+  quiet?: boolean;
+  /** Command-line arguments (`--latency`, `--requests`, `--runs`). */
+  argv?: string[];
+  latencyMs?: number;
+  requests?: number;
+  runs?: number;
+}
+
+export interface ProvisionBenchResult {
+  critical_path: { L_ms: number; wall_ms: number; ratio_to_L: number; sequential_ms: number; ratio_to_sequential: number };
+  throttle: { requests: number; seconds: number; rate: number; bound_rate: number; efficiency: number; failed: number; azure_429: number };
+}
+
+const IDENTITY_WRITES_PER_SECOND = 2;
+const CA_READY = 'WID_BENCH_CA_READY';
+
+function flag(argv: string[], name: string): number | undefined {
+  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  const a = argv[i] as string;
+  const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number, got ${String(v)}`);
+  return n;
+}
+
+const anyToken: TokenCredential = {
+  getToken: (): Promise<AccessToken> => Promise.resolve({ token: 'bench-token', expiresOnTimestamp: Date.now() + 3600_000 }),
+};
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+};
+const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
+
+/** An approved grant request for finance/<sa>, stored, as the Slack side leaves it. */
+async function approvedRequest(store: RedisRequestStore, policy: Policy, facts: ClusterFacts, serviceAccount: string): Promise<WidRequest> {
+  const decision = evaluateRequest(policy, {
+    requester: { id: WORLD.users.requester },
+    requesterGroups: [],
+    command: { verb: 'request', namespace: 'finance', serviceAccount, roleName: 'Key Vault Secrets User' },
+  });
+  if (!decision.ok) throw new Error(decision.error.message);
+  const id = `wid-${randomBytes(6).toString('hex')}`;
+  const plan = buildPlan({ policy, decision: decision.value, clusterFacts: facts, requestId: id, requester: { id: WORLD.users.requester }, kind: 'grant' });
+  if (!plan.ok) throw new Error(plan.error.message);
+  const { request, event } = newRequest({ id, plan: plan.value, requester: { id: WORLD.users.requester }, now: new Date(), policy });
+  await store.create(request, event);
+  const approved = applyAction(request, { type: 'approve', actor: { id: WORLD.users.approver }, actorIsApprover: true }, new Date());
+  if (!approved.ok) throw new Error(approved.error.message);
+  if (!(await store.compareAndSet(request, approved.value.request, approved.value.event))) throw new Error('approve lost a race');
+  return approved.value.request;
+}
+
+/** The same steps, one call after another: what the engine is measured against. */
+async function provisionSequentially(world: World, azureConfig: AzureConfig, request: WidRequest): Promise<void> {
+  const azure = createAzureAdapters(azureConfig);
+  const kube = createKubeAdapter({ kubeconfigYaml: world.kube.kubeconfig() });
+  const exchange = createTokenExchange({ authorityHost: world.entra.url });
+  const plan = request.plan;
+  const ref = { subscriptionId: plan.identity.subscriptionId, resourceGroup: plan.identity.resourceGroup, name: plan.identity.name };
+  const { namespace, name } = plan.serviceAccount;
+  // checks
+  await azure.clusters.getClusterFacts({ name: plan.cluster.name, subscriptionId: plan.cluster.subscriptionId, resourceGroup: plan.cluster.resourceGroup, aksName: plan.cluster.aksName });
+  const existing = await azure.identities.getIdentity(ref);
+  const sa = await kube.getServiceAccount(namespace, name);
+  // identity
+  const identity = existing ?? (await azure.identities.putIdentity(ref, plan.identity.location, plan.identity.tags));
+  // role assignment
+  const roleDefinitionId = roleDefinitionResourceId(WORLD.subscriptionId, plan.roleAssignment.roleDefinitionId ?? '');
+  await azure.authorization.createRoleAssignment(plan.roleAssignment.scope, roleAssignmentName(plan.roleAssignment.scope, identity.principalId, roleDefinitionId), roleDefinitionId, identity.principalId);
+  // federated credential: read first, then write
+  const fics = await azure.identities.listFederatedCredentials(ref);
+  const fic = plan.federatedCredential;
+  if (!fics.some((f) => f.issuer === fic.issuer && f.subject === fic.subject)) await azure.identities.putFederatedCredential(ref, fic.name, fic.issuer, fic.subject, fic.audiences);
+  // ServiceAccount
+  const annotations = { [ANNOTATION_CLIENT_ID]: identity.clientId, [ANNOTATION_TENANT_ID]: identity.tenantId };
+  if (sa) await kube.patchServiceAccountAnnotations(namespace, name, annotations);
+  else await kube.createServiceAccount(namespace, name, annotations);
+  // verify
+  const token = await kube.requestServiceAccountToken(namespace, name, WORKLOAD_IDENTITY_AUDIENCE);
+  await exchange.exchange(identity.tenantId, identity.clientId, token, DEFAULT_VERIFY_SCOPE);
+}
+
+/** The measurement itself; needs the world's certificate in NODE_EXTRA_CA_CERTS. */
+async function measure(latencyMs: number, requests: number, runs: number, log: (s: string) => void): Promise<ProvisionBenchResult> {
+  const redis = await startRedisServer();
+  const world = await startWorld({ tls: await createTls(caDir()), entra: { jwksCacheMs: 3_600_000 } });
+  const prefix = `widbench:${randomBytes(3).toString('hex')}`;
+  const store = await RedisRequestStore.connect(redis.url, { prefix });
+  const queues = await createQueues(redis.url, prefix, { provisionAttempts: 10 });
+  const policy = loadPolicyFile(world.files.policy);
+  const azureConfig: AzureConfig = { credential: anyToken, resourceManagerUrl: world.arm.url, audience: 'https://management.azure.com', retry: { maxRetryAfterSeconds: 2 } };
+  const cluster = policy.clusters[0];
+  if (!cluster) throw new Error('the world policy has no cluster');
+  const facts = await createAzureAdapters(azureConfig).clusters.getClusterFacts(cluster);
+
+  const finished = new Map<string, (r: WidRequest) => void>();
+  const progress: ProgressSink = { progress: async () => {}, finished: async (r) => finished.get(r.id)?.(r) };
+  const config: WorkerConfig = {
+    redisUrl: redis.url,
+    prefix,
+    policy,
+    azure: azureConfig,
+    kube: { kubeconfigYaml: world.kube.kubeconfig() },
+    entraAuthorityHost: world.entra.url,
+    verify: { enabled: true, timeoutMs: 60_000 },
+    concurrency: 48,
+    progress,
+    limits: { identityWritesPerSecond: IDENTITY_WRITES_PER_SECOND },
+  };
+  const worker = await startWorker(config);
+  const untilFinished = (id: string): Promise<WidRequest> => new Promise((resolve) => finished.set(id, resolve));
+  let counter = 0;
+  const nextSa = (label: string): string => `${label}-${counter++}`;
+
+  try {
+    for (const c of [world.arm.controls, world.kube.controls, world.entra.controls]) c.setLatency(latencyMs);
+    // warm-up: connections, the issuer's keys at Entra, the limiter's bucket
+    for (const impl of ['engine', 'sequential']) {
+      const r = await approvedRequest(store, policy, facts, nextSa('warm'));
+      if (impl === 'engine') {
+        const done = untilFinished(r.id);
+        await queues.enqueueProvision(r.id, 'grant');
+        await done;
+      } else await provisionSequentially(world, azureConfig, r);
+    }
+    await new Promise((r) => setTimeout(r, 1000)); // let the identity-write buckets refill
+
+    const engineMs: number[] = [];
+    const sequentialMs: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await approvedRequest(store, policy, facts, nextSa('critical'));
+      const done = untilFinished(r.id);
+      const t0 = performance.now();
+      await queues.enqueueProvision(r.id, 'grant');
+      const final = await done;
+      engineMs.push(performance.now() - t0);
+      if (process.env.WID_TRACE) {
+        const since = Date.now() - (performance.now() - t0);
+        const all = [
+          ...world.arm.controls.log.map((e) => ({ ...e, who: 'arm' })),
+          ...world.kube.controls.log.map((e) => ({ ...e, who: 'kube' })),
+          ...world.entra.controls.log.map((e) => ({ ...e, who: 'entra' })),
+        ].filter((e) => e.at >= since - 5).sort((a, b) => a.at - b.at);
+        for (const e of all) log(`TRACE +${e.at - since} ${e.who} ${e.method} ${e.path.slice(0, 140)}`);
+        log(`TRACE steps ${JSON.stringify(final.steps.map((x) => [x.step, Date.parse(x.startedAt) - since, Date.parse(x.endedAt ?? '') - since]))}`);
+      }
+      if (final.state !== 'succeeded') throw new Error(`critical-path request failed: ${final.failure?.reason ?? final.state}`);
+      await new Promise((res) => setTimeout(res, 600));
+      const s = await approvedRequest(store, policy, facts, nextSa('sequential'));
+      const t1 = performance.now();
+      await provisionSequentially(world, azureConfig, s);
+      sequentialMs.push(performance.now() - t1);
+      await new Promise((res) => setTimeout(res, 600));
+    }
+    const wall = median(engineMs);
+    const sequential = median(sequentialMs);
+    log(`critical path: engine ${engineMs.map((m) => m.toFixed(0)).join(', ')} ms; sequential ${sequentialMs.map((m) => m.toFixed(0)).join(', ')} ms`);
+
+    // throughput under the throttle
+    await new Promise((r) => setTimeout(r, 1500));
+    const throttledBefore = world.arm.stats().throttled;
+    const batch: WidRequest[] = [];
+    for (let i = 0; i < requests; i++) batch.push(await approvedRequest(store, policy, facts, nextSa('burst')));
+    const results = batch.map((r) => untilFinished(r.id));
+    const t0 = performance.now();
+    await Promise.all(batch.map((r) => queues.enqueueProvision(r.id, 'grant')));
+    let done = 0;
+    const ticker = setInterval(() => log(`  throughput: ${done}/${requests} finished after ${((performance.now() - t0) / 1000).toFixed(0)} s`), 10_000);
+    const finals = await Promise.all(results.map((p) => p.then((r) => (done++, r))));
+    clearInterval(ticker);
+    const seconds = (performance.now() - t0) / 1000;
+    const failed = finals.filter((r) => r.state !== 'succeeded').length;
+    const rate = requests / seconds;
+
+    return {
+      critical_path: { L_ms: latencyMs, wall_ms: round(wall, 1), ratio_to_L: round(wall / latencyMs), sequential_ms: round(sequential, 1), ratio_to_sequential: round(wall / sequential, 3) },
+      throttle: {
+        requests,
+        seconds: round(seconds),
+        rate: round(rate, 3),
+        bound_rate: IDENTITY_WRITES_PER_SECOND,
+        efficiency: round(rate / IDENTITY_WRITES_PER_SECOND, 3),
+        failed,
+        azure_429: world.arm.stats().throttled - throttledBefore,
+      },
+    };
+  } finally {
+    await worker.close();
+    await queues.close();
+    await store.close();
+    await world.close();
+    await redis.stop();
+  }
+}
+
+function caDir(): string {
+  return process.env.WID_TEST_TLS_DIR ?? path.join(__dirname, '..', '.wid-world', 'tls');
+}
+
+function options(opts: ProvisionBenchOptions): { latencyMs: number; requests: number; runs: number } {
+  const argv = opts.argv ?? [];
+  return {
+    latencyMs: opts.latencyMs ?? flag(argv, 'latency') ?? 50,
+    requests: opts.requests ?? flag(argv, 'requests') ?? 60,
+    runs: opts.runs ?? flag(argv, 'runs') ?? 3,
+  };
+}
+
+/** Runs the benchmark (in a child process that trusts the world's certificate) and returns its figures. */
+export async function run(opts: ProvisionBenchOptions = {}): Promise<ProvisionBenchResult> {
+  const o = options(opts);
+  const log = (s: string): void => {
+    if (!opts.quiet) process.stderr.write(s + '\n');
+  };
+  if (process.env[CA_READY] === '1') return measure(o.latencyMs, o.requests, o.runs, log);
+  const tls = await createTls(caDir());
+  const args = ['-r', 'tsx/cjs', __filename, '--json', '--latency', String(o.latencyMs), '--requests', String(o.requests), '--runs', String(o.runs)];
+  const child = spawn(process.execPath, args, {
+    cwd: path.join(__dirname, '..'),
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.caFile, WID_TEST_TLS_DIR: caDir(), [CA_READY]: '1', ...(opts.quiet ? { WID_BENCH_QUIET: '1' } : {}) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`provision bench exited with ${code}`);
+  const line = out.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as ProvisionBenchResult;
+}
+
+function table(r: ProvisionBenchResult): string {
+  const c = r.critical_path;
+  const t = r.throttle;
+  return [
+    'provision benchmark',
+    `  critical path (approve → succeeded, one request, L = ${c.L_ms} ms per call)`,
+    `    engine        ${c.wall_ms.toFixed(0).padStart(7)} ms   = ${c.ratio_to_L.toFixed(2)} L   (goal ≤ 3.5 L)`,
+    `    sequential    ${c.sequential_ms.toFixed(0).padStart(7)} ms   = ${(c.sequential_ms / c.L_ms).toFixed(2)} L`,
+    `    engine / sequential          ${c.ratio_to_sequential.toFixed(3)}`,
+    `  throughput (${t.requests} requests approved at once, identity writes ${t.bound_rate}/s per subscription)`,
+    `    wall time     ${t.seconds.toFixed(1).padStart(7)} s`,
+    `    rate          ${t.rate.toFixed(3).padStart(7)} requests/s (bound ${t.bound_rate}/s)`,
+    `    efficiency    ${(t.efficiency * 100).toFixed(1).padStart(7)} %   (goal ≥ 90 %)`,
+    `    failed        ${String(t.failed).padStart(7)}`,
+    `    Azure 429s    ${String(t.azure_429).padStart(7)}`,
+  ].join('\n');
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const json = argv.includes('--json');
+  run({ argv, quiet: process.env.WID_BENCH_QUIET === '1' })
+    .then((r) => {
+      process.stdout.write((json ? JSON.stringify(r) : table(r)) + '\n');
+      process.exit(0);
+    })
+    .catch((e: unknown) => {
+      process.stderr.write(`provision bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    });
+}
