@@ -77,6 +77,21 @@ describe('request modal, status and inspection', () => {
     expect(r).toMatchObject({ state: 'pending', namespace: 'finance', serviceAccount: 'modal-sa', roleName: 'Storage Blob Data Reader', durationSeconds: 8 * 3600, reason: 'nightly export' });
   });
 
+  test('a 253-character ServiceAccount and a 2,000-character reason are accepted by Slack (the emulator enforces Block Kit limits)', async () => {
+    const sa = [...Array(4)].map((_, i) => String.fromCharCode(97 + i).repeat(63)).join('.').slice(0, 253);
+    const reason = 'we need to read the settlement secrets every night; '.repeat(40).slice(0, 2000);
+    const before = h.world.slack.stats().refused;
+    const mark = h.world.slack.mark();
+    await h.wid(ALICE, 'request');
+    const opened = await h.world.slack.waitFor((e) => e.kind === 'view_open' && e.user === ALICE, 5000, { since: mark });
+    const ok = await h.slack.viewSubmission({ userId: ALICE, view: { id: opened.viewId as string, callback_id: CALLBACK.requestModal, state: { values: form({ ns: 'finance', sa, role: 'Key Vault Secrets User', reason }) } } });
+    expect(ok.body).toBe('');
+    const confirmation = await waitForEphemeral(h.world, ALICE, (t) => t.includes('waiting for approval') && t.includes('aaaaaaaaaaaaaaaa'));
+    const id = requestIdIn(confirmation) as string;
+    expect(JSON.stringify(h.approvalMessage(id).blocks)).toContain('_(shortened)_');
+    expect(h.world.slack.stats().refused).toBe(before);
+  });
+
   test('/wid status lists my open requests, what waits on an approver, and one request with its history', async () => {
     const mine = await h.store.listByRequester(ALICE);
     const id = mine[0]?.id as string;
