@@ -37,6 +37,9 @@ export interface AuditBenchFigures {
     concurrency: number;
     creds_ms: number;
     audit_ms: number;
+    /** CPU time of this process (user + system) during creds / audit: wall time above it is waiting. */
+    creds_cpu_ms: number;
+    audit_cpu_ms: number;
     sequential_ms: number;
     speedup_vs_sequential: number;
     creds_speedup_vs_sequential: number;
@@ -98,7 +101,7 @@ async function serveWorld(identities: number, serviceAccounts: number, latencyMs
     kube.controls.log.length = 0;
   }, 1000);
   process.on('message', (m: unknown) => {
-    if (m === 'stats') process.send?.({ stats: arm.stats() });
+    if (m === 'stats') process.send?.({ stats: { ...arm.stats(), cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000) } });
   });
   process.on('disconnect', () => {
     clearInterval(trim);
@@ -120,12 +123,13 @@ function startWorldProcess(identities: number, serviceAccounts: number, latencyM
   });
 }
 
-function throttledCalls(child: ChildProcess): Promise<number> {
+/** The emulators' throttled-call count and CPU time so far. */
+function worldStats(child: ChildProcess): Promise<{ throttled: number; cpuMs: number }> {
   return new Promise((resolve) => {
-    const onMessage = (m: { stats?: { throttled: number } }): void => {
+    const onMessage = (m: { stats?: { throttled: number; cpuMs: number } }): void => {
       if (!m.stats) return;
       child.off('message', onMessage);
-      resolve(m.stats.throttled);
+      resolve(m.stats);
     };
     child.on('message', onMessage);
     child.send('stats');
@@ -159,11 +163,17 @@ export async function run(opts: AuditBenchOptions = {}): Promise<AuditBenchFigur
 
     // Warm-up: TLS sessions and lazy SDK loading are not what is measured.
     await inspector.cluster();
+    log(`   RSS with the SDKs loaded: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB (heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB)`);
 
+    const worldBefore = await worldStats(child);
     let t = Date.now();
+    let cpu = process.cpuUsage();
     const creds = await inspector.creds();
+    const worldAfter = await worldStats(child);
     const credsMs = Date.now() - t;
-    log(`   creds: ${creds.credentials.length} credentials for this issuer in ${credsMs} ms`);
+    const credsCpu = process.cpuUsage(cpu);
+    const credsCpuMs = Math.round((credsCpu.user + credsCpu.system) / 1000);
+    log(`   creds: ${creds.credentials.length} credentials for this issuer in ${credsMs} ms (${credsCpuMs} ms CPU in this process, ${worldAfter.cpuMs - worldBefore.cpuMs} ms in the emulators)`);
 
     const rssBefore = process.memoryUsage().rss;
     let peakRss = rssBefore;
@@ -171,11 +181,14 @@ export async function run(opts: AuditBenchOptions = {}): Promise<AuditBenchFigur
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 50);
     t = Date.now();
+    cpu = process.cpuUsage();
     const audit = await inspector.audit();
     const auditMs = Date.now() - t;
+    const auditCpu = process.cpuUsage(cpu);
+    const auditCpuMs = Math.round((auditCpu.user + auditCpu.system) / 1000);
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    log(`   audit: ${audit.findings.length} findings (${audit.counts.error} errors, ${audit.counts.warning} warnings) in ${auditMs} ms, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB`);
+    log(`   audit: ${audit.findings.length} findings (${audit.counts.error} errors, ${audit.counts.warning} warnings) in ${auditMs} ms (${auditCpuMs} ms CPU), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB`);
 
     // The runbook: list the identities, then `az identity federated-credential list` for each, one at a time.
     t = Date.now();
@@ -191,7 +204,7 @@ export async function run(opts: AuditBenchOptions = {}): Promise<AuditBenchFigur
       throw new Error(`the inspector and the sequential loop saw different worlds (${creds.credentialsSearched} vs ${sequentialCredentials} credentials)`);
     }
 
-    const throttled = await throttledCalls(child);
+    const throttled = (await worldStats(child)).throttled;
     const figures: AuditBenchFigures = {
       audit: {
         identities,
@@ -200,6 +213,8 @@ export async function run(opts: AuditBenchOptions = {}): Promise<AuditBenchFigur
         concurrency,
         creds_ms: credsMs,
         audit_ms: auditMs,
+        creds_cpu_ms: credsCpuMs,
+        audit_cpu_ms: auditCpuMs,
         sequential_ms: sequentialMs,
         speedup_vs_sequential: Number((sequentialMs / auditMs).toFixed(1)),
         creds_speedup_vs_sequential: Number((sequentialMs / credsMs).toFixed(1)),

@@ -23,7 +23,7 @@ const COMMON_USAGE = [
   '  --policy       the policy file (or set WID_POLICY_FILE)',
   '  --cluster      cluster from the policy (default: its defaultCluster)',
   "  --context      kubeconfig context that reaches that cluster (default: the kubeconfig's current context)",
-  '  --concurrency  federated-credential listings in flight at once (default 16)',
+  '  --concurrency  federated-credential listings in flight at once (default 32)',
   '  --json         print the result as JSON for scripts',
   'Azure is reached with the standard AZURE_* variables (DefaultAzureCredential, AZURE_RESOURCE_MANAGER_URL); Kubernetes with KUBECONFIG.',
 ];
@@ -65,18 +65,35 @@ function environmentAdapters(io: CliIo, context: string | undefined): Required<I
   };
 }
 
+/** Options anywhere among the words (`wid list finance --json` as well as `wid list --json finance`). */
+function parseArgs(args: readonly string[], verb: InspectVerb, firstLine: string): { options: Record<string, string | true>; rest: string[] } {
+  const options: Record<string, string | true> = {};
+  const rest: string[] = [];
+  let remaining = [...args];
+  for (;;) {
+    const taken = takeOptions(remaining, ['policy', 'cluster', 'context', 'concurrency'], ['json', 'help']);
+    for (const [k, v] of Object.entries(taken.options)) {
+      if (options[k] !== undefined) throw new CliError(`--${k} is given twice; give it once.`);
+      options[k] = v;
+    }
+    const next = taken.rest[0];
+    if (next === undefined) return { options, rest };
+    if (next.startsWith('-')) throw new CliError(`${JSON.stringify(next)} is not an option of wid ${verb}.\nUsage: ${firstLine}`);
+    rest.push(next);
+    remaining = taken.rest.slice(1);
+  }
+}
+
 export async function runInspectVerb(verb: InspectVerb, args: string[], io: CliIo, deps: InspectCliDeps = {}): Promise<number> {
   const usage = USAGES[verb];
-  const { options, rest } = takeOptions(args, ['policy', 'cluster', 'context', 'concurrency'], ['json', 'help']);
+  const { options, rest } = parseArgs(args, verb, usage.split('\n')[0] ?? '');
   if (options.help) {
     io.out(usage);
     return 0;
   }
   const firstLine = usage.split('\n')[0] ?? '';
-  const unknown = rest.find((a) => a.startsWith('-'));
-  if (unknown !== undefined) throw new CliError(`${JSON.stringify(unknown)} is not an option of wid ${verb}.\nUsage: ${firstLine}`);
   const maxPositional = verb === 'list' ? 1 : 0;
-  if (rest.length > maxPositional) throw new CliError(`wid ${verb} takes ${maxPositional === 0 ? 'no words' : 'at most one namespace'} after its options, got ${rest.map((r) => JSON.stringify(r)).join(' ')}.\nUsage: ${firstLine}`);
+  if (rest.length > maxPositional) throw new CliError(`wid ${verb} takes ${maxPositional === 0 ? 'no words' : 'at most one namespace'} besides its options, got ${rest.map((r) => JSON.stringify(r)).join(' ')}.\nUsage: ${firstLine}`);
   const namespace = verb === 'list' ? rest[0] : undefined;
   const policyPath = typeof options.policy === 'string' ? options.policy : (io.env.WID_POLICY_FILE ?? io.env.WID_POLICY);
   if (!policyPath) throw new CliError(`wid ${verb} needs the policy file: --policy FILE (or WID_POLICY_FILE).\nUsage: ${firstLine}`);

@@ -201,6 +201,10 @@ describe('inspection verbs against a clean world', () => {
     expect(await runList(['--policy', world.files.policy, 'finance'], ok, injected)).toBe(0);
     expect(ok.stdout.join('\n')).toMatch(/NAMESPACE\s+NAME\s+CLIENT ID/);
     expect(ok.stdout.join('\n')).toContain('id-orders');
+    const after = captureIo();
+    expect(await runList(['finance', '--json', '--policy', world.files.policy], after, injected)).toBe(0);
+    expect((JSON.parse(after.stdout.join('')) as ListResult).serviceAccounts.map((s) => s.name)).toEqual(['orders']);
+    await expect(runList(['--policy', world.files.policy, '--bogus'], captureIo(), injected)).rejects.toThrow('"--bogus" is not an option of wid list');
 
     await expect(runList(['--policy', world.files.policy, 'a', 'b'], captureIo(), injected)).rejects.toThrow('at most one namespace');
     await expect(runAudit(['--policy', world.files.policy, '--cluster', 'purple'], captureIo(), injected)).rejects.toThrow('There is no cluster "purple"');
