@@ -1,0 +1,58 @@
+/**
+ * `npm run bench`: every benchmark in bench/, one after another on this machine, then one table
+ * and one JSON summary. `npm run bench -- --json` prints only the JSON summary. Every figure is a
+ * ratio measured side by side in this run, or a count.
+ */
+import os from 'node:os';
+
+type Figures = Record<string, Record<string, number | string | boolean>>;
+
+interface BenchModule {
+  run(opts: { quiet: boolean; argv: string[] }): Promise<Figures>;
+}
+
+const BENCHES: { name: string; load: () => Promise<BenchModule> }[] = [
+  { name: 'ack', load: async () => (await import('./ack.bench')) as unknown as BenchModule },
+  { name: 'provision', load: async () => (await import('./provision.bench')) as unknown as BenchModule },
+  { name: 'audit', load: async () => (await import('./audit.bench')) as unknown as BenchModule },
+  { name: 'footprint', load: async () => (await import('./footprint.bench')) as unknown as BenchModule },
+];
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const json = argv.includes('--json');
+  const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const log = (s: string): void => {
+    if (!json) process.stdout.write(s + '\n');
+  };
+  const summary: Figures = {};
+  const errors: string[] = [];
+  for (const b of BENCHES) {
+    if (only && !only.includes(b.name)) continue;
+    log(`\n== ${b.name} ==`);
+    const t0 = Date.now();
+    try {
+      const mod = await b.load();
+      Object.assign(summary, await mod.run({ quiet: json, argv }));
+      log(`   (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    } catch (e) {
+      errors.push(`${b.name}: ${e instanceof Error ? e.message : String(e)}`);
+      log(`   FAILED: ${errors[errors.length - 1]}`);
+    }
+  }
+  const machine = { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', mem_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+  const result = { ...summary, machine, errors };
+  if (json) {
+    process.stdout.write(JSON.stringify(result) + '\n');
+  } else {
+    log('\n== summary ==');
+    const rows: [string, string][] = [];
+    for (const [group, figs] of Object.entries(summary)) for (const [k, v] of Object.entries(figs)) rows.push([`${group}.${k}`, String(v)]);
+    const w = Math.max(...rows.map((r) => r[0].length), 10);
+    for (const [k, v] of rows) log(`${k.padEnd(w)}  ${v}`);
+    log('\n' + JSON.stringify(result));
+  }
+  process.exit(errors.length ? 1 : 0);
+}
+
+void main();
