@@ -11,11 +11,12 @@ interface BenchModule {
   run(opts: { quiet: boolean; argv: string[] }): Promise<Figures>;
 }
 
-const BENCHES: { name: string; load: () => Promise<BenchModule> }[] = [
-  { name: 'ack', load: async () => (await import('./ack.bench')) as unknown as BenchModule },
-  { name: 'provision', load: async () => (await import('./provision.bench')) as unknown as BenchModule },
-  { name: 'audit', load: async () => (await import('./audit.bench')) as unknown as BenchModule },
-  { name: 'footprint', load: async () => (await import('./footprint.bench')) as unknown as BenchModule },
+// require() keeps each benchmark's imports lazy (and works under tsx's CommonJS).
+const BENCHES: { name: string; load: () => BenchModule }[] = [
+  { name: 'ack', load: () => require('./ack.bench') as BenchModule },
+  { name: 'provision', load: () => require('./provision.bench') as BenchModule },
+  { name: 'audit', load: () => require('./audit.bench') as BenchModule },
+  { name: 'footprint', load: () => require('./footprint.bench') as BenchModule },
 ];
 
 async function main(): Promise<void> {
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     log(`\n== ${b.name} ==`);
     const t0 = Date.now();
     try {
-      const mod = await b.load();
+      const mod = b.load();
       Object.assign(summary, await mod.run({ quiet: json, argv }));
       log(`   (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     } catch (e) {
