@@ -119,8 +119,8 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         clusterFacts: (c) => adapters.clusters.getClusterFacts(c),
         ...(config.slack.approvalsChannel ? { approvalsChannelFallback: config.slack.approvalsChannel } : {}),
         logger: slackLogger(logger),
-        inspect: async (verb, args, user) => {
-          const messages = await inspect(verb, args, user.id);
+        inspect: async (verb, args, user, onProgress) => {
+          const messages = await inspect(verb, args, user.id, onProgress);
           // src/inspect renders Block Kit as plain data (its tests check it against Slack's limits).
           return messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] }));
         },

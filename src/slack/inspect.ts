@@ -22,6 +22,12 @@ export interface InspectUser {
  * alone when the channel refuses the bot), the rest as replies in its thread. Throw a WidError to have its
  * message shown to the user.
  */
-export type InspectHook = (verb: InspectVerb, args: InspectArgs, user: InspectUser) => Promise<SlackMessage[]>;
+export interface InspectProgress {
+  done: number;
+  total: number;
+  phase: string;
+}
+
+export type InspectHook = (verb: InspectVerb, args: InspectArgs, user: InspectUser, onProgress?: (p: InspectProgress) => void) => Promise<SlackMessage[]>;
 
 export type { SlackMessage } from './blocks/text';

@@ -14,10 +14,12 @@ import type { SlackMessage } from '../blocks/text';
 import { claimOnce } from '../deliveries';
 import type { FollowUps } from '../follow-ups';
 import { COMMAND } from '../ids';
-import type { InspectHook, InspectVerb } from '../inspect';
+import type { InspectHook, InspectProgress, InspectVerb } from '../inspect';
 import { errorText, type SlackLogger } from '../logger';
 import type { RequestService, SubmitOutcome } from '../requests-service';
 import type { RedisRequestStore } from '../../store';
+/** How often a long inspection tells the user how far it got. */
+const PROGRESS_EVERY_MS = 5000;
 
 export interface CommandDeps {
   service: RequestService;
@@ -132,9 +134,18 @@ async function runInspection(deps: CommandDeps, client: WebClient, respond: Resp
     return;
   }
   await ephemeral(respond, infoMessage(`:mag: Scanning${args.cluster ? ` cluster ${args.cluster}` : ''} for /wid ${verb}…`));
+  // Long scans replace the "Scanning…" note with their progress; response_url allows 5 posts, so at most 2 here.
+  let progressPosts = 0;
+  let lastProgressAt = Date.now();
+  const onProgress = (p: InspectProgress): void => {
+    if (progressPosts >= 2 || Date.now() - lastProgressAt < PROGRESS_EVERY_MS || p.total === 0) return;
+    progressPosts++;
+    lastProgressAt = Date.now();
+    void respond({ response_type: 'ephemeral', replace_original: true, text: `:mag: /wid ${verb}: ${p.phase} ${p.done} of ${p.total}…` }).catch(() => undefined);
+  };
   let messages: SlackMessage[];
   try {
-    messages = await deps.inspect(verb, args, { id: inv.userId, ...(inv.userName ? { name: inv.userName } : {}) });
+    messages = await deps.inspect(verb, args, { id: inv.userId, ...(inv.userName ? { name: inv.userName } : {}) }, onProgress);
   } catch (e) {
     await ephemeral(respond, errorMessage(e instanceof WidError ? e.message : `/wid ${verb} failed: ${errorText(e)}`));
     return;
