@@ -122,7 +122,15 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
 
     const run = request.kind === 'revoke' ? provisionRevoke : provisionGrant;
     try {
-      const resources = await run(request, { ...deps, ...(helpers.signal ? { signal: helpers.signal } : {}) });
+      // Progress goes to the sink and onto the job, so watchProvisionEvents sees it in every process.
+      const progress: ProgressSink = {
+        async progress(r, event) {
+          await helpers.updateProgress({ ...event }).catch(() => {});
+          await config.progress?.progress(r, event);
+        },
+        finished: async () => {},
+      };
+      const resources = await run(request, { ...deps, progress, ...(helpers.signal ? { signal: helpers.signal } : {}) });
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');

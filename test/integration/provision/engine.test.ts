@@ -1,4 +1,4 @@
-import { provisionGrant, provisionRevoke, readInventory, StepError, TAG_APPROVER } from '../../../src/provision';
+import { grantPreflight, GRANT_PHASES, provisionGrant, provisionRevoke, readInventory, resolveLimits, StepError, TAG_APPROVER } from '../../../src/provision';
 import type { ProgressEvent, ProgressSink } from '../../../src/domain/ports';
 import { WidError } from '../../../src/domain/errors';
 import { TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, WORKLOAD_IDENTITY_AUDIENCE } from '../../../src/domain/types';
@@ -91,6 +91,39 @@ describe('grant', () => {
     const w = worldFor(h.world, request);
     expect([w.identities.length, w.roleAssignments.length, w.federatedCredentials.length]).toEqual([1, 1, 1]);
     expect(w.annotations[ANNOTATION_CLIENT_ID]).toBe(first.clientId);
+  });
+
+  test('each step run twice in a row leaves the world exactly as running it once', async () => {
+    h.world.kube.seedServiceAccount({ namespace: 'finance', name: 'step-twice', annotations: { keep: 'me' } });
+    const request = await h.approvedGrant('step-twice');
+    const deps = h.deps();
+    const run = {
+      request,
+      deps,
+      limits: resolveLimits(deps.limits),
+      identityRef: { subscriptionId: request.plan.identity.subscriptionId, resourceGroup: request.plan.identity.resourceGroup, name: request.plan.identity.name },
+      preflight: await grantPreflight(request, deps),
+      resources: {},
+    };
+    const snapshot = () => {
+      const w = worldFor(h.world, request);
+      return JSON.stringify({
+        identities: w.identities.map((i) => ({ id: i.id, tags: i.tags, clientId: i.clientId })),
+        assignments: w.roleAssignments.map((a) => a.name),
+        credentials: w.federatedCredentials.map((f) => [f.name, f.issuer, f.subject]),
+        annotations: w.annotations,
+      });
+    };
+    for (const step of GRANT_PHASES.flat()) {
+      await step.run(run);
+      const once = snapshot();
+      await step.run(run);
+      expect([step.name, snapshot()]).toEqual([step.name, once]);
+    }
+    const w = worldFor(h.world, request);
+    expect([w.identities.length, w.roleAssignments.length, w.federatedCredentials.length]).toEqual([1, 1, 1]);
+    expect(w.annotations).toEqual({ keep: 'me', [ANNOTATION_CLIENT_ID]: w.identity!.clientId, [ANNOTATION_TENANT_ID]: WORLD.tenantId });
+    expect(run.resources).toMatchObject({ verified: true, identityId: w.identity!.id });
   });
 
   test('PrincipalNotFound while the principal replicates: retried inside the step, then done; bounded', async () => {

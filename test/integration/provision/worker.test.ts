@@ -2,6 +2,8 @@ import type { ProgressEvent, ProgressSink } from '../../../src/domain/ports';
 import type { WidRequest } from '../../../src/domain/types';
 import { ANNOTATION_CLIENT_ID } from '../../../src/domain/types';
 import type { WidQueues } from '../../../src/queue';
+import { watchProvisionEvents } from '../../../src/queue';
+import { testRedisUrl } from '../../support/redis';
 import { crashAfterStepAndRecover, startHarness, startWorker, queuesFor, waitFor, workerConfig, worldFor, type Harness } from './harness';
 
 let h: Harness;
@@ -78,6 +80,29 @@ test('403 → failed with the reason and what exists; after the permission is fi
   } finally {
     h.world.arm.clearDenies();
     await worker.close();
+  }
+});
+
+test('a revoke request through the queue removes what the grant made; progress reaches BullMQ event watchers', async () => {
+  const seen: unknown[] = [];
+  const watch = await watchProvisionEvents(testRedisUrl(), h.prefix, { onProgress: (_id, p) => void seen.push(p) });
+  const worker = await startWorker(workerConfig(h));
+  try {
+    const grant = await h.approvedGrant('to-revoke');
+    await queues.enqueueProvision(grant.id, 'grant');
+    expect((await finalState(grant.id)).state).toBe('succeeded');
+    const revoke = await h.approvedRevoke(grant);
+    await queues.enqueueProvision(revoke.id, 'revoke');
+    const done = await finalState(revoke.id);
+    expect(done.state).toBe('succeeded');
+    const w = worldFor(h.world, grant);
+    expect([w.identities.length, w.roleAssignments.length, w.federatedCredentials.length]).toEqual([0, 0, 0]);
+    expect(w.annotations[ANNOTATION_CLIENT_ID]).toBeUndefined();
+    await waitFor('progress events', async () => seen.some((p) => (p as { requestId?: string }).requestId === revoke.id));
+    expect(seen).toContainEqual(expect.objectContaining({ requestId: grant.id, step: 'verify', outcome: 'done' }));
+  } finally {
+    await worker.close();
+    await watch.close();
   }
 });
 
