@@ -3,6 +3,7 @@
  * "…", and mrkdwn control characters are escaped so names cannot inject mentions or links.
  */
 import type { KnownBlock } from '@slack/types';
+import { formatDuration } from '../../domain/grammar';
 
 /** A message as wid-bot posts it: fallback text (notifications, screen readers) plus blocks. */
 export interface SlackMessage {
@@ -77,20 +78,8 @@ export function header(text: string): KnownBlock {
   return { type: 'header', text: { type: 'plain_text', text: clip(text, LIMIT.headerText), emoji: true } };
 }
 
-/** Seconds as a short duration, e.g. 5400 → 1h30m. */
-export function duration(seconds: number): string {
-  let rest = Math.max(0, Math.floor(seconds));
-  if (rest === 0) return '0s';
-  let out = '';
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += `${n}${unit}`;
-      rest -= n * size;
-    }
-  }
-  return out;
-}
+/** Seconds as a short duration, e.g. 5400 → 1h30m (the grammar's own format, so what is shown can be typed back). */
+export const duration = formatDuration;
 
 /** A Slack date token: shows in the reader's time zone, with the ISO time as fallback. */
 export function when(iso: string): string {
