@@ -38,6 +38,8 @@ test('approved → provisioning → succeeded through the queue, with progress; 
     expect(done.state).toBe('succeeded');
     expect(done.resources.verified).toBe(true);
     expect((await h.store.history(request.id)).map((e) => e.to)).toEqual(['pending', 'approved', 'provisioning', 'succeeded']);
+    // finished() is told right after the state is saved
+    await waitFor('the finished notification', async () => finished.length > 0);
     expect(finished.map((r) => [r.id, r.state])).toEqual([[request.id, 'succeeded']]);
     expect(events.filter((e) => e.outcome === 'running')).toHaveLength(5);
     expect(stepsSeen.sort()).toEqual(['federatedCredential:done', 'identity:done', 'roleAssignment:done', 'serviceAccount:done', 'verify:done']);
