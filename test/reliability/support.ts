@@ -73,3 +73,15 @@ export function resourcesOf(world: World, serviceAccount: string, namespace = 'f
   const sa = world.kube.getServiceAccount(namespace, serviceAccount);
   return { identities, fics, roleAssignments, serviceAccount: sa, serviceAccounts: sa ? 1 : 0 };
 }
+
+/** Counts the faults an emulator actually served (injected errors answered instead of the real thing). */
+export function countFaults(controls: World['arm']['controls']): { served: () => number; stop: () => void } {
+  let served = 0;
+  const intercept = controls.intercept.bind(controls);
+  controls.intercept = async (entry) => {
+    const fault = await intercept(entry);
+    if (fault) served += 1;
+    return fault;
+  };
+  return { served: () => served, stop: () => void (controls.intercept = intercept) };
+}
