@@ -10,8 +10,8 @@ import type { ProgressSink } from './domain/ports';
 import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
 import { createTokenExchange } from './entra';
 import { createKubeAdapter, type KubeAdapterConfig } from './kube';
-import { provisionGrant, provisionRevoke, readInventory, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
-import { createProvisionWorker, parseProvisionJobId, type JobHelpers, type ProvisionJobData } from './queue';
+import { provisionGrant, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 
 export interface WorkerConfig {
@@ -98,7 +98,18 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     await finish(failed);
   }
 
+  const lockTtlMs = resolveLimits(config.limits).lockTtlMs;
+
+  /**
+   * One run per request at a time, whatever the queue does: a job BullMQ wrongly thinks stalled (a busy
+   * event loop missing a lock renewal) would otherwise run the request twice, concurrently. A dead holder's
+   * lock expires within lockTtlMs, so the job that takes over waits at most that long.
+   */
   async function processJob(data: ProvisionJobData, helpers: JobHelpers): Promise<void> {
+    await withLock(store.redis, store.keys.lock(`request:${data.requestId}`), lockTtlMs, (lock) => processRequest(data, helpers, lock.signal), { waitMs: lockTtlMs + 1000 });
+  }
+
+  async function processRequest(data: ProvisionJobData, helpers: JobHelpers, lockSignal: AbortSignal): Promise<void> {
     const { requestId } = data;
     let request = await store.get(requestId);
     if (!request) {
@@ -130,7 +141,8 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
         },
         finished: async () => {},
       };
-      const resources = await run(request, { ...deps, progress, ...(helpers.signal ? { signal: helpers.signal } : {}) });
+      const signal = helpers.signal ? AbortSignal.any([helpers.signal, lockSignal]) : lockSignal;
+      const resources = await run(request, { ...deps, progress, signal });
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');

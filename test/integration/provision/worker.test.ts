@@ -2,7 +2,7 @@ import type { ProgressEvent, ProgressSink } from '../../../src/domain/ports';
 import type { WidRequest } from '../../../src/domain/types';
 import { ANNOTATION_CLIENT_ID } from '../../../src/domain/types';
 import type { WidQueues } from '../../../src/queue';
-import { watchProvisionEvents } from '../../../src/queue';
+import { createQueues, watchProvisionEvents } from '../../../src/queue';
 import { testRedisUrl } from '../../support/redis';
 import { crashAfterStepAndRecover, startHarness, startWorker, queuesFor, waitFor, workerConfig, worldFor, type Harness } from './harness';
 
@@ -105,6 +105,40 @@ test('a revoke request through the queue removes what the grant made; progress r
   } finally {
     await worker.close();
     await watch.close();
+  }
+});
+
+test('retryable failures use up the queue attempts, then the request fails with the last error, marked retryable', async () => {
+  const fewAttempts = await createQueues(testRedisUrl(), h.prefix, { provisionAttempts: 2 });
+  const worker = await startWorker(workerConfig(h, { limits: { retryBaseMs: 20, principalNotFoundMaxMs: 100, identityWritesPerSecond: 50, lockTtlMs: 1500 } }));
+  h.world.arm.controls.failNext(10_000, { method: 'PUT', path: '/roleAssignments/', status: 400, code: 'PrincipalNotFound' });
+  try {
+    const request = await h.approvedGrant('never-visible');
+    await fewAttempts.enqueueProvision(request.id, 'grant');
+    const failed = await finalState(request.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.failure).toMatchObject({ step: 'roleAssignment', retryable: true });
+    expect(failed.failure?.reason).toContain('PrincipalNotFound');
+    expect(failed.failure?.reason).toMatch(/still failing after \d+ tries/);
+    expect(failed.failure?.reason).toContain('missing: role assignment');
+  } finally {
+    h.world.arm.controls.reset();
+    await worker.close();
+    await fewAttempts.close();
+  }
+});
+
+test('closing the worker lets the running job finish', async () => {
+  const worker = await startWorker(workerConfig(h));
+  h.world.arm.controls.setLatency(150);
+  try {
+    const request = await h.approvedGrant('graceful');
+    await queues.enqueueProvision(request.id, 'grant');
+    await waitFor('the job to start', async () => (await h.store.get(request.id))?.state === 'provisioning');
+    await worker.close();
+    expect((await h.store.get(request.id))?.state).toBe('succeeded');
+  } finally {
+    h.world.arm.controls.reset();
   }
 });
 
