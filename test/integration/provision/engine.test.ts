@@ -3,6 +3,7 @@ import type { ProgressEvent, ProgressSink } from '../../../src/domain/ports';
 import { WidError } from '../../../src/domain/errors';
 import { TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, WORKLOAD_IDENTITY_AUDIENCE } from '../../../src/domain/types';
 import { TAG_REQUEST_ID } from '../../../src/domain/plan';
+import type { Plan } from '../../../src/domain/types';
 import { startHarness, worldFor, WORLD, type Harness } from './harness';
 import { keyVaultScope } from '../../emulators/world';
 
@@ -262,6 +263,19 @@ describe('refusals: failed fast, before writing what cannot work', () => {
     expect(inventory.text).toContain("missing: role assignment 'Key Vault Secrets User'");
   });
 
+  test('two steps of one phase failing: the terminal failure is reported and the other one is named too, never hidden', async () => {
+    h.world.arm.deny({ action: 'Microsoft.Authorization/roleAssignments/write' });
+    h.world.kube.seedServiceAccount({ namespace: 'finance', name: 'two-failures' });
+    const request = await h.approvedGrant('two-failures');
+    h.world.arm.controls.failNext(1000, { method: 'PUT', path: '/federatedIdentityCredentials/', status: 409, code: 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity' });
+    const e = await failure(provisionGrant(request, h.deps({ limits: { retryBaseMs: 20, concurrentWriteMaxMs: 200, identityWritesPerSecond: 50 } })));
+    expect(e.kind).toBe('terminal');
+    expect((e as StepError).step).toBe('roleAssignment');
+    expect(e.message).toContain('Also failed: federatedCredential:');
+    expect(e.message).toContain('ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity');
+    h.world.arm.controls.reset();
+  });
+
   test('verification that never succeeds within the bound is retryable and says the credential matches but has not propagated; off → skipped', async () => {
     h.world.entra.setFederationPropagationDelay(60_000);
     const request = await h.approvedGrant('slow-entra');
@@ -298,6 +312,30 @@ describe('revoke', () => {
     // revoking again changes nothing
     await provisionRevoke(revoke, h.deps());
     expect(h.world.arm.state.identities()).toHaveLength(before.identities - 1);
+  });
+
+  test('an identity shared by two grants is kept while the other grant still uses it, and deleted with the last one', async () => {
+    const shared = 'wid-blue-finance-pair-000000000002';
+    const sharing = (p: Plan): void => {
+      p.identity.name = shared;
+      p.identity.resourceId = p.identity.resourceId.replace(/[^/]+$/, shared);
+    };
+    const a = await h.approvedGrant('pair-a', { mutatePlan: sharing });
+    const b = await h.approvedGrant('pair-b', { mutatePlan: sharing, roleName: 'Storage Blob Data Reader', scope: `/subscriptions/${WORLD.subscriptionId}/resourceGroups/${WORLD.appsResourceGroup}/providers/Microsoft.Storage/storageAccounts/${WORLD.storageAccount}` });
+    await provisionGrant(a, h.deps());
+    await provisionGrant(b, h.deps());
+    const identity = () => h.world.arm.state.identities().find((i) => i.name === shared);
+    expect(identity()?.federatedCredentials).toHaveLength(2);
+
+    const revokeA = await h.approvedRevoke(a);
+    await provisionRevoke(revokeA, h.deps());
+    expect(identity()?.federatedCredentials.map((f) => f.subject)).toEqual(['system:serviceaccount:finance:pair-b']);
+    expect(h.world.arm.state.roleAssignments().filter((r) => r.principalId === identity()?.principalId)).toHaveLength(1);
+    const kept = (await h.store.get(revokeA.id))?.steps.find((s) => s.step === 'identity');
+    expect(kept).toMatchObject({ outcome: 'skipped', detail: expect.stringContaining("still used by federated credential 'wid-blue-finance-pair-b") });
+
+    await provisionRevoke(await h.approvedRevoke(b), h.deps());
+    expect(identity()).toBeUndefined();
   });
 
   test('an identity wid-bot did not create is reused by the grant and kept by the revoke; a rebound ServiceAccount is left alone', async () => {
