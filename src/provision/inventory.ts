@@ -52,10 +52,10 @@ export async function readInventory(request: WidRequest, deps: Pick<EngineDeps, 
   const ra = plan.roleAssignment;
   const guid = ra.roleDefinitionId ? roleDefinitionGuid(ra.roleDefinitionId) : undefined;
   const subscriptionId = /^\/?subscriptions\/([^/]+)/i.exec(ra.scope)?.[1] ?? plan.identity.subscriptionId;
+  // The deterministic name when the plan knows the role's id; otherwise the name the grant recorded.
+  const assignmentName = principalId && guid ? roleAssignmentName(ra.scope, principalId, roleDefinitionResourceId(subscriptionId, guid)) : request.resources.roleAssignmentId?.split('/').pop();
   const [assignment, credential, serviceAccount] = await Promise.all([
-    principalId && guid
-      ? attempt(() => deps.authorization.getRoleAssignment(ra.scope, roleAssignmentName(ra.scope, principalId, roleDefinitionResourceId(subscriptionId, guid))))
-      : Promise.resolve(undefined),
+    assignmentName ? attempt(() => deps.authorization.getRoleAssignment(ra.scope, assignmentName)) : Promise.resolve(undefined),
     'value' in identity && identity.value ? attempt(() => deps.identities.getFederatedCredential(ref, plan.federatedCredential.name)) : Promise.resolve(undefined),
     attempt(() => deps.kube.getServiceAccount(plan.serviceAccount.namespace, plan.serviceAccount.name)),
   ]);
