@@ -90,7 +90,8 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   }
 
   async function markFailed(request: WidRequest, error: WidError, retryable: boolean): Promise<void> {
-    const inventory = await readInventory(request, deps);
+    // The resources this run recorded are on the stored copy.
+    const inventory = await readInventory((await store.get(request.id)) ?? request, deps);
     const step = error instanceof StepError ? error.step : undefined;
     const reason = `${error.message}\nWhat exists now:\n${inventory.text}`;
     const failed = await transition(request.id, { type: 'fail', reason, retryable, resources: {}, ...(step ? { step } : {}) });
