@@ -2,16 +2,14 @@
  * Entra ID token exchange: a ServiceAccount token presented as a client assertion for a managed
  * identity — exactly what a pod's workload identity does. Proves the federated credential works.
  */
-import { ClientAssertionCredential } from '@azure/identity';
 import { RetryableError, TerminalError, type WidError } from '../domain/errors';
 import type { AdapterCallHook, TokenExchangePort } from '../domain/ports';
-import { isKnownAuthorityHost } from '../azure/credential';
 
 export interface TokenExchangeConfig {
   /** Entra authority host (AZURE_AUTHORITY_HOST); default the public cloud. */
   authorityHost?: string;
-  /** Skip MSAL's instance discovery; default: skipped for hosts MSAL does not know (it would ask login.microsoftonline.com about them). */
-  disableInstanceDiscovery?: boolean;
+  /** Give up on one exchange after this long (default 15 s); the verify step retries. */
+  timeoutMs?: number;
   onCall?: AdapterCallHook;
 }
 
@@ -88,26 +86,54 @@ export function translateEntraError(e: unknown, clientId: string): WidError {
   return new TerminalError(`${prefix}: ${text.split('\n')[0]}`, 'EntraError');
 }
 
+const PUBLIC_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/**
+ * The exchange is the OAuth 2.0 client-credentials request with a JWT client assertion that a pod's
+ * Azure SDK sends (one POST to the tenant's token endpoint). It is made directly rather than through
+ * MSAL, which would first fetch the authority's metadata on every fresh credential: one round trip
+ * more on the provisioning critical path, and a token cache we must not use here anyway (a cached
+ * token would hide a broken credential).
+ */
 export function createTokenExchange(config: TokenExchangeConfig = {}): TokenExchangePort {
-  const authorityHost = config.authorityHost ?? process.env.AZURE_AUTHORITY_HOST;
-  const disableInstanceDiscovery = config.disableInstanceDiscovery ?? !isKnownAuthorityHost(authorityHost);
+  const authorityHost = (config.authorityHost ?? process.env.AZURE_AUTHORITY_HOST ?? PUBLIC_AUTHORITY_HOST).replace(/\/+$/, '');
+  const timeoutMs = config.timeoutMs ?? 15_000;
   return {
     async exchange(tenantId, clientId, serviceAccountToken, scope) {
       const started = Date.now();
-      // A fresh credential per exchange: no token cache can hide a broken federated credential.
-      const credential = new ClientAssertionCredential(tenantId, clientId, () => Promise.resolve(serviceAccountToken), {
-        ...(authorityHost ? { authorityHost } : {}),
-        ...(disableInstanceDiscovery ? { disableInstanceDiscovery } : {}),
-      });
+      const done = (outcome: 'ok' | 'retryable' | 'terminal', code?: string): void =>
+        config.onCall?.({ system: 'entra', operation: 'token.exchange', outcome, ms: Date.now() - started, ...(code ? { code } : {}) });
+      const url = `${authorityHost}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
+      const body = new URLSearchParams({ client_id: clientId, scope, grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: serviceAccountToken });
+      let status: number;
+      let payload: { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown };
       try {
-        const token = await credential.getToken(scope);
-        config.onCall?.({ system: 'entra', operation: 'token.exchange', outcome: 'ok', ms: Date.now() - started });
-        return { expiresOn: token.expiresOnTimestamp };
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs) });
+        status = res.status;
+        const text = await res.text();
+        try {
+          payload = JSON.parse(text) as typeof payload;
+        } catch {
+          payload = { error: `HTTP ${status}`, error_description: text.slice(0, 300) };
+        }
       } catch (e) {
         const err = translateEntraError(e, clientId);
-        config.onCall?.({ system: 'entra', operation: 'token.exchange', outcome: err.kind, ms: Date.now() - started, code: err.code });
+        done(err.kind, err.code);
         throw err;
       }
+      if (status === 200 && typeof payload.access_token === 'string') {
+        done('ok');
+        const expiresIn = typeof payload.expires_in === 'number' ? payload.expires_in : Number(payload.expires_in);
+        return Number.isFinite(expiresIn) ? { expiresOn: Date.now() + expiresIn * 1000 } : {};
+      }
+      const description = typeof payload.error_description === 'string' ? payload.error_description : '';
+      const err =
+        status === 429 || status >= 500
+          ? new RetryableError(`Entra ID: the token exchange as client '${clientId}' failed with HTTP ${status} (${description.split('\n')[0] || String(payload.error)}). Will retry.`, 'EntraUnavailable')
+          : translateEntraError(new Error(description || `${String(payload.error ?? 'error')} (HTTP ${status})`), clientId);
+      done(err.kind, err.code);
+      throw err;
     },
   };
 }
