@@ -9,7 +9,7 @@
  */
 import { TerminalError } from '../domain/errors';
 import { roleAssignmentName } from '../domain/names';
-import type { ManagedIdentity, ServiceAccountInfo } from '../domain/ports';
+import type { ManagedIdentity, RoleAssignment, ServiceAccountInfo } from '../domain/ports';
 import type { ProvisionedResources, WidRequest } from '../domain/types';
 import { ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID } from '../domain/types';
 import { identityRefOf, resolveLimits, type EngineDeps, type ProvisionRun } from './context';
@@ -69,19 +69,48 @@ const credentialStep = {
   },
 };
 
+/**
+ * `/wid revoke <ns> <sa>` removes the ServiceAccount's access as a whole, and its identity can hold
+ * several grants (one per role). So when no other ServiceAccount is federated to the identity, every
+ * role assignment wid-bot made for it goes (recognised by their deterministic names; an assignment
+ * granted by hand is left and reported). When the identity is shared, only this grant's assignment
+ * goes: the others still serve the remaining ServiceAccounts.
+ */
 const assignmentStep = {
   name: 'roleAssignment' as const,
   async run(run: ProvisionRun): Promise<StepResult> {
+    const r = run as RevokeRun;
     const principalId = run.identity?.principalId ?? run.request.resources.principalId;
     const { scope, roleName } = run.request.plan.roleAssignment;
     if (!principalId) return skipped(`no identity, so no role assignment of '${roleName}' on ${scope}`);
-    const name = roleAssignmentName(scope, principalId, run.preflight.roleDefinitionId);
-    const existing = await run.deps.authorization.getRoleAssignment(scope, name);
-    if (!existing) return skipped(`role assignment '${roleName}' on ${scope} does not exist`);
-    await run.deps.authorization.deleteRoleAssignment(scope, name);
-    return done(`deleted role assignment ${existing.id}`);
+    const planned = roleAssignmentName(scope, principalId, run.preflight.roleDefinitionId);
+    const plannedExisting = await run.deps.authorization.getRoleAssignment(scope, planned);
+    const ficName = run.request.plan.federatedCredential.name;
+    const shared = run.identity ? (await run.deps.identities.listFederatedCredentials(run.identityRef)).some((f) => f.name !== ficName) : false;
+    if (shared) {
+      if (!plannedExisting) return skipped(`role assignment '${roleName}' on ${scope} does not exist`);
+      await run.deps.authorization.deleteRoleAssignment(scope, planned);
+      return done(`deleted role assignment ${plannedExisting.id} (the identity's other assignments still serve other ServiceAccounts)`);
+    }
+    const subscriptions = new Set([subscriptionOf(scope), run.identity?.subscriptionId].filter((x): x is string => !!x).map((x) => x.toLowerCase()));
+    const listed = (await Promise.all([...subscriptions].map((sub) => run.deps.authorization.listRoleAssignments(`/subscriptions/${sub}`, principalId)))).flat();
+    const mine = new Map<string, RoleAssignment>();
+    for (const a of listed) {
+      if (a.principalId.toLowerCase() !== principalId.toLowerCase()) continue;
+      if (a.name.toLowerCase() === roleAssignmentName(a.scope, principalId, a.roleDefinitionId)) mine.set(a.id.toLowerCase(), a);
+      else r.kept.push(`role assignment ${a.id} (not made by wid-bot)`);
+    }
+    // The plan's own assignment even if the listing has not caught up with it yet.
+    if (plannedExisting) mine.set(plannedExisting.id.toLowerCase(), plannedExisting);
+    if (mine.size === 0) return skipped(`no role assignment made by wid-bot for this identity (looked for '${roleName}' on ${scope})`);
+    await Promise.all([...mine.values()].map((a) => run.deps.authorization.deleteRoleAssignment(a.scope, a.name)));
+    return done(`deleted ${[...mine.values()].map((a) => `role assignment ${a.id}`).join(', ')}`);
   },
 };
+
+function subscriptionOf(scope: string): string | undefined {
+  return /^\/?subscriptions\/([^/]+)/i.exec(scope)?.[1];
+}
 
 const identityRemovalStep = {
   name: 'identity' as const,

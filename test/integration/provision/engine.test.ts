@@ -314,6 +314,26 @@ describe('revoke', () => {
     expect(h.world.arm.state.identities()).toHaveLength(before.identities - 1);
   });
 
+  test('revoking a ServiceAccount removes every role assignment wid-bot granted its identity, and none granted by hand', async () => {
+    const first = await h.approvedGrant('two-roles');
+    const second = await h.approvedGrant('two-roles', { roleName: 'Storage Blob Data Reader', scope: `/subscriptions/${WORLD.subscriptionId}/resourceGroups/${WORLD.appsResourceGroup}/providers/Microsoft.Storage/storageAccounts/${WORLD.storageAccount}` });
+    const granted = await provisionGrant(first, h.deps());
+    await provisionGrant(second, h.deps());
+    const principalId = granted.principalId ?? '';
+    h.world.arm.state.seedRoleAssignment({ scope: keyVaultScope('kv-other'), role: 'Reader', principalId, principalType: 'ServicePrincipal' });
+    expect(h.world.arm.state.roleAssignments().filter((a) => a.principalId === principalId)).toHaveLength(3);
+
+    const revoke = await h.approvedRevoke(second);
+    await provisionRevoke(revoke, h.deps());
+    const left = h.world.arm.state.roleAssignments().filter((a) => a.principalId === principalId);
+    expect(left).toHaveLength(1);
+    expect(left[0]?.scope.toLowerCase()).toBe(keyVaultScope('kv-other').toLowerCase());
+    // the hand-made assignment keeps the identity alive, and the record says why
+    expect(h.world.arm.state.identities().some((i) => i.principalId === principalId)).toBe(true);
+    const identityStep = (await h.store.get(revoke.id))?.steps.find((s) => s.step === 'identity');
+    expect(identityStep).toMatchObject({ outcome: 'skipped', detail: expect.stringContaining('still used by role assignment') });
+  });
+
   test('an identity shared by two grants is kept while the other grant still uses it, and deleted with the last one', async () => {
     const shared = 'wid-blue-finance-pair-000000000002';
     const sharing = (p: Plan): void => {
