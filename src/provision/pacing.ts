@@ -4,23 +4,10 @@
  * documented throttles. Anything else is never retried here: it goes back to the queue as it is.
  */
 import { RetryableError, WidError } from '../domain/errors';
-import { acquire } from '../queue/rate-limiter';
+import { abortableSleep, acquire } from '../queue/rate-limiter';
 import type { ProvisionRun } from './context';
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { abortableSleep as sleep };
 
 /**
  * Runs fn; while it fails with one of `codes` (and only those), retries with exponential jittered pauses until
