@@ -28,7 +28,7 @@ export async function retryWhile<T>(run: ProvisionRun, codes: readonly string[],
       }
       const wait = Math.min(left, Math.max(e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0, pause / 2 + (Math.random() * pause) / 2));
       run.deps.logger?.info({ requestId: run.request.id, code: e.code, attempt, waitMs: Math.round(wait) }, `${what}: retrying`);
-      await sleep(wait, run.deps.signal);
+      await abortableSleep(wait, run.deps.signal);
       pause = Math.min(5000, pause * 2);
     }
   }
