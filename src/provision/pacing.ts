@@ -7,7 +7,6 @@ import { RetryableError, WidError } from '../domain/errors';
 import { abortableSleep, acquire } from '../queue/rate-limiter';
 import type { ProvisionRun } from './context';
 
-export { abortableSleep as sleep };
 
 /**
  * Runs fn; while it fails with one of `codes` (and only those), retries with exponential jittered pauses until
