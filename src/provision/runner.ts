@@ -40,6 +40,24 @@ export async function resolveRoleDefinitionId(request: WidRequest, deps: EngineD
   return found;
 }
 
+/**
+ * Creates the planned ServiceAccount without annotations (they need the identity's client id); the
+ * ServiceAccount step then only patches them in. Best effort: any failure is left to that step, which
+ * creates, re-reads or reports as usual.
+ */
+async function createServiceAccountEarly(run: ProvisionRun): Promise<void> {
+  const { namespace, name } = run.request.plan.serviceAccount;
+  try {
+    run.preflight.serviceAccount = await run.deps.kube.createServiceAccount(namespace, name, {});
+  } catch (e) {
+    if (!(e instanceof WidError) || e.code !== 'AlreadyExists') return;
+    const now = await run.deps.kube.getServiceAccount(namespace, name).catch(() => undefined);
+    if (!now) return;
+    run.preflight.serviceAccount = now;
+  }
+  prefetchVerifyToken(run);
+}
+
 /** Reads, never writes: the cluster, the identity and its credentials, the ServiceAccount, the role. */
 export async function grantPreflight(request: WidRequest, deps: EngineDeps): Promise<Preflight> {
   const plan = request.plan;
@@ -161,8 +179,13 @@ export async function provisionGrant(request: WidRequest, deps: EngineDeps): Pro
     resources: { ...request.resources },
   };
   for (const phase of GRANT_PHASES) for (const step of phase) step.validate?.(run);
-  // An existing ServiceAccount can hand out its token now, off the critical path.
+  // An existing ServiceAccount can hand out its token now, off the critical path; a missing one is
+  // created (still unannotated) beside the identity write, so its token is ready when the credential is.
   if (preflight.serviceAccount) prefetchVerifyToken(run);
-  for (const phase of GRANT_PHASES) await runPhase(run, phase);
+  const early = preflight.serviceAccount || !deps.verify?.enabled ? undefined : createServiceAccountEarly(run);
+  for (const [i, phase] of GRANT_PHASES.entries()) {
+    await runPhase(run, phase);
+    if (i === 0) await early;
+  }
   return run.resources;
 }
