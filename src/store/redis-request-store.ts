@@ -29,6 +29,9 @@ export type ReserveOpenKeyResult = { ok: true } | { ok: false; existingId: strin
 export type ResourcesPatch = { [K in keyof ProvisionedResources]?: ProvisionedResources[K] | null };
 
 /** One entry of the audit stream. */
+/** Request ids are one key segment: no separator, bounded length. */
+const SAFE_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
 export interface AuditEntry {
   /** Stream entry id (`<ms>-<seq>`), usable as `after` to read on. */
   streamId: string;
@@ -83,6 +86,9 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async create(request: WidRequest, event: TransitionEvent): Promise<void> {
+    if (!SAFE_ID.test(request.id)) {
+      throw new TerminalError(`"${request.id.slice(0, 120)}" cannot be a request id: use letters, digits, '-' and '_' only (at most 100).`, 'BadRequestId');
+    }
     const k = this.keys;
     const fields: string[] = ['doc', docJson(request), 'state', request.state, 'updatedAt', request.updatedAt, 'createdAt', request.createdAt, 'requester', request.requester.id];
     for (const s of request.steps) fields.push(STEP_FIELD + s.step, JSON.stringify(s));
@@ -102,6 +108,8 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async get(id: string): Promise<WidRequest | undefined> {
+    // An id that is no id (e.g. "<id>:history" from a forged click) must not reach another key of the layout.
+    if (!SAFE_ID.test(id)) return undefined;
     const hash = await this.run('read the request', () => this.redis.hgetall(this.keys.request(id)));
     return fromHash(hash);
   }
@@ -146,6 +154,7 @@ export class RedisRequestStore implements RequestStore {
 
   /** The request's transitions, oldest first. */
   async history(id: string): Promise<TransitionEvent[]> {
+    if (!SAFE_ID.test(id)) return [];
     const items = await this.run('read the history', () => this.redis.lrange(this.keys.history(id), 0, -1));
     return items.map((s) => JSON.parse(s) as TransitionEvent);
   }

@@ -249,3 +249,17 @@ describe('RedisRequestStore', () => {
     if (redis.status !== 'end') redis.disconnect();
   });
 });
+
+describe('request ids are one key segment', () => {
+  it('reads a malformed id as no request and refuses to create one', async () => {
+    const store = await RedisRequestStore.connect(testRedisUrl(), { prefix: uniquePrefix('ids') });
+    try {
+      expect(await store.get('wid-aaaaaaaaaa:history')).toBeUndefined();
+      expect(await store.history('x:y')).toEqual([]);
+      const bad = { id: 'a:b' } as unknown as Parameters<typeof store.create>[0];
+      await expect(store.create(bad, {} as Parameters<typeof store.create>[1])).rejects.toThrow(/cannot be a request id/);
+    } finally {
+      await store.close();
+    }
+  });
+});

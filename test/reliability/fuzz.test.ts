@@ -448,10 +448,9 @@ test(`interaction payloads: ${CASES} approve/deny/retry decisions through the re
   expect([c2.arm - c0.arm, c2.kube - c0.kube]).toEqual([0, 0]);
 }, 120_000);
 
-// Known gap, kept visible: an id that names another key of a request (its history list) makes the store
-// throw WRONGTYPE, and the clicker is told to check REDIS_URL instead of "there is no request". Slack only
-// sends button values the bot wrote, so this needs a forged payload; test.failing flips when it is fixed.
-test.failing('an approve for "<real id>:history" is answered "there is no request", not a Redis error', async () => {
+// An id that names another key of a request (its history list) must be "no such request", not a Redis
+// error: Slack only sends button values the bot wrote, so this needs a forged payload.
+test('an approve for "<real id>:history" is answered "there is no request", not a Redis error', async () => {
   const [target] = await h.store.listByRequester(ALICE, 1);
   expect(target).toBeDefined();
   const outcome = await service.approve(`${target?.id}:history`, { id: BOB });

@@ -91,6 +91,18 @@ export function resourcesText(r: WidRequest): string {
   return lines.join('\n');
 }
 
+/** The planned resources that do not exist (yet), named as planned: the other half of "what exists". */
+export function missingText(r: WidRequest): string {
+  const res = r.resources;
+  const p = r.plan;
+  const lines: string[] = [];
+  if (!res.identityId) lines.push(`missing: identity ${esc(clip(p.identity.name, 200))} in resource group ${esc(clip(p.identity.resourceGroup, 100))}`);
+  if (!res.roleAssignmentId) lines.push(`missing: role assignment '${esc(clip(p.roleAssignment.roleName, 200))}' on ${esc(clip(p.roleAssignment.scope, 600))}`);
+  if (!res.federatedCredentialId) lines.push(`missing: federated credential '${esc(clip(p.federatedCredential.name, 200))}'`);
+  if (!res.serviceAccount) lines.push(`missing: ServiceAccount ${esc(clip(`${p.serviceAccount.namespace}/${p.serviceAccount.name}`, 400))} (not bound to the identity)`);
+  return lines.join('\n');
+}
+
 export interface ApprovalMessageOptions {
   /** Who decided and why, for denied (and expired) requests. */
   decision?: { actorId: string; reason?: string };
@@ -118,7 +130,10 @@ export function approvalMessage(r: WidRequest, opts: ApprovalMessageOptions = {}
   if (r.state === 'failed') {
     const why = r.failure ? fit(r.failure.reason, 1200) : 'unknown reason';
     const step = r.failure?.step ? ` (step: ${STEP_LABEL[r.failure.step]})` : '';
-    blocks.push(section(`*Failed${step}:* ${why}\n*What exists now*\n${resources || '_Nothing was created._'}`));
+    blocks.push(section(`*Failed${step}:* ${why}`));
+    const missing = r.kind === 'grant' ? missingText(r) : '';
+    blocks.push(section(`*What exists now*\n${resources || '_Nothing was created._'}`));
+    if (missing) blocks.push(section(`*Not created*\n${missing}`));
   }
 
   if (r.state === 'pending') {
