@@ -145,6 +145,14 @@ export class SlackSigningClient {
 
   /** A slash command as Slack sends it: a form body with every field of a real one. */
   async slashCommand(input: SlashCommandInput, opts: SendOptions = {}): Promise<SlackDelivery> {
+    const { payload: fields, triggerId, responseUrl } = this.buildSlashCommand(input);
+    const body = new URLSearchParams(fields as Record<string, string>).toString();
+    const res = await this.send(body, 'application/x-www-form-urlencoded', opts);
+    return { ...res, triggerId, responseUrl, payload: fields };
+  }
+
+  /** The fields of a slash command (form fields over HTTP, the envelope payload in Socket Mode). */
+  buildSlashCommand(input: SlashCommandInput): { payload: Json; triggerId: string; responseUrl: string } {
     const channelId = input.channelId ?? 'C0WIDREQ01';
     const triggerId = this.newTrigger(input.userId);
     const responseUrl = this.newResponseUrl(channelId, input.userId);
@@ -163,13 +171,18 @@ export class SlackSigningClient {
       response_url: responseUrl,
       trigger_id: triggerId,
     };
-    const body = new URLSearchParams(fields as Record<string, string>).toString();
-    const res = await this.send(body, 'application/x-www-form-urlencoded', opts);
-    return { ...res, triggerId, responseUrl, payload: fields };
+    return { payload: fields, triggerId, responseUrl };
   }
 
   /** A button (or menu) click in a message the bot posted, or in a modal. */
   async blockAction(input: BlockActionInput, opts: SendOptions = {}): Promise<SlackDelivery> {
+    const { payload, triggerId, responseUrl } = this.buildBlockAction(input);
+    const res = await this.sendPayload(payload, opts);
+    return { ...res, triggerId, responseUrl, payload };
+  }
+
+  /** The `block_actions` JSON of a click. */
+  buildBlockAction(input: BlockActionInput): { payload: Json; triggerId: string; responseUrl?: string } {
     const emulator = this.options.emulator;
     const triggerId = this.newTrigger(input.userId);
     const payload: Json = {
@@ -248,12 +261,18 @@ export class SlackSigningClient {
       action.value = input.value;
     }
     payload.actions = [action];
-    const res = await this.sendPayload(payload, opts);
-    return { ...res, triggerId, responseUrl, payload };
+    return { payload, triggerId, ...(responseUrl !== undefined ? { responseUrl } : {}) };
   }
 
   /** A modal submitted by the user, shaped like Slack's `view_submission`. */
   async viewSubmission(input: ViewSubmissionInput, opts: SendOptions = {}): Promise<SlackDelivery> {
+    const { payload, triggerId } = this.buildViewSubmission(input);
+    const res = await this.sendPayload(payload, opts);
+    return { ...res, triggerId, payload };
+  }
+
+  /** The `view_submission` JSON of a submitted modal. */
+  buildViewSubmission(input: ViewSubmissionInput): { payload: Json; triggerId: string } {
     const emulator = this.options.emulator;
     const opened = emulator
       ?.views()
@@ -294,8 +313,7 @@ export class SlackSigningClient {
       is_enterprise_install: false,
       enterprise: null,
     };
-    const res = await this.sendPayload(payload, opts);
-    return { ...res, triggerId, payload };
+    return { payload, triggerId };
   }
 
   /** Interactions travel as one form field `payload=<json>`. */

@@ -10,10 +10,13 @@ import { EmulatorControls, type Fault } from '../common/controls';
 import { close, listen, readBody, sendJson } from '../common/http';
 import { BLOCK_LIMITS, validateBlocks, validateView } from './blocks';
 import { blockId, compareTs, slackId, triggerId as newTriggerIdValue, TsClock, viewHash } from './ids';
+import { attachSocketMode, DEFAULT_APP_TOKEN, type SlackSocketMode, type SocketModeEndpoint } from './socket-mode';
 
 export { validateBlocks, validateView, BLOCK_LIMITS } from './blocks';
 export type { Surface } from './blocks';
 export { signSlackRequest } from './signing';
+export { DEFAULT_APP_TOKEN, SlackSocketModeClient } from './socket-mode';
+export type { SlackSocketMode, SocketModeAck, SocketModeEnvelopeType, SocketModeSendOptions } from './socket-mode';
 
 type Json = Record<string, unknown>;
 
@@ -56,6 +59,8 @@ export interface RateLimitRule {
 export interface SlackEmulatorOptions {
   /** The only bot token accepted (`invalid_auth` otherwise). */
   botToken?: string;
+  /** The only app-level token `apps.connections.open` accepts (Socket Mode). Default: DEFAULT_APP_TOKEN. */
+  appToken?: string;
   team?: { id: string; domain: string; name: string };
   bot?: { userId: string; botId: string; appId: string; name: string };
   /** The user directory (users.info, DMs, ephemeral recipients). Default: DEFAULT_USERS. */
@@ -165,6 +170,8 @@ export interface SlackEmulator {
   team: { id: string; domain: string; name: string };
   bot: { userId: string; botId: string; appId: string; name: string };
   controls: EmulatorControls;
+  /** Socket Mode: connected apps and envelope delivery (`apps.connections.open` hands out the URL). */
+  socketMode: SlackSocketMode;
 
   /** Top-level messages of a channel (and broadcast replies), oldest first. */
   messages(channel: string): StoredMessage[];
@@ -714,6 +721,8 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     });
     stats.calls[method] = (stats.calls[method] ?? 0) + 1;
     if (fault) return faultAnswer(fault);
+    // The one method that takes the app-level token instead of the bot token.
+    if (method === 'apps.connections.open') return { body: socket.open(req.headers.authorization) };
     if (raw.length > 0 && Object.keys(args).length === 0 && (req.headers['content-type'] ?? '').includes('json')) {
       return { body: { ok: false, error: 'invalid_json' } };
     }
@@ -826,6 +835,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
   });
   const port = await listen(server, options.port ?? 0);
   const url = `http://127.0.0.1:${port}`;
+  const socket: SocketModeEndpoint = attachSocketMode(server, { baseUrl: url, appToken: options.appToken ?? DEFAULT_APP_TOKEN, appId: bot.appId });
 
   const topLevel = (m: StoredMessage) => !m.deleted && (!m.threadTs || m.threadTs === m.ts || m.replyBroadcast === true);
 
@@ -837,6 +847,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     team,
     bot,
     controls,
+    socketMode: socket.socketMode,
     messages: (channel) => clone((messagesByChannel.get(channel) ?? []).filter(topLevel)),
     message: (channel, ts) => {
       const m = messagesByChannel.get(channel)?.find((x) => x.ts === ts);
@@ -908,7 +919,10 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
       events = [];
       stats = { calls: {}, ratelimited: 0, refused: 0 };
     },
-    close: () => close(server),
+    close: async () => {
+      await socket.close();
+      await close(server);
+    },
   };
 }
 
