@@ -38,6 +38,8 @@ export interface SlackSocketMode {
   appToken: string;
   /** Open WebSocket connections that have been sent `hello`. */
   connections(): number;
+  /** Connections accepted since the emulator started (a reconnect adds one). */
+  accepted(): number;
   /** Resolve once at least one app is connected; reject after `timeoutMs`. */
   waitForConnection(timeoutMs?: number): Promise<void>;
   /** Deliver an envelope to a connected app; resolve with its ack, reject when none comes in time. */
@@ -68,6 +70,7 @@ export function attachSocketMode(server: Server, opts: { baseUrl: string; appTok
   const pending = new Map<string, PendingAck>();
   const received: Json[] = [];
   const waiters = new Set<() => void>();
+  let accepted = 0;
   // Slack pings every few seconds; the client drops a connection that stays silent for 30 s.
   const pinger = setInterval(() => {
     for (const ws of sockets) if (ws.readyState === WebSocket.OPEN) ws.ping();
@@ -101,6 +104,7 @@ export function attachSocketMode(server: Server, opts: { baseUrl: string; appTok
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
+      accepted += 1;
       ws.on('message', (data) => onMessage(data));
       ws.on('close', () => sockets.delete(ws));
       ws.on('error', () => sockets.delete(ws));
@@ -122,6 +126,7 @@ export function attachSocketMode(server: Server, opts: { baseUrl: string; appTok
   const socketMode: SlackSocketMode = {
     appToken: opts.appToken,
     connections: () => openSockets().length,
+    accepted: () => accepted,
     received: () => structuredClone(received),
     waitForConnection: (timeoutMs = 5000) =>
       new Promise<void>((resolve, reject) => {

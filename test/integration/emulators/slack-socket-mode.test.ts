@@ -133,6 +133,34 @@ describe('a Bolt app in Socket Mode', () => {
     await expect(slack.socketMode.send('slash_commands', { command: '/wid' })).rejects.toThrow(/no Socket Mode connection/);
   }, 20_000);
 
+  test('after Slack sends disconnect the app opens a new connection and keeps receiving', async () => {
+    const app = socketApp();
+    const seen: string[] = [];
+    app.command('/wid', async ({ command, ack }) => {
+      await ack();
+      seen.push(command.text);
+    });
+    await app.start();
+    try {
+      const opened = slack.stats().calls['apps.connections.open'] ?? 0;
+      const accepted = slack.socketMode.accepted();
+      slack.socketMode.disconnectAll('refresh_requested');
+      const until = Date.now() + 10_000;
+      while (Date.now() < until && !(slack.socketMode.accepted() > accepted && slack.socketMode.connections() === 1)) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // the old socket is gone and a fresh URL was fetched for the new one
+      expect(slack.socketMode.accepted()).toBe(accepted + 1);
+      expect(slack.socketMode.connections()).toBe(1);
+      expect(slack.stats().calls['apps.connections.open']).toBe(opened + 1);
+      const sent = await new SlackSocketModeClient(slack).slashCommand({ userId: ALICE, text: 'after reconnect' });
+      expect(sent.elapsedMs).toBeLessThan(3000);
+      expect(seen).toEqual(['after reconnect']);
+    } finally {
+      await app.stop();
+    }
+  }, 20_000);
+
   test('an envelope nobody acks is reported after the timeout', async () => {
     const app = socketApp();
     app.command('/slow', async () => {
