@@ -156,7 +156,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
   }
 
   const port = web?.port || healthServer?.port || config.http.port;
-  logger.info({ port, role: config.role }, 'wid-bot is running');
+  logger.info({ port }, 'wid-bot is running');
   let closing: Promise<void> | undefined;
   return {
     role: config.role,
