@@ -23,7 +23,7 @@ const COMMON_USAGE = [
   '  --policy       the policy file (or set WID_POLICY_FILE)',
   '  --cluster      cluster from the policy (default: its defaultCluster)',
   "  --context      kubeconfig context that reaches that cluster (default: the kubeconfig's current context)",
-  '  --concurrency  federated-credential listings in flight at once (default 32)',
+  '  --concurrency  federated-credential listings in flight at once (default 48)',
   '  --json         print the result as JSON for scripts',
   'Azure is reached with the standard AZURE_* variables (DefaultAzureCredential, AZURE_RESOURCE_MANAGER_URL); Kubernetes with KUBECONFIG.',
 ];

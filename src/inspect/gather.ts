@@ -8,8 +8,8 @@ import type { ClusterPort, FederatedCredential, IdentityPort, KubePort, LegacyPo
 import type { ClusterFacts, Policy, PolicyCluster } from '../domain/types';
 import type { ProgressCallback } from './types';
 
-/** Credential listings in flight at once: enough to hide ~20 ms of ARM latency per call at 20× the sequential loop's speed. */
-export const DEFAULT_CONCURRENCY = 32;
+/** Credential listings in flight at once: enough to keep the CPU busy while ~20–100 ms ARM calls are in flight (throttled calls still wait their Retry-After). */
+export const DEFAULT_CONCURRENCY = 48;
 
 /** Where identities are listed: a subscription, or one resource group of it. */
 export interface IdentityScope {
