@@ -8,12 +8,13 @@ import { Redis } from 'ioredis';
 import { WebClient, LogLevel } from '@slack/web-api';
 import { loadConfig, describeConfig, type Config, type Role } from './config/env';
 import { createAzureAdapters, credentialFromEnv, resourceManagerFromEnv, type AzureConfig } from './azure';
-import { createKubeAdapter, type KubeAdapterConfig } from './kube';
+import type { KubeAdapterConfig } from './kube';
+import type { KubePort } from './domain/ports';
 import { inspectForSlack } from './inspect';
 import { createLogger, Metrics, bullmqQueueCounts, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
 import { followTransitions, type TransitionFeed } from './observability/transitions';
 import { startWeb, type RunningWeb } from './web';
-import { startWorker, type RunningWorker } from './worker';
+import type { RunningWorker } from './worker';
 import { createSlackProgressSink } from './slack/progress';
 import { RedisRequestStore } from './store';
 import { createQueues } from './queue';
@@ -85,6 +86,8 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
     if (runWorker) {
       const store = await RedisRequestStore.connect(config.redis.url, { prefix });
       closers.push(() => store.close());
+      // Loaded only in processes that run the worker: it brings @kubernetes/client-node (~70 MB resident).
+      const { startWorker } = require('./worker') as typeof import('./worker');
       worker = await startWorker({
         redisUrl: config.redis.url,
         prefix,
@@ -102,8 +105,10 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
     }
     if (runWeb) {
       const adapters = createAzureAdapters(azure);
-      const kubePort = createKubeAdapter(kube);
-      const inspect = inspectForSlack({ policy: config.policy.policy, clusters: adapters.clusters, identities: adapters.identities, kube: () => kubePort });
+      // The web side needs Kubernetes only for /wid list|audit|legacy: a web-only replica loads the client on first use.
+      let kubePort: KubePort | undefined;
+      const kubeOnDemand = (): KubePort => (kubePort ??= (require('./kube') as typeof import('./kube')).createKubeAdapter(kube));
+      const inspect = inspectForSlack({ policy: config.policy.policy, clusters: adapters.clusters, identities: adapters.identities, kube: kubeOnDemand });
       web = await startWeb({
         slack: {
           mode: config.slack.mode,
