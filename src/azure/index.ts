@@ -127,39 +127,24 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
     ...(config.tlsCa ? { tlsOptions: { ca: config.tlsCa } } : {}),
     ...(config.httpClient ? { httpClient: config.httpClient } : {}),
   };
-  const msiClients = new Map<string, ManagedServiceIdentityClient>();
-  const authClients = new Map<string, AuthorizationManagementClient>();
-  const aksClients = new Map<string, ContainerServiceClient>();
-
-  const msi = (subscriptionId: string): ManagedServiceIdentityClient => {
-    let c = msiClients.get(subscriptionId);
-    if (!c) {
-      // `endpoint` alone would also change the token scope to `<endpoint>/.default`: pin it.
-      c = new ManagedServiceIdentityClient(config.credential, subscriptionId, { ...common, credentialScopes: [scope] });
-      useAzureRetry(c.pipeline, config.retry);
-      msiClients.set(subscriptionId, c);
-    }
-    return c;
-  };
-  const auth = (armScope: string): AuthorizationManagementClient => {
-    const subscriptionId = parseArmId(slashScope(armScope)).subscriptionId ?? NO_SUBSCRIPTION;
-    let c = authClients.get(subscriptionId);
-    if (!c) {
-      c = new AuthorizationManagementClient(config.credential, subscriptionId, { ...common, credentialScopes: [scope] });
-      useAzureRetry(c.pipeline, config.retry);
-      authClients.set(subscriptionId, c);
-    }
-    return c;
-  };
-  const aks = (subscriptionId: string): ContainerServiceClient => {
-    let c = aksClients.get(subscriptionId);
-    if (!c) {
-      c = new ContainerServiceClient(config.credential, subscriptionId, { ...common, credentials: { scopes: [scope] } });
-      useAzureRetry(c.pipeline, config.retry);
-      aksClients.set(subscriptionId, c);
-    }
-    return c;
-  };
+  /** One client per subscription and SDK, made on first use, with wid-bot's retry policy. */
+  function perSubscription<C extends { pipeline: Parameters<typeof useAzureRetry>[0] }>(make: (subscriptionId: string) => C): (subscriptionId: string) => C {
+    const clients = new Map<string, C>();
+    return (subscriptionId) => {
+      let c = clients.get(subscriptionId);
+      if (!c) {
+        c = make(subscriptionId);
+        useAzureRetry(c.pipeline, config.retry);
+        clients.set(subscriptionId, c);
+      }
+      return c;
+    };
+  }
+  // `endpoint` alone would also change the token scope to `<endpoint>/.default`: pin it.
+  const msi = perSubscription((sub) => new ManagedServiceIdentityClient(config.credential, sub, { ...common, credentialScopes: [scope] }));
+  const authBySubscription = perSubscription((sub) => new AuthorizationManagementClient(config.credential, sub, { ...common, credentialScopes: [scope] }));
+  const auth = (armScope: string): AuthorizationManagementClient => authBySubscription(parseArmId(slashScope(armScope)).subscriptionId ?? NO_SUBSCRIPTION);
+  const aks = perSubscription((sub) => new ContainerServiceClient(config.credential, sub, { ...common, credentials: { scopes: [scope] } }));
 
   /** Time one call, translate its failure, report it. */
   async function call<T>(operation: string, ctx: AzureCallContext, fn: () => Promise<T>): Promise<T> {
