@@ -83,9 +83,10 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
   let healthServer: HealthServer | undefined;
   let feed: TransitionFeed | undefined;
   try {
+    // One store connection for this process's own reads: the worker's progress renderer and the metrics feed.
+    const store = await RedisRequestStore.connect(config.redis.url, { prefix });
+    closers.push(() => store.close());
     if (runWorker) {
-      const store = await RedisRequestStore.connect(config.redis.url, { prefix });
-      closers.push(() => store.close());
       // Loaded only in processes that run the worker: it brings @kubernetes/client-node (~70 MB resident).
       const { startWorker } = require('./worker') as typeof import('./worker');
       worker = await startWorker({
@@ -148,11 +149,11 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
     } else {
       healthServer = await startHealthServer(config.http.port, healthRoutes);
     }
+    // A blocking XREADGROUP needs a connection of its own.
     const feedRedis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
     feedRedis.on('error', () => {});
-    const reader = await RedisRequestStore.connect(config.redis.url, { prefix });
-    closers.push(() => reader.close());
-    feed = await followTransitions(feedRedis, reader.keys.audit, metrics, async (id) => (await reader.get(id))?.createdAt, `${os.hostname()}-${process.pid}`, (e) =>
+    closers.push(async () => feedRedis.disconnect());
+    feed = await followTransitions(feedRedis, store.keys.audit, metrics, async (id) => (await store.get(id))?.createdAt, `${os.hostname()}-${process.pid}`, (e) =>
       logger.warn({ err: e }, 'reading the audit stream for metrics failed; retrying'),
     );
   } catch (e) {
