@@ -5,6 +5,7 @@ import { createAzureAdapters, RoleAssignmentExistsError, type AzureAdapters } fr
 import type { AdapterCall, IdentityRef } from '../../../src/domain/ports';
 import type { PolicyCluster } from '../../../src/domain/types';
 import { WidError } from '../../../src/domain/errors';
+import { caught } from '../../support/helpers';
 
 const SUB = '11111111-2222-3333-4444-555555555555';
 const RG = 'rg-identities';
@@ -20,15 +21,6 @@ class RecordingCredential implements TokenCredential {
   }
 }
 
-async function caught(p: Promise<unknown>): Promise<WidError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WidError) return e;
-    throw new Error(`expected a WidError, got ${String(e)}`);
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

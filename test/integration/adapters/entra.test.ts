@@ -9,8 +9,8 @@ import { createAzureAdapters, credentialFromEnv, resourceManagerFromEnv, type Az
 import { createKubeAdapter } from '../../../src/kube';
 import { createTokenExchange } from '../../../src/entra';
 import type { AdapterCall, IdentityRef, KubePort, ManagedIdentity, TokenExchangePort } from '../../../src/domain/ports';
-import { WidError } from '../../../src/domain/errors';
 import { WORKLOAD_IDENTITY_AUDIENCE } from '../../../src/domain/types';
+import { caught } from '../../support/helpers';
 
 const SUB = '11111111-2222-3333-4444-555555555555';
 const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -19,15 +19,6 @@ const anyToken: TokenCredential = {
   getToken: (): Promise<AccessToken> => Promise.resolve({ token: 'test-token', expiresOnTimestamp: Date.now() + 3600_000 }),
 };
 
-async function caught(p: Promise<unknown>): Promise<WidError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WidError) return e;
-    throw new Error(`expected a WidError, got ${String(e)}`);
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** The whole workload-identity path through the three adapters: ARM writes, TokenRequest, Entra exchange. */
 describe('Entra token exchange (the pod’s own path) against the Entra, ARM and Kubernetes emulators', () => {

@@ -4,22 +4,14 @@ import path from 'node:path';
 import { startKubeEmulator, type KubeEmulator } from '../../emulators/kube';
 import { createKubeAdapter } from '../../../src/kube';
 import type { AdapterCall, KubePort } from '../../../src/domain/ports';
-import { TerminalError, WidError } from '../../../src/domain/errors';
+import { TerminalError } from '../../../src/domain/errors';
+import { caught } from '../../support/helpers';
 
 function claims(jwt: string): Record<string, unknown> {
   const part = jwt.split('.')[1] ?? '';
   return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
-async function caught(p: Promise<unknown>): Promise<WidError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof WidError) return e;
-    throw new Error(`expected a WidError, got ${String(e)}`);
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('Kubernetes adapter against the API emulator', () => {
   let kube: KubeEmulator;

@@ -6,23 +6,15 @@
 import { referenceDir } from '../../support/reference';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, LogLevel, type Logger } from '@slack/bolt';
+import { App, HTTPReceiver } from '@slack/bolt';
 import { signSlackRequest, SlackSigningClient } from '../../emulators/slack/client';
 import { startSlackEmulator, type SlackEmulator } from '../../emulators/slack';
+import { quietSlackLogger } from '../../support/helpers';
 
 const SECRET = 'test-signing-secret-0123456789abcdef';
 const ALICE = 'U0ALICE001';
 const CHANNEL = 'C0WIDREQ01';
 
-const quiet: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  setLevel: () => undefined,
-  getLevel: () => LogLevel.ERROR,
-  setName: () => undefined,
-};
 
 test('Slack’s published signing test vector verifies', () => {
   const vector = JSON.parse(readFileSync(referenceDir('slack', 'signing-test-vector.json'), 'utf8')) as {
@@ -48,10 +40,10 @@ describe('a real Bolt app behind the signing client', () => {
   beforeAll(async () => {
     slack = await startSlackEmulator();
     app = new App({
-      receiver: new HTTPReceiver({ signingSecret: SECRET, logger: quiet }),
+      receiver: new HTTPReceiver({ signingSecret: SECRET, logger: quietSlackLogger }),
       token: slack.botToken,
       clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } },
-      logger: quiet,
+      logger: quietSlackLogger,
     });
     app.command('/wid', async ({ command, ack, respond, client: web, context }) => {
       // Recorded before the ack so the test sees it as soon as the HTTP answer arrives.

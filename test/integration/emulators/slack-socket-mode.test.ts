@@ -2,23 +2,14 @@
  * Socket Mode in the Slack emulator: apps.connections.open with the app-level token, one-time
  * WebSocket URLs, Slack's hello, and envelopes a real Bolt app in Socket Mode receives and acks.
  */
-import { App, LogLevel, type Logger } from '@slack/bolt';
+import { App, LogLevel } from '@slack/bolt';
 import { WebSocket } from 'ws';
 import { DEFAULT_APP_TOKEN, SlackSocketModeClient, startSlackEmulator, type SlackEmulator } from '../../emulators/slack';
+import { quietSlackLogger } from '../../support/helpers';
 
 const ALICE = 'U0ALICE001';
 const CHANNEL = 'C0WIDAPPR1';
 
-/** Refusals are what some tests provoke; keep Bolt's logging of them out of the output. */
-const quiet: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  setLevel: () => undefined,
-  getLevel: () => LogLevel.ERROR,
-  setName: () => undefined,
-};
 
 let slack: SlackEmulator;
 
@@ -60,7 +51,7 @@ function socketApp(appToken = DEFAULT_APP_TOKEN): App {
     appToken,
     socketMode: true,
     clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } },
-    logger: quiet,
+    logger: quietSlackLogger,
     logLevel: LogLevel.ERROR,
   });
 }

@@ -5,9 +5,10 @@
 import { referenceDir } from '../../support/reference';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { WebClient, WebClientEvent, ErrorCode, LogLevel, type Logger, type WebAPIPlatformError, type WebAPIRateLimitedError } from '@slack/web-api';
+import { WebClient, WebClientEvent, ErrorCode, type WebAPIPlatformError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { expectSameShape } from '../../emulators/common/shape';
 import { startSlackEmulator, type SlackEmulator } from '../../emulators/slack';
+import { quietSlackLogger } from '../../support/helpers';
 
 const REF = referenceDir('slack');
 function ref(name: string): Record<string, unknown> {
@@ -17,22 +18,12 @@ function ref(name: string): Record<string, unknown> {
 const CHANNEL = 'C0WIDAPPR1';
 const ALICE = 'U0ALICE001';
 
-/** Refusals are what these tests provoke; keep the SDK's logging of them out of the output. */
-const quiet: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  setLevel: () => undefined,
-  getLevel: () => LogLevel.ERROR,
-  setName: () => undefined,
-};
 
 let slack: SlackEmulator;
 let web: WebClient;
 
 function client(token = slack.botToken, extra: ConstructorParameters<typeof WebClient>[1] = {}): WebClient {
-  return new WebClient(token, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, logger: quiet, ...extra });
+  return new WebClient(token, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, logger: quietSlackLogger, ...extra });
 }
 
 /** The Slack error code of a rejected WebClient call. */
@@ -165,7 +156,7 @@ describe('Slack’s error codes', () => {
       const old = clocked.newTriggerId(ALICE);
       now += 3001;
       const err = await slackError(
-        new WebClient(clocked.botToken, { slackApiUrl: clocked.apiUrl, retryConfig: { retries: 0 }, logger: quiet }).views.open({ trigger_id: old, view }),
+        new WebClient(clocked.botToken, { slackApiUrl: clocked.apiUrl, retryConfig: { retries: 0 }, logger: quietSlackLogger }).views.open({ trigger_id: old, view }),
       );
       expect(err.error).toBe('expired_trigger_id');
     } finally {
@@ -205,7 +196,7 @@ describe('Slack’s error codes', () => {
     expect((await slackError(web.chat.postMessage({ channel: CHANNEL, text: '' }))).error).toBe('no_text');
     const strict = await startSlackEmulator({ channels: [{ id: 'C0OUTSIDE1', name: 'outside', botIsMember: false }] });
     try {
-      const w = new WebClient(strict.botToken, { slackApiUrl: strict.apiUrl, retryConfig: { retries: 0 }, logger: quiet });
+      const w = new WebClient(strict.botToken, { slackApiUrl: strict.apiUrl, retryConfig: { retries: 0 }, logger: quietSlackLogger });
       expect((await slackError(w.chat.postMessage({ channel: 'C0OUTSIDE1', text: 'x' }))).error).toBe('not_in_channel');
       expect((await slackError(w.chat.postMessage({ channel: 'C0UNKNOWN1', text: 'x' }))).error).toBe('channel_not_found');
     } finally {
@@ -365,7 +356,7 @@ describe('rate limits', () => {
   test('switched off, bursts pass', async () => {
     const free = await startSlackEmulator({ rateLimits: false });
     try {
-      const w = new WebClient(free.botToken, { slackApiUrl: free.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: quiet });
+      const w = new WebClient(free.botToken, { slackApiUrl: free.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: quietSlackLogger });
       for (let i = 0; i < 10; i++) await w.chat.postMessage({ channel: CHANNEL, text: `m${i}` });
       expect(free.stats().ratelimited).toBe(0);
     } finally {
