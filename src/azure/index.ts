@@ -146,14 +146,18 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
   const auth = (armScope: string): AuthorizationManagementClient => authBySubscription(parseArmId(slashScope(armScope)).subscriptionId ?? NO_SUBSCRIPTION);
   const aks = perSubscription((sub) => new ContainerServiceClient(config.credential, sub, { ...common, credentials: { scopes: [scope] } }));
 
-  /** Time one call, translate its failure, report it. */
-  async function call<T>(operation: string, ctx: AzureCallContext, fn: () => Promise<T>): Promise<T> {
+  /** Time one call, translate its failure, report it; with `absent`, a 404 is an answer, not a failure. */
+  async function call<T>(operation: string, ctx: AzureCallContext, fn: () => Promise<T>, absent?: () => T): Promise<T> {
     const started = Date.now();
     try {
       const result = await fn();
       config.onCall?.({ system: 'azure', operation, outcome: 'ok', ms: Date.now() - started });
       return result;
     } catch (e) {
+      if (absent && isAzureNotFound(e)) {
+        config.onCall?.({ system: 'azure', operation, outcome: 'ok', ms: Date.now() - started, code: 'NotFound' });
+        return absent();
+      }
       const err = translateAzureError(e, ctx);
       config.onCall?.({ system: 'azure', operation, outcome: err.kind, ms: Date.now() - started, code: err.code });
       throw err;
@@ -161,21 +165,8 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
   }
 
   /** A read where 404 means "absent". */
-  async function read<T>(operation: string, ctx: AzureCallContext, fn: () => Promise<T>): Promise<T | undefined> {
-    const started = Date.now();
-    try {
-      const result = await fn();
-      config.onCall?.({ system: 'azure', operation, outcome: 'ok', ms: Date.now() - started });
-      return result;
-    } catch (e) {
-      if (isAzureNotFound(e)) {
-        config.onCall?.({ system: 'azure', operation, outcome: 'ok', ms: Date.now() - started, code: 'NotFound' });
-        return undefined;
-      }
-      const err = translateAzureError(e, ctx);
-      config.onCall?.({ system: 'azure', operation, outcome: err.kind, ms: Date.now() - started, code: err.code });
-      throw err;
-    }
+  function read<T>(operation: string, ctx: AzureCallContext, fn: () => Promise<T>): Promise<T | undefined> {
+    return call<T | undefined>(operation, ctx, fn, () => undefined);
   }
 
   /** A delete where 404 means "already gone". */
