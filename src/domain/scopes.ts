@@ -70,3 +70,8 @@ export function scopeMatches(pattern: string, scope: string): boolean {
 export function scopeAllowed(patterns: readonly string[], scope: string): boolean {
   return patterns.some((p) => scopeMatches(p, scope));
 }
+
+/** The subscription an ARM scope lies in (`/subscriptions/<id>/…`), when it names one. */
+export function scopeSubscription(scope: string): string | undefined {
+  return /^\/?subscriptions\/([^/]+)/i.exec(scope)?.[1];
+}

@@ -7,6 +7,7 @@ import { roleAssignmentName } from '../domain/names';
 import { roleDefinitionGuid, roleDefinitionResourceId } from '../domain/roles';
 import { ANNOTATION_CLIENT_ID, type WidRequest } from '../domain/types';
 import { identityRefOf, type EngineDeps } from './context';
+import { scopeSubscription } from '../domain/scopes';
 
 export interface InventoryItem {
   what: 'identity' | 'roleAssignment' | 'federatedCredential' | 'serviceAccount';
@@ -51,7 +52,7 @@ export async function readInventory(request: WidRequest, deps: Pick<EngineDeps, 
 
   const ra = plan.roleAssignment;
   const guid = ra.roleDefinitionId ? roleDefinitionGuid(ra.roleDefinitionId) : undefined;
-  const subscriptionId = /^\/?subscriptions\/([^/]+)/i.exec(ra.scope)?.[1] ?? plan.identity.subscriptionId;
+  const subscriptionId = scopeSubscription(ra.scope) ?? plan.identity.subscriptionId;
   // The deterministic name when the plan knows the role's id; otherwise the name the grant recorded.
   const assignmentName = principalId && guid ? roleAssignmentName(ra.scope, principalId, roleDefinitionResourceId(subscriptionId, guid)) : request.resources.roleAssignmentId?.split('/').pop();
   const [assignment, credential, serviceAccount] = await Promise.all([

@@ -19,6 +19,7 @@ import { federatedCredentialWriteTurn, identityWriteTurn } from './pacing';
 import { resolveRoleDefinitionId, runPhase } from './runner';
 import { done, skipped, type StepResult } from './step';
 import { withLock } from '../queue/lock';
+import { scopeSubscription } from '../domain/scopes';
 
 interface RevokeRun extends ProvisionRun {
   serviceAccount?: ServiceAccountInfo;
@@ -92,7 +93,7 @@ const assignmentStep = {
       await run.deps.authorization.deleteRoleAssignment(scope, planned);
       return done(`deleted role assignment ${plannedExisting.id} (the identity's other assignments still serve other ServiceAccounts)`);
     }
-    const subscriptions = new Set([subscriptionOf(scope), run.identity?.subscriptionId].filter((x): x is string => !!x).map((x) => x.toLowerCase()));
+    const subscriptions = new Set([scopeSubscription(scope), run.identity?.subscriptionId].filter((x): x is string => !!x).map((x) => x.toLowerCase()));
     const listed = (await Promise.all([...subscriptions].map((sub) => run.deps.authorization.listRoleAssignments(`/subscriptions/${sub}`, principalId)))).flat();
     const mine = new Map<string, RoleAssignment>();
     for (const a of listed) {
@@ -107,10 +108,6 @@ const assignmentStep = {
     return done(`deleted ${[...mine.values()].map((a) => `role assignment ${a.id}`).join(', ')}`);
   },
 };
-
-function subscriptionOf(scope: string): string | undefined {
-  return /^\/?subscriptions\/([^/]+)/i.exec(scope)?.[1];
-}
 
 const identityRemovalStep = {
   name: 'identity' as const,
@@ -136,7 +133,7 @@ const identityRemovalStep = {
 
 /** Other credentials, ServiceAccounts and role assignments that still rely on the identity. */
 async function stillUsedBy(run: ProvisionRun, identity: ManagedIdentity): Promise<string[]> {
-  const sub = /^\/?subscriptions\/([^/]+)/i.exec(run.request.plan.roleAssignment.scope)?.[1] ?? identity.subscriptionId;
+  const sub = scopeSubscription(run.request.plan.roleAssignment.scope) ?? identity.subscriptionId;
   const [credentials, serviceAccounts, assignments] = await Promise.all([
     run.deps.identities.listFederatedCredentials(run.identityRef),
     run.deps.kube.listServiceAccounts(),

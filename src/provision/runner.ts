@@ -17,6 +17,7 @@ import { roleAssignmentStep } from './role-assignment';
 import { serviceAccountStep } from './service-account';
 import { StepError, type Step } from './step';
 import { prefetchVerifyToken, verifyStep } from './verify';
+import { scopeSubscription } from '../domain/scopes';
 
 /** The grant's phases in order; an inner array runs in parallel. */
 export const GRANT_PHASES: readonly (readonly Step[])[] = [[identityStep], [roleAssignmentStep, federatedCredentialStep, serviceAccountStep], [verifyStep]];
@@ -29,7 +30,7 @@ function toWidError(e: unknown): WidError {
 /** The role definition id the plan names, or the one Azure finds by name at the scope. */
 export async function resolveRoleDefinitionId(request: WidRequest, deps: EngineDeps): Promise<string> {
   const ra = request.plan.roleAssignment;
-  const subscriptionId = /^\/?subscriptions\/([^/]+)/i.exec(ra.scope)?.[1] ?? request.plan.identity.subscriptionId;
+  const subscriptionId = scopeSubscription(ra.scope) ?? request.plan.identity.subscriptionId;
   const planned = ra.roleDefinitionId ? roleDefinitionGuid(ra.roleDefinitionId) : undefined;
   if (ra.roleDefinitionId?.includes('/')) return ra.roleDefinitionId;
   if (planned) return roleDefinitionResourceId(subscriptionId, planned);

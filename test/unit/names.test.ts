@@ -4,6 +4,7 @@ import {
   roleAssignmentName, serviceAccountSubject, uuidv5, validateClusterName, validateNamespace, validateServiceAccountName,
 } from '../../src/domain/names';
 import { BUILT_IN_ROLES, builtInRoleId, findBuiltInRole, isPrivilegedRole, roleDefinitionGuid } from '../../src/domain/roles';
+import { scopeSubscription } from '../../src/domain/scopes';
 
 describe('Kubernetes name rules', () => {
   it('accepts DNS-1123 labels as namespaces', () => {
@@ -182,5 +183,13 @@ describe('built-in roles', () => {
     expect(BUILT_IN_ROLES).toHaveLength(12);
     expect(roleDefinitionGuid('/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/ACDD72A7-3385-48EF-BD42-F606FBA81AE7/')).toBe('acdd72a7-3385-48ef-bd42-f606fba81ae7');
     expect(roleDefinitionGuid('not-a-guid')).toBeUndefined();
+  });
+});
+
+describe('scopeSubscription', () => {
+  it('finds the subscription of an ARM scope, with or without the leading slash, and nothing otherwise', () => {
+    expect(scopeSubscription('/subscriptions/abc/resourceGroups/rg')).toBe('abc');
+    expect(scopeSubscription('subscriptions/ABC')).toBe('ABC');
+    expect(scopeSubscription('/providers/Microsoft.Management/managementGroups/mg')).toBeUndefined();
   });
 });
