@@ -110,10 +110,9 @@ describe('provision queue', () => {
       ),
     );
     await q.enqueueProvision('wid-term-1', 'grant');
-    const job = await waitFor('job failed', async () => {
-      const j = await q.provision.getJob('wid-term-1');
-      return (await j?.isFailed()) ? j : undefined;
-    });
+    await waitFor('job failed', async () => (await q.provision.getJob('wid-term-1'))?.isFailed());
+    // Read the job again once it is failed: an object fetched while it was still active carries attemptsMade 0.
+    const job = await q.provision.getJob('wid-term-1');
     expect(calls).toBe(1);
     expect(job?.attemptsMade).toBe(1);
     expect(job?.failedReason).toContain('20 federated credentials');

@@ -1,10 +1,9 @@
 import path from 'node:path';
 
 /**
- * The upstream wire-format examples: `shared/reference` beside the repository (as laid out for
- * development and CI), or WID_REFERENCE_DIR.
+ * The upstream wire-format examples the contract tests hold the emulators against, copied into the repository
+ * (test/fixtures/reference, with SOURCES.md naming each file's origin and licence) so a clone stands alone.
  */
 export function referenceDir(...parts: string[]): string {
-  const base = process.env.WID_REFERENCE_DIR ?? path.resolve(__dirname, '../../../shared/reference');
-  return path.join(base, ...parts);
+  return path.resolve(__dirname, '../fixtures/reference', ...parts);
 }

@@ -1,5 +1,5 @@
 /**
- * Contract: the upstream Azure REST examples (../shared/reference/azure), sent to the ARM emulator,
+ * Contract: the upstream Azure REST examples (test/fixtures/reference/azure), sent to the ARM emulator,
  * get answers with the example's status, keys and value types.
  */
 import { readFileSync } from 'node:fs';
@@ -8,8 +8,9 @@ import { startArmEmulator, type ArmEmulator } from '../../emulators/arm';
 import { armRequest, type RawRequest, type RawResponse } from '../../emulators/arm/raw-client';
 import { expectSameShape } from '../../emulators/common/shape';
 import { testTls } from '../../emulators/common/tls';
+import { referenceDir } from '../../support/reference';
 
-const REFERENCE = process.env.WID_REFERENCE_DIR ?? path.resolve(__dirname, '../../../../shared/reference');
+const REFERENCE = referenceDir();
 
 interface Example {
   parameters: Record<string, unknown> & { 'api-version': string; parameters?: unknown };

@@ -11,9 +11,9 @@ import * as k8s from '@kubernetes/client-node';
 import { expectSameShape } from '../../emulators/common/shape';
 import { decodeJwt, verifyRs256 } from '../../emulators/entra/jwt';
 import { startKubeEmulator, type KubeEmulator } from '../../emulators/kube/index';
+import { referenceDir } from '../../support/reference';
 
-// shared/ sits beside the repository (locally and in CI's fresh clone).
-const REF = path.join(process.env.WID_REFERENCE_DIR ?? path.resolve(__dirname, '../../../../shared/reference'), 'kubernetes');
+const REF = referenceDir('kubernetes');
 const example = (name: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(REF, name), 'utf8')) as Record<string, unknown>;
 
 const RFC1123 =
