@@ -16,6 +16,19 @@ export interface KubeCallContext {
   name?: string;
 }
 
+/** Node's certificate-verification failures: the API server answered, but its certificate is not trusted for this address. */
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /** The Kubernetes Status object (the body of every API error). */
 export interface KubeStatus {
   kind?: string;
@@ -84,6 +97,13 @@ export function translateKubeError(e: unknown, ctx: KubeCallContext): WidError {
     const causeCode = (x as { cause?: { code?: unknown } }).cause?.code;
     const net = code ?? (typeof causeCode === 'string' ? causeCode : undefined);
     const said = x.message ?? String(e);
+    if (net && TLS_TRUST_CODES.has(net)) {
+      // Retrying cannot help: the kubeconfig must name the CA that signed the API server's certificate.
+      return new TerminalError(
+        `${prefix}: the API server's TLS certificate is not trusted (${net}). Set certificate-authority (a PEM file) or certificate-authority-data for this cluster in the kubeconfig; do not turn verification off.`,
+        'KubeTlsUntrusted',
+      );
+    }
     if ((net && NETWORK_CODES.has(net)) || x.name === 'FetchError' || /fetch failed|socket hang up/i.test(said)) {
       return new RetryableError(`${prefix}: the API server could not be reached (${net ?? said}). Will retry.`, net ?? 'KubeUnreachable');
     }

@@ -1,15 +1,32 @@
 /**
  * `npm run emulators`: start the whole test world by hand. Prints one JSON line with its URLs and
  * file paths once ready, then runs until interrupted.
+ *
+ * Every emulator speaks HTTPS with the world's certificate, and Entra fetches the cluster issuer's keys
+ * over HTTPS, so this process must trust that certificate: NODE_EXTRA_CA_CERTS is read only at start-up,
+ * hence the world's certificate is made first and the process starts itself again trusting it.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { createTls } from './common/tls';
 import { startWorld } from './world';
 
 async function main(): Promise<void> {
   const dir = process.env.WID_WORLD_DIR ?? path.resolve('.wid-world');
-  const world = await startWorld({ dir, strictAuth: process.env.WID_WORLD_STRICT === '1' });
+  const tlsDir = process.env.WID_TEST_TLS_DIR ?? path.join(dir, 'tls');
+  const tls = await createTls(tlsDir);
+  if (process.env.NODE_EXTRA_CA_CERTS !== tls.caFile) {
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      stdio: 'inherit',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.caFile, WID_TEST_TLS_DIR: tlsDir },
+    });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+    child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+    return;
+  }
+  const world = await startWorld({ dir, tls, strictAuth: process.env.WID_WORLD_STRICT === '1' });
   process.stdout.write(
-    JSON.stringify({ ...world.urls, ca: world.files.ca, kubeconfig: world.files.kubeconfig, policy: world.files.policy, env: world.files.env }) + '\n',
+    JSON.stringify({ ...world.urls, ca: world.files.ca, kubeconfig: world.files.kubeconfig, issuer: world.kube.issuerUrl, policy: world.files.policy, env: world.files.env }) + '\n',
   );
   const stop = (): void => {
     void world.close().then(() => process.exit(0));

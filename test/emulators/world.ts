@@ -4,6 +4,7 @@
  * assertions against ARM's federated credentials), plus the files a wid-bot process needs to run
  * against it: a CA file, a kubeconfig, a policy that matches the world and an env file.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -141,6 +142,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
 
   const kube = await startKubeEmulator({
     namespaces: ['finance', 'payments'],
+    tenantId: WORLD.tenantId,
+    // A fresh token per world: the API server refuses any other, as a real one does.
+    ...(options.kube?.tokens ? {} : { kubeconfigToken: randomBytes(24).toString('base64url') }),
+    tls,
     ...options.kube,
     ...(options.ports?.kube ? { port: options.ports.kube } : {}),
   });
@@ -187,7 +192,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     env: path.join(dir, 'wid.env'),
   };
   writeFileSync(files.ca, tls.certPem);
-  kube.writeKubeconfig(files.kubeconfig);
+  kube.writeKubeconfig(files.kubeconfig, { caFile: files.ca });
   writeFileSync(files.policy, worldPolicyYaml(options.policy));
   const env: Record<string, string> = {
     SLACK_BOT_TOKEN: WORLD.botToken,

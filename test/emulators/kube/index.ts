@@ -1,16 +1,20 @@
 /**
- * Kubernetes API emulator: an in-memory API server for one AKS cluster, on plain HTTP at 127.0.0.1.
+ * Kubernetes API emulator: an in-memory API server for one AKS cluster, over HTTPS at 127.0.0.1 with
+ * the test world's certificate, accepting only its bearer tokens.
  * Namespaces, ServiceAccounts (create/get/list/update/patch/delete, TokenRequest), Pods, and the
  * aad-pod-identity custom resources, with the API server's Status bodies, resourceVersion
  * conflicts, label selectors and RBAC denials. It also serves the cluster's OIDC issuer
- * (discovery document and JWKS) the way AKS publishes it, so Entra can verify its tokens.
+ * (discovery document and JWKS) the way AKS publishes it — `https://<host>/<tenant>/<cluster guid>/`,
+ * anonymous — so Entra can verify its tokens.
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
 import { stringify as toYaml } from 'yaml';
 import { EmulatorControls } from '../common/controls';
 import { close, listen, readBody, sendJson } from '../common/http';
+import { testTls } from '../common/tls';
 import { newSigningKey, signJwt, type PublicJwk, type SigningKey } from '../entra/jwt';
 import { matchesSelector, parseSelector, SelectorError, type Requirement } from './labels';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch, type Json } from './patch';
@@ -80,11 +84,15 @@ export interface KubeEmulatorOptions {
    * whose ServiceAccount has a client-id annotation gets AZURE_* env vars (default true; `false` = not installed).
    */
   workloadIdentityWebhook?: boolean | { tenantId?: string; authorityHost?: string };
+  /** Certificate and key to serve HTTPS with (default the test run's, see common/tls). */
+  tls?: { certPem: string; keyPem: string };
+  /** Tenant in the issuer path, as AKS puts it there (default a random GUID). */
+  tenantId?: string;
   /** Cluster id in the issuer path (default a random GUID). */
   clusterId?: string;
-  /** Issuer path, with AKS's trailing slash (default `/oidc/<clusterId>/`). */
+  /** Issuer path, with AKS's trailing slash (default `/<tenantId>/<clusterId>/`). */
   issuerPath?: string;
-  /** Bearer tokens accepted; any bearer token when omitted. */
+  /** Bearer tokens accepted (default only the kubeconfig token); anything else is 401 Unauthorized. */
   tokens?: string[];
   /** Token → user name, for RBAC messages and per-user deny rules. */
   users?: Record<string, string>;
@@ -123,18 +131,32 @@ export interface TokenRequestInput {
   expirationSeconds?: number;
 }
 
+export interface KubeconfigOptions {
+  token?: string;
+  namespace?: string;
+  contextName?: string;
+  /** A file holding the CA PEM, named by `certificate-authority`. */
+  caFile?: string;
+}
+
 export interface KubeEmulator {
-  /** Base URL, e.g. http://127.0.0.1:41234 */
+  /** Base URL, e.g. https://127.0.0.1:41234 */
   readonly url: string;
   readonly port: number;
   readonly controls: EmulatorControls;
-  /** The cluster's OIDC issuer URL, `${url}/oidc/<clusterId>/` (trailing slash as AKS). */
+  /** The cluster's OIDC issuer URL, `${url}/<tenantId>/<clusterId>/` (AKS's shape, trailing slash included). */
   readonly issuerUrl: string;
   readonly clusterId: string;
-  /** YAML kubeconfig pointing at this emulator with a bearer token. */
-  kubeconfig(opts?: { token?: string; namespace?: string; contextName?: string }): string;
+  readonly tenantId: string;
+  /** The PEM certificate the server presents (its own CA). */
+  readonly caPem: string;
+  /**
+   * YAML kubeconfig pointing at this emulator with a bearer token and the CA to verify it:
+   * `certificate-authority: <caFile>` when a file is given, the PEM inline (`certificate-authority-data`) otherwise.
+   */
+  kubeconfig(opts?: KubeconfigOptions): string;
   /** Write kubeconfig() to `path` and return the path. */
-  writeKubeconfig(path: string, opts?: { token?: string; namespace?: string }): string;
+  writeKubeconfig(path: string, opts?: KubeconfigOptions): string;
   seedNamespace(name: string, labels?: Record<string, string>): KubeObject;
   seedServiceAccount(sa: SeedServiceAccount): KubeObject;
   seedPod(pod: SeedPod): KubeObject;
@@ -216,8 +238,13 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
   const now = options.now ?? Date.now;
   const defaultUser = options.userName ?? 'system:serviceaccount:wid:wid-bot';
   const withDefaultSa = options.defaultServiceAccounts ?? true;
+  const tls = options.tls ?? (await testTls());
+  const tenantId = options.tenantId ?? randomUUID();
+  const kubeconfigToken = options.kubeconfigToken ?? options.tokens?.[0] ?? 'wid-test-token';
+  const acceptedTokens = new Set(options.tokens ?? [kubeconfigToken]);
   let clusterId = options.clusterId ?? randomUUID();
-  let issuerPath = normaliseIssuerPath(options.issuerPath ?? `/oidc/${clusterId}/`);
+  let issuerPath = normaliseIssuerPath(options.issuerPath ?? `/${tenantId}/${clusterId}/`);
+  const retiredIssuers = new Set<string>();
   // Made on first use: RSA key generation costs ~0.2 s and most tests never sign a token.
   let signingKeyCache: SigningKey | undefined;
   const signingKey = (): SigningKey => (signingKeyCache ??= newSigningKey());
@@ -781,7 +808,8 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
       return;
     }
 
-    if (method === 'GET' && url.pathname.startsWith('/oidc/')) {
+    // An issuer no longer served (a recreated cluster) is gone for anonymous callers too.
+    if (method === 'GET' && [...retiredIssuers].some((dir) => url.pathname.startsWith(dir))) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('404 page not found\n');
       return;
@@ -789,7 +817,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
 
     try {
       const token = bearer(req);
-      if (!token || (options.tokens && !options.tokens.includes(token))) throw unauthorized();
+      if (!token || !acceptedTokens.has(token)) throw unauthorized();
       const disc = method === 'GET' ? discovery(url.pathname) : undefined;
       if (disc !== undefined) {
         sendJson(res, 200, disc);
@@ -831,23 +859,23 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     return { keys: [signingKey().publicJwk] };
   }
 
-  const server = createServer((req, res) => {
+  const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent) sendJson(res, 500, new KubeStatusError(500, 'InternalError', String(e)).body);
       else res.destroy();
     });
   });
   const port = await listen(server, options.port ?? 0);
-  baseUrl = `http://127.0.0.1:${port}`;
+  baseUrl = `https://127.0.0.1:${port}`;
 
-  function kubeconfig(opts: { token?: string; namespace?: string; contextName?: string } = {}): string {
+  function kubeconfig(opts: KubeconfigOptions = {}): string {
     const name = opts.contextName ?? 'wid-test';
+    const ca = opts.caFile ? { 'certificate-authority': opts.caFile } : { 'certificate-authority-data': Buffer.from(tls.certPem).toString('base64') };
     return toYaml({
       apiVersion: 'v1',
       kind: 'Config',
-      // client-node 1.4 refuses plain http unless TLS verification is marked skipped
-      clusters: [{ name, cluster: { server: baseUrl, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'wid-bot', user: { token: opts.token ?? options.kubeconfigToken ?? options.tokens?.[0] ?? 'wid-test-token' } }],
+      clusters: [{ name, cluster: { server: baseUrl, ...ca } }],
+      users: [{ name: 'wid-bot', user: { token: opts.token ?? kubeconfigToken } }],
       contexts: [{ name, context: { cluster: name, user: 'wid-bot', namespace: opts.namespace ?? 'default' } }],
       'current-context': name,
       preferences: {},
@@ -864,6 +892,8 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     get clusterId() {
       return clusterId;
     },
+    tenantId,
+    caPem: tls.certPem,
     kubeconfig,
     writeKubeconfig(path, opts) {
       writeFileSync(path, kubeconfig(opts), { mode: 0o600 });
@@ -934,8 +964,9 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     },
     jwks,
     rotateIssuer(opts = {}) {
+      retiredIssuers.add(issuerPath.endsWith('/') ? issuerPath : `${issuerPath}/`);
       clusterId = opts.clusterId ?? randomUUID();
-      issuerPath = normaliseIssuerPath(opts.issuerPath ?? `/oidc/${clusterId}/`);
+      issuerPath = normaliseIssuerPath(opts.issuerPath ?? `/${tenantId}/${clusterId}/`);
       signingKeyCache = undefined;
       return issuerUrl();
     },

@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createTls } from '../../emulators/common/tls';
 import { startKubeEmulator, type KubeEmulator } from '../../emulators/kube';
 import { createKubeAdapter } from '../../../src/kube';
 import type { AdapterCall, KubePort } from '../../../src/domain/ports';
@@ -151,8 +152,26 @@ describe('Kubernetes adapter against the API emulator', () => {
     expect(e.kind).toBe('retryable');
   });
 
-  test('a kubeconfig file and a named context', async () => {
-    const file = kube.writeKubeconfig(path.join(mkdtempSync(path.join(tmpdir(), 'wid-kube-')), 'config'));
+  test('an API server whose certificate the kubeconfig does not trust → terminal, naming certificate-authority', async () => {
+    const stranger = await createTls(mkdtempSync(path.join(tmpdir(), 'wid-other-ca-')));
+    const yaml = kube.kubeconfig().replace(Buffer.from(kube.caPem).toString('base64'), Buffer.from(stranger.certPem).toString('base64'));
+    const e = await caught(createKubeAdapter({ kubeconfigYaml: yaml }).getServiceAccount('team-a', 'default'));
+    expect(e).toBeInstanceOf(TerminalError);
+    expect(e.code).toBe('KubeTlsUntrusted');
+    expect(e.message).toContain('certificate-authority');
+  });
+
+  test('a token the API server does not know → terminal Unauthorized', async () => {
+    const e = await caught(createKubeAdapter({ kubeconfigYaml: kube.kubeconfig({ token: 'not-a-cluster-token' }) }).getServiceAccount('team-a', 'default'));
+    expect(e).toBeInstanceOf(TerminalError);
+    expect(e.code).toBe('Unauthorized');
+  });
+
+  test('a kubeconfig file naming its CA file, and a named context', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wid-kube-'));
+    writeFileSync(path.join(dir, 'ca.pem'), kube.caPem);
+    const file = kube.writeKubeconfig(path.join(dir, 'config'), { caFile: path.join(dir, 'ca.pem') });
+    expect(readFileSync(file, 'utf8')).toContain(`certificate-authority: ${path.join(dir, 'ca.pem')}`);
     const fromFile = createKubeAdapter({ kubeconfigPath: file });
     expect(await fromFile.getServiceAccount('team-a', 'default')).toMatchObject({ name: 'default' });
     const named = createKubeAdapter({ kubeconfigYaml: kube.kubeconfig({ contextName: 'aks-prod' }), context: 'aks-prod' });

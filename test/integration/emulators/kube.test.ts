@@ -11,7 +11,9 @@ import * as k8s from '@kubernetes/client-node';
 import { expectSameShape } from '../../emulators/common/shape';
 import { decodeJwt, verifyRs256 } from '../../emulators/entra/jwt';
 import { startKubeEmulator, type KubeEmulator } from '../../emulators/kube/index';
+import { startWorld, WORLD } from '../../emulators/world';
 import { referenceDir } from '../../support/reference';
+import { parse as parseYaml } from 'yaml';
 
 const REF = referenceDir('kubernetes');
 const example = (name: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(REF, name), 'utf8')) as Record<string, unknown>;
@@ -420,6 +422,48 @@ describe('authentication and RBAC', () => {
   });
 });
 
+describe('HTTPS and bearer tokens', () => {
+  const UNAUTHORIZED = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 };
+
+  test('no token, a wrong token or another scheme → 401 with the API server\'s Status body, discovery included', async () => {
+    for (const p of ['/api', '/api/v1/namespaces', '/version']) {
+      const none = await raw(kube, 'GET', p, undefined, undefined, null);
+      expect(none).toEqual({ status: 401, body: UNAUTHORIZED });
+      expect(await raw(kube, 'GET', p, undefined, undefined, 'wid-test-token-but-wrong')).toEqual({ status: 401, body: UNAUTHORIZED });
+    }
+    const basic = await fetch(`${kube.url}/api/v1/namespaces`, { headers: { authorization: `Basic ${Buffer.from('admin:wid-test-token').toString('base64')}` } });
+    expect(basic.status).toBe(401);
+    expect((await raw(kube, 'GET', '/api/v1/namespaces')).status).toBe(200);
+  });
+
+  test('served over TLS only: plain HTTP on the port is not an API server', async () => {
+    const plain = await fetch(kube.url.replace('https:', 'http:') + '/api').then(
+      (r) => r.status,
+      () => 'refused',
+    );
+    expect(plain).not.toBe(200);
+  });
+
+  test('the world writes a kubeconfig naming its CA file and a token, never skipping verification; ARM reports the HTTPS issuer', async () => {
+    const world = await startWorld();
+    try {
+      const text = readFileSync(world.files.kubeconfig, 'utf8');
+      const cfg = parseYaml(text) as { clusters: { cluster: Record<string, unknown> }[]; users: { user: { token?: string } }[] };
+      expect(cfg.clusters[0]?.cluster).toEqual({ server: world.urls.kube, 'certificate-authority': world.files.ca });
+      expect(text).not.toContain('insecure-skip-tls-verify');
+      expect(readFileSync(world.files.ca, 'utf8')).toBe(world.kube.caPem);
+      const token = cfg.users[0]?.user.token;
+      expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect((await raw(world.kube, 'GET', '/api/v1/namespaces', undefined, undefined, token ?? null)).status).toBe(200);
+      expect((await raw(world.kube, 'GET', '/api/v1/namespaces')).status).toBe(401);
+      expect(world.kube.issuerUrl).toMatch(new RegExp(`^https://127\\.0\\.0\\.1:${world.kube.port}/${WORLD.tenantId}/[0-9a-f-]{36}/$`));
+      expect(world.clusterConfig().issuerUrl).toBe(world.kube.issuerUrl);
+    } finally {
+      await world.close();
+    }
+  });
+});
+
 describe('pods and aad-pod-identity', () => {
   test('pods list with labels, serviceAccountName and env, namespaced and across namespaces', async () => {
     const { core } = clients(kube);
@@ -489,7 +533,8 @@ describe('TokenRequest and the OIDC issuer', () => {
   test('tokens verify against the issuer JWKS; discovery document as AKS serves it; 404 for a missing ServiceAccount', async () => {
     const { core } = clients(kube);
     kube.seedServiceAccount({ namespace: 'finance', name: 'billing' });
-    expect(kube.issuerUrl).toMatch(new RegExp(`^${kube.url}/oidc/[0-9a-f-]{36}/$`));
+    expect(kube.issuerUrl).toMatch(new RegExp(`^${kube.url}/${kube.tenantId}/[0-9a-f-]{36}/$`));
+    expect(kube.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const tr = await core.createNamespacedServiceAccountToken({ namespace: 'finance', name: 'billing', body: { spec: { audiences: ['api://AzureADTokenExchange'], expirationSeconds: 3600 } } });
     const token = tr.status?.token as string;
     const discovery = (await (await fetch(`${kube.issuerUrl}.well-known/openid-configuration`)).json()) as Record<string, unknown>;
