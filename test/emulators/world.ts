@@ -17,6 +17,7 @@ import { startSlackEmulator, DEFAULT_BOT_TOKEN, type SlackEmulator, type SlackEm
 export const WORLD = {
   tenantId: DEFAULT_TENANT_ID,
   subscriptionId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590',
+  subscriptionName: 'wid-bot test world',
   aksResourceGroup: 'rg-aks',
   aksName: 'aks-blue',
   clusterName: 'blue',
@@ -164,6 +165,14 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   };
   const arm = await startArmEmulator({
     tenantId: WORLD.tenantId,
+    location: WORLD.location,
+    // The world's subscription and the resource groups it uses exist; identities anywhere else fail as in Azure.
+    subscriptions: [{ subscriptionId: WORLD.subscriptionId, displayName: WORLD.subscriptionName }],
+    resourceGroups: [WORLD.aksResourceGroup, WORLD.identityResourceGroup, WORLD.appsResourceGroup].map((name) => ({
+      subscriptionId: WORLD.subscriptionId,
+      name,
+      location: WORLD.location,
+    })),
     ...armOptions,
     tls,
     ...(options.ports?.arm ? { port: options.ports.arm } : {}),

@@ -25,6 +25,8 @@ export interface ArmCall {
   /** Query parameters with lowercased names (`api-version`, `$filter`, `$top`, `$skiptoken`). */
   query: Record<string, string>;
   body: unknown;
+  /** Object id (`oid`) of the authenticated caller, once authenticated. */
+  callerObjectId?: string;
 }
 
 /** The request body as an object; 400 when it is missing or not an object. */

@@ -9,12 +9,14 @@ import { createServer } from 'node:https';
 import { EmulatorControls } from '../common/controls';
 import { close as closeServer, listen, parseJson, readBody, sendJson } from '../common/http';
 import { testTls } from '../common/tls';
-import { authenticate, DenyList, type DenyRule } from './auth';
+import { checkApiVersion } from './api-versions';
+import { authenticate, callerOf, DenyList, type DenyRule } from './auth';
 import type { ArmCall, ArmContext } from './context';
 import { ArmError, armErrorBody, defaultFaultMessage, type ArmResponse } from './errors';
 import { normalisePath } from './ids';
+import { resourceGroupNotFound, subscriptionNotFound } from './resource-groups';
 import { resolve, type Route } from './router';
-import { ArmState, type ClusterConfig, type PrincipalType } from './state';
+import { ArmState, type ClusterConfig, type PrincipalType, type ResourceGroupConfig, type SubscriptionConfig } from './state';
 import { interval, Throttle, type ThrottleLimits, type ThrottleStats } from './throttle';
 
 export { ArmState } from './state';
@@ -23,11 +25,14 @@ export type {
   FederatedCredentialSnapshot,
   IdentitySnapshot,
   PrincipalType,
+  ResourceGroupConfig,
   RoleAssignmentSnapshot,
   SeedFederatedCredential,
   SeedIdentity,
   SeedRoleAssignment,
+  SubscriptionConfig,
 } from './state';
+export { API_VERSIONS, type ResourceType } from './api-versions';
 export type { DenyRule } from './auth';
 export type { BucketLimit, OperationClass, ThrottleLimits, ThrottleStats } from './throttle';
 export { DEFAULT_THROTTLE_LIMITS } from './throttle';
@@ -48,8 +53,18 @@ export interface ArmEmulatorOptions {
   ficWriteMs?: number;
   /** How long a new principal stays invisible to role assignments without principalType (default 0). */
   principalReplicationDelayMs?: number;
-  /** When given, only these resource groups exist (any subscription); others → 404 ResourceGroupNotFound. */
-  resourceGroups?: string[];
+  /**
+   * When given, only these subscriptions exist (listed by `GET /subscriptions`); others → 404 SubscriptionNotFound.
+   * When omitted, any subscription id is served and the list holds those something lives in.
+   */
+  subscriptions?: SubscriptionConfig[];
+  /**
+   * When given, only these resource groups exist (a bare name: in every subscription); a resource in another →
+   * 404 ResourceGroupNotFound, as in Azure. When omitted, a group comes into being with the first resource in it.
+   */
+  resourceGroups?: Array<string | ResourceGroupConfig>;
+  /** Location of resource groups that come into being on first use (default eastus). */
+  location?: string;
   clusters?: ClusterConfig[];
   /** Directory principals besides managed identities (users, groups, the bot's service principal). */
   principals?: Array<{ id: string; type?: PrincipalType }>;
@@ -122,7 +137,8 @@ function throttled(route: Route, retryAfterSeconds: number, burst: number, perSe
 export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promise<ArmEmulator> {
   const tls = options.tls ?? (await testTls());
   const controls = options.controls ?? new EmulatorControls();
-  const state = new ArmState(options.tenantId ?? DEFAULT_TENANT_ID);
+  const state = new ArmState(options.tenantId ?? DEFAULT_TENANT_ID, options.location);
+  state.setSubscriptions(options.subscriptions);
   state.setResourceGroups(options.resourceGroups);
   for (const c of options.clusters ?? []) state.setCluster(c);
   for (const p of options.principals ?? []) state.addPrincipal(p.id, p.type ?? 'ServicePrincipal');
@@ -139,19 +155,30 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     ficBusy: new Set(),
   };
 
+  /** The location ARM routes a call by: the body's, else its resource group's; global types have none. */
+  function locationOf(route: Route, call: ArmCall): string {
+    const body = call.body;
+    if (typeof body === 'object' && body !== null && typeof (body as { location?: unknown }).location === 'string') return (body as { location: string }).location;
+    if (route.resourceGroup !== undefined) return state.getResourceGroup(route.subscriptionId, route.resourceGroup)?.location ?? state.defaultLocation;
+    return '';
+  }
+
   async function answer(req: IncomingMessage, call: ArmCall): Promise<ArmResponse> {
     const token = authenticate(req.headers, options.tokenValidator);
+    call.callerObjectId = callerOf(token).objectId;
     if (!call.query['api-version']) {
       throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
     }
     const route = resolve(ctx, call);
+    checkApiVersion(route.resourceType, call.query['api-version'], locationOf(route, call), state.locations());
+    if (route.subscriptionId !== 'tenant' && !state.subscriptionExists(route.subscriptionId)) throw subscriptionNotFound(route.subscriptionId);
     denies.check(call.method, call.path, route.action, route.scope, token);
     if (route.throttle) {
       const t = throttle.take(route.throttle, route.subscriptionId);
       if (!t.ok) throw throttled(route, t.retryAfterSeconds, t.limit.burst, t.limit.perSecond);
     }
-    if (route.resourceGroup !== undefined && !state.resourceGroupExists(route.resourceGroup)) {
-      throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${route.resourceGroup}' could not be found.`);
+    if (route.resourceGroup !== undefined && !state.resourceGroupUsable(route.subscriptionId, route.resourceGroup)) {
+      throw resourceGroupNotFound(route.resourceGroup);
     }
     return route.run();
   }

@@ -4,7 +4,9 @@
  * reused for another principal/role/scope (400 RoleAssignmentUpdateNotPermitted); one assignment per
  * principal+role+scope (409 RoleAssignmentExists); a principal the directory does not show yet
  * (unknown, or younger than the replication delay) fails with 400 PrincipalNotFound unless the
- * request names its `principalType`.
+ * request names its `principalType`. From 2020-03-01-preview on, answers carry the audit fields
+ * (createdOn/updatedOn as ISO times, createdBy/updatedBy as the caller's object id) and
+ * description/condition/conditionVersion (null when not set), as the service returns them.
  */
 import { bodyObject, page, propertiesOf, type ArmCall, type ArmContext } from './context';
 import { ArmError, type ArmResponse } from './errors';
@@ -14,17 +16,59 @@ import type { PrincipalType, RoleAssignmentRecord } from './state';
 
 const PRINCIPAL_TYPES: readonly PrincipalType[] = ['User', 'Group', 'ServicePrincipal', 'ForeignGroup', 'Device'];
 
-export function roleAssignmentBody(r: RoleAssignmentRecord): unknown {
+/** The first api-version whose answers carry condition, description and the created/updated fields. */
+const AUDITED_SINCE = '2020-03-01-preview';
+
+export function roleAssignmentBody(r: RoleAssignmentRecord, apiVersion: string): unknown {
+  const properties: Record<string, unknown> = {
+    roleDefinitionId: r.roleDefinitionId,
+    principalId: r.principalId,
+    principalType: r.principalType,
+    scope: r.scope,
+  };
+  if (apiVersion.toLowerCase() >= AUDITED_SINCE) {
+    Object.assign(properties, {
+      condition: r.condition ?? null,
+      conditionVersion: r.conditionVersion ?? null,
+      createdOn: new Date(r.createdAt).toISOString(),
+      updatedOn: new Date(r.updatedAt).toISOString(),
+      createdBy: r.createdBy,
+      updatedBy: r.updatedBy,
+      delegatedManagedIdentityResourceId: null,
+      description: r.description ?? null,
+    });
+  }
   return {
-    properties: {
-      roleDefinitionId: r.roleDefinitionId,
-      principalId: r.principalId,
-      principalType: r.principalType,
-      scope: r.scope,
-    },
+    properties,
     id: roleAssignmentId(r.scope, r.name),
     type: 'Microsoft.Authorization/roleAssignments',
     name: r.name,
+  };
+}
+
+function optionalString(props: Record<string, unknown>, key: string): string | undefined {
+  const v = props[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') {
+    throw new ArmError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: 'properties.${key}' must be a string.`);
+  }
+  return v;
+}
+
+/** description, condition and conditionVersion as sent; a condition without a version is version 2.0. */
+function annotations(props: Record<string, unknown>): Pick<RoleAssignmentRecord, 'description' | 'condition' | 'conditionVersion'> {
+  const description = optionalString(props, 'description');
+  const condition = optionalString(props, 'condition');
+  const conditionVersion = optionalString(props, 'conditionVersion');
+  if (conditionVersion !== undefined && condition === undefined) {
+    throw new ArmError(400, 'InvalidRoleAssignmentRequest', "The role assignment has a 'conditionVersion' but no 'condition'. Send both, or neither.");
+  }
+  if (conditionVersion !== undefined && conditionVersion !== '2.0') {
+    throw new ArmError(400, 'InvalidConditionVersion', `The condition version '${conditionVersion}' is not supported. The supported condition version is '2.0'.`);
+  }
+  return {
+    ...(description !== undefined ? { description } : {}),
+    ...(condition !== undefined ? { condition, conditionVersion: conditionVersion ?? '2.0' } : {}),
   };
 }
 
@@ -52,6 +96,9 @@ export function putRoleAssignment(ctx: ArmContext, scope: string, name: string, 
   if (!isGuid(principalId)) {
     throw new ArmError(400, 'InvalidPrincipalId', 'A valid principal ID must be provided for role assignment.');
   }
+  const notes = annotations(props);
+  const apiVersion = call.query['api-version'] ?? '';
+  const caller = call.callerObjectId ?? '00000000-0000-0000-0000-000000000000';
 
   const existing = ctx.state.getRoleAssignment(name);
   if (existing) {
@@ -62,7 +109,16 @@ export function putRoleAssignment(ctx: ArmContext, scope: string, name: string, 
     if (!same) {
       throw new ArmError(400, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.');
     }
-    return { status: 200, body: roleAssignmentBody(existing) };
+    // Description and condition may change; what the assignment grants may not.
+    const changed = existing.description !== notes.description || existing.condition !== notes.condition || existing.conditionVersion !== notes.conditionVersion;
+    if (changed) {
+      existing.description = notes.description;
+      existing.condition = notes.condition;
+      existing.conditionVersion = notes.conditionVersion;
+      existing.updatedAt = Date.now();
+      existing.updatedBy = caller;
+    }
+    return { status: 200, body: roleAssignmentBody(existing, apiVersion) };
   }
 
   const duplicate = ctx.state
@@ -91,16 +147,21 @@ export function putRoleAssignment(ctx: ArmContext, scope: string, name: string, 
     );
   }
 
+  const now = Date.now();
   const rec: RoleAssignmentRecord = {
     name,
     scope: s,
     roleDefinitionId,
     principalId,
     principalType: typeGiven ? (principalType as string) : (principal?.type ?? 'ServicePrincipal'),
-    createdAt: Date.now(),
+    createdAt: now,
+    updatedAt: now,
+    createdBy: caller,
+    updatedBy: caller,
+    ...notes,
   };
   ctx.state.insertRoleAssignment(rec);
-  return { status: 201, body: roleAssignmentBody(rec) };
+  return { status: 201, body: roleAssignmentBody(rec, apiVersion) };
 }
 
 function requireAtScope(ctx: ArmContext, scope: string, name: string): RoleAssignmentRecord | undefined {
@@ -108,17 +169,17 @@ function requireAtScope(ctx: ArmContext, scope: string, name: string): RoleAssig
   return r && sameScope(r.scope, scope) ? r : undefined;
 }
 
-export function getRoleAssignment(ctx: ArmContext, scope: string, name: string): ArmResponse {
+export function getRoleAssignment(ctx: ArmContext, scope: string, name: string, call: ArmCall): ArmResponse {
   const r = requireAtScope(ctx, scope, name);
   if (!r) throw new ArmError(404, 'RoleAssignmentNotFound', `The role assignment '${name}' is not found.`);
-  return { status: 200, body: roleAssignmentBody(r) };
+  return { status: 200, body: roleAssignmentBody(r, call.query['api-version'] ?? '') };
 }
 
-export function deleteRoleAssignment(ctx: ArmContext, scope: string, name: string): ArmResponse {
+export function deleteRoleAssignment(ctx: ArmContext, scope: string, name: string, call: ArmCall): ArmResponse {
   const r = requireAtScope(ctx, scope, name);
   if (!r) return { status: 204 };
   ctx.state.removeRoleAssignment(name);
-  return { status: 200, body: roleAssignmentBody(r) };
+  return { status: 200, body: roleAssignmentBody(r, call.query['api-version'] ?? '') };
 }
 
 interface AssignmentFilter {
@@ -149,6 +210,6 @@ export function listRoleAssignments(ctx: ArmContext, scope: string, call: ArmCal
     .roleAssignmentRecords()
     .filter((r) => scopeContains(r.scope, s) || (!f.atScope && scopeContains(s, r.scope)))
     .filter((r) => f.principalId === undefined || r.principalId.toLowerCase() === f.principalId.toLowerCase())
-    .map(roleAssignmentBody);
+    .map((r) => roleAssignmentBody(r, call.query['api-version'] ?? ''));
   return { status: 200, body: page(ctx, call, items, ctx.pageSize) };
 }

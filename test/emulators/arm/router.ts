@@ -3,18 +3,22 @@
  * AuthorizationFailed messages), its scope, and its throttling class. Provider and resource-group
  * segments match case-insensitively, as in ARM.
  */
+import type { ResourceType } from './api-versions';
 import type { ArmCall, ArmContext } from './context';
 import { ArmError, type ArmResponse } from './errors';
 import * as fic from './federated-credentials';
 import * as identities from './identities';
 import * as clusters from './managed-clusters';
 import * as assignments from './role-assignments';
+import * as groups from './resource-groups';
 import * as definitions from './role-definitions';
 import type { OperationClass } from './throttle';
 
 export interface Route {
   /** e.g. `Microsoft.Authorization/roleAssignments/write`. */
   action: string;
+  /** The resource type whose published api-versions the call must use. */
+  resourceType: ResourceType;
   /** The resource id the action is performed over. */
   scope: string;
   /** Subscription for throttling (`tenant` for calls outside any subscription). */
@@ -25,7 +29,7 @@ export interface Route {
   run: () => ArmResponse | Promise<ArmResponse>;
 }
 
-const VERB: Record<string, string> = { GET: 'read', PUT: 'write', PATCH: 'write', DELETE: 'delete' };
+const VERB: Record<string, string> = { GET: 'read', HEAD: 'read', PUT: 'write', PATCH: 'write', DELETE: 'delete' };
 
 function methodNotAllowed(method: string): ArmError {
   return new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
@@ -46,6 +50,7 @@ function authorizationRoute(ctx: ArmContext, call: ArmCall, segs: string[], i: n
     if (call.method !== 'GET') throw methodNotAllowed(call.method);
     return {
       action: 'Microsoft.Authorization/roleDefinitions/read',
+      resourceType: 'Microsoft.Authorization/roleDefinitions',
       scope: name ? call.path : scope,
       subscriptionId,
       throttle: 'read',
@@ -57,6 +62,7 @@ function authorizationRoute(ctx: ArmContext, call: ArmCall, segs: string[], i: n
       if (call.method !== 'GET') throw methodNotAllowed(call.method);
       return {
         action: 'Microsoft.Authorization/roleAssignments/read',
+        resourceType: 'Microsoft.Authorization/roleAssignments',
         scope,
         subscriptionId,
         throttle: 'read',
@@ -66,6 +72,7 @@ function authorizationRoute(ctx: ArmContext, call: ArmCall, segs: string[], i: n
     if (call.method !== 'GET' && call.method !== 'PUT' && call.method !== 'DELETE') throw methodNotAllowed(call.method);
     return {
       action: `Microsoft.Authorization/roleAssignments/${verb}`,
+      resourceType: 'Microsoft.Authorization/roleAssignments',
       scope: call.path,
       subscriptionId,
       throttle: call.method === 'GET' ? 'read' : 'roleAssignmentWrite',
@@ -73,11 +80,35 @@ function authorizationRoute(ctx: ArmContext, call: ArmCall, segs: string[], i: n
         call.method === 'PUT'
           ? assignments.putRoleAssignment(ctx, scope, name, call)
           : call.method === 'DELETE'
-            ? assignments.deleteRoleAssignment(ctx, scope, name)
-            : assignments.getRoleAssignment(ctx, scope, name),
+            ? assignments.deleteRoleAssignment(ctx, scope, name, call)
+            : assignments.getRoleAssignment(ctx, scope, name, call),
     };
   }
   throw unknownRoute(call.path);
+}
+
+/** `/subscriptions/{id}/resourcegroups[/{name}]`. */
+function resourceGroupRoute(ctx: ArmContext, call: ArmCall, subscriptionId: string, name: string | undefined): Route {
+  const base = { resourceType: 'Microsoft.Resources/resourceGroups' as const, subscriptionId, scope: call.path };
+  if (name === undefined) {
+    if (call.method !== 'GET') throw methodNotAllowed(call.method);
+    return { ...base, action: 'Microsoft.Resources/subscriptions/resourceGroups/read', throttle: 'read', run: () => groups.listResourceGroups(ctx, call, subscriptionId) };
+  }
+  const run: Record<string, () => ArmResponse> = {
+    GET: () => groups.getResourceGroup(ctx, subscriptionId, name),
+    HEAD: () => groups.checkResourceGroup(ctx, subscriptionId, name),
+    PUT: () => groups.putResourceGroup(ctx, subscriptionId, name, call),
+    PATCH: () => groups.patchResourceGroup(ctx, subscriptionId, name, call),
+  };
+  const handler = run[call.method];
+  // Deleting a resource group (a long-running operation in ARM) is not part of the emulated surface.
+  if (!handler) throw methodNotAllowed(call.method);
+  return {
+    ...base,
+    action: `Microsoft.Resources/subscriptions/resourceGroups/${VERB[call.method] ?? 'read'}`,
+    ...(call.method === 'GET' || call.method === 'HEAD' ? { throttle: 'read' as const } : {}),
+    run: handler,
+  };
 }
 
 export function resolve(ctx: ArmContext, call: ArmCall): Route {
@@ -89,14 +120,38 @@ export function resolve(ctx: ArmContext, call: ArmCall): Route {
     if (lc[i] === 'providers' && lc[i + 1] === 'microsoft.authorization') return authorizationRoute(ctx, call, segs, i);
   }
 
-  if (lc[0] !== 'subscriptions' || !segs[1]) throw unknownRoute(call.path);
-  const subscriptionId = segs[1];
+  if (lc[0] !== 'subscriptions') throw unknownRoute(call.path);
   const verb = VERB[call.method];
+  if (!segs[1]) {
+    if (call.method !== 'GET') throw methodNotAllowed(call.method);
+    return {
+      action: 'Microsoft.Resources/subscriptions/read',
+      resourceType: 'Microsoft.Resources/subscriptions',
+      scope: '/',
+      subscriptionId: 'tenant',
+      throttle: 'read',
+      run: () => groups.listSubscriptions(ctx, call),
+    };
+  }
+  const subscriptionId = segs[1];
+  if (segs.length === 2) {
+    if (call.method !== 'GET') throw methodNotAllowed(call.method);
+    return {
+      action: 'Microsoft.Resources/subscriptions/read',
+      resourceType: 'Microsoft.Resources/subscriptions',
+      scope: call.path,
+      subscriptionId,
+      throttle: 'read',
+      run: () => groups.getSubscription(ctx, subscriptionId),
+    };
+  }
+  if (lc[2] === 'resourcegroups' && segs.length <= 4) return resourceGroupRoute(ctx, call, subscriptionId, segs[3]);
 
   if (lc[2] === 'providers' && lc[3] === 'microsoft.managedidentity' && lc[4] === 'userassignedidentities' && segs.length === 5) {
     if (call.method !== 'GET') throw methodNotAllowed(call.method);
     return {
       action: 'Microsoft.ManagedIdentity/userAssignedIdentities/read',
+      resourceType: 'Microsoft.ManagedIdentity/userAssignedIdentities',
       scope: `/subscriptions/${subscriptionId}`,
       subscriptionId,
       throttle: 'read',
@@ -112,6 +167,7 @@ export function resolve(ctx: ArmContext, call: ArmCall): Route {
     const name = segs[7];
     return {
       action: 'Microsoft.ContainerService/managedClusters/read',
+      resourceType: 'Microsoft.ContainerService/managedClusters',
       scope: call.path,
       subscriptionId,
       throttle: 'read',
@@ -126,6 +182,7 @@ export function resolve(ctx: ArmContext, call: ArmCall): Route {
     if (call.method !== 'GET') throw methodNotAllowed(call.method);
     return {
       action: 'Microsoft.ManagedIdentity/userAssignedIdentities/read',
+      resourceType: 'Microsoft.ManagedIdentity/userAssignedIdentities',
       scope: `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`,
       subscriptionId,
       throttle: 'read',
@@ -149,6 +206,7 @@ export function resolve(ctx: ArmContext, call: ArmCall): Route {
     if (!handler) throw methodNotAllowed(call.method);
     return {
       action: `Microsoft.ManagedIdentity/userAssignedIdentities/${verb}`,
+      resourceType: 'Microsoft.ManagedIdentity/userAssignedIdentities',
       scope: call.path,
       subscriptionId,
       throttle: call.method === 'PUT' || call.method === 'PATCH' ? 'identityWrite' : 'read',
@@ -163,6 +221,7 @@ export function resolve(ctx: ArmContext, call: ArmCall): Route {
     if (call.method !== 'GET') throw methodNotAllowed(call.method);
     return {
       action: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read',
+      resourceType: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials',
       scope: call.path,
       subscriptionId,
       throttle: 'read',
@@ -179,6 +238,7 @@ export function resolve(ctx: ArmContext, call: ArmCall): Route {
   if (!handler) throw methodNotAllowed(call.method);
   return {
     action: `Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/${verb}`,
+    resourceType: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials',
     scope: call.path,
     subscriptionId,
     throttle: call.method === 'GET' ? 'read' : 'ficWrite',

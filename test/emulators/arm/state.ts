@@ -47,9 +47,42 @@ export interface RoleAssignmentRecord {
   principalId: string;
   principalType: string;
   createdAt: number;
+  updatedAt: number;
+  /** Object id of the caller that created / last wrote the assignment. */
+  createdBy: string;
+  updatedBy: string;
+  description?: string;
+  /** An ABAC condition and its version ('2.0'), as sent. */
+  condition?: string;
+  conditionVersion?: string;
 }
 
 export type PrincipalType = 'User' | 'Group' | 'ServicePrincipal' | 'ForeignGroup' | 'Device';
+
+/** A subscription as `GET /subscriptions` reports it. */
+export interface SubscriptionConfig {
+  subscriptionId: string;
+  displayName?: string;
+  state?: 'Enabled' | 'Warned' | 'PastDue' | 'Disabled' | 'Deleted';
+  tags?: Record<string, string>;
+}
+
+/** A resource group; without `subscriptionId` it exists in every subscription (a shorthand for tests). */
+export interface ResourceGroupConfig {
+  subscriptionId?: string;
+  name: string;
+  location?: string;
+  tags?: Record<string, string>;
+}
+
+export interface ResourceGroupRecord {
+  /** Undefined: the group exists in every subscription. */
+  subscriptionId: string | undefined;
+  name: string;
+  location: string;
+  tags: Record<string, string>;
+  createdAt: number;
+}
 
 export interface PrincipalRecord {
   id: string;
@@ -137,10 +170,20 @@ export interface SeedRoleAssignment {
   principalId: string;
   principalType?: PrincipalType;
   name?: string;
+  /** Object id recorded as creator (default: the nil GUID, as for an assignment made outside the test). */
+  createdBy?: string;
+  description?: string;
+  condition?: string;
 }
+
+const NIL_GUID = '00000000-0000-0000-0000-000000000000';
 
 function identityKey(subscriptionId: string, resourceGroup: string, name: string): string {
   return `${subscriptionId}/${resourceGroup}/${name}`.toLowerCase();
+}
+
+function groupKey(subscriptionId: string | undefined, name: string): string {
+  return `${subscriptionId ?? '*'}/${name}`.toLowerCase();
 }
 
 function clusterKey(c: { subscriptionId: string; resourceGroup: string; name: string }): string {
@@ -153,24 +196,112 @@ export class ArmState {
   private readonly assignmentMap = new Map<string, RoleAssignmentRecord>();
   private readonly principalMap = new Map<string, PrincipalRecord>();
   private readonly clusterMap = new Map<string, ClusterConfig>();
-  /** Undefined: every resource group exists. */
-  private resourceGroupSet: Set<string> | undefined;
+  private readonly subscriptionMap = new Map<string, SubscriptionConfig>();
+  private readonly groupMap = new Map<string, ResourceGroupRecord>();
+  /** False: a resource group comes into being with the first identity or cluster in it. */
+  private groupsDeclared = false;
+  /** False: any subscription id is served (and listed once something lives in it). */
+  private subscriptionsDeclared = false;
 
-  constructor(readonly tenantId: string) {}
+  constructor(
+    readonly tenantId: string,
+    /** Where resource groups that come into being on first use are placed. */
+    readonly defaultLocation = 'eastus',
+  ) {}
+
+  // ---- subscriptions --------------------------------------------------------------------------
+
+  /** Only these subscriptions exist (others → 404 SubscriptionNotFound); undefined lifts the restriction. */
+  setSubscriptions(subs: SubscriptionConfig[] | undefined): void {
+    this.subscriptionMap.clear();
+    this.subscriptionsDeclared = subs !== undefined;
+    for (const s of subs ?? []) this.subscriptionMap.set(s.subscriptionId.toLowerCase(), { ...s });
+  }
+
+  subscriptionExists(subscriptionId: string): boolean {
+    return !this.subscriptionsDeclared || this.subscriptionMap.has(subscriptionId.toLowerCase());
+  }
+
+  getSubscription(subscriptionId: string): SubscriptionConfig | undefined {
+    const declared = this.subscriptionMap.get(subscriptionId.toLowerCase());
+    if (declared || this.subscriptionsDeclared) return declared;
+    return { subscriptionId };
+  }
+
+  /** Declared subscriptions, or (undeclared) every subscription something lives in. */
+  subscriptions(): SubscriptionConfig[] {
+    if (this.subscriptionsDeclared) return [...this.subscriptionMap.values()];
+    const seen = new Map<string, string>();
+    const note = (id: string | undefined): void => {
+      if (id && !seen.has(id.toLowerCase())) seen.set(id.toLowerCase(), id);
+    };
+    for (const g of this.groupMap.values()) note(g.subscriptionId);
+    for (const i of this.identityMap.values()) note(i.subscriptionId);
+    for (const c of this.clusterMap.values()) note(c.subscriptionId);
+    return [...seen.values()].map((subscriptionId) => ({ subscriptionId }));
+  }
 
   // ---- resource groups ------------------------------------------------------------------------
 
-  /** Restrict existing resource groups to these names (any subscription); undefined lifts the restriction. */
-  setResourceGroups(names: string[] | undefined): void {
-    this.resourceGroupSet = names ? new Set(names.map((n) => n.toLowerCase())) : undefined;
+  /** Declare the resource groups that exist (others → 404 ResourceGroupNotFound); undefined: groups appear on first use. */
+  setResourceGroups(groups: Array<string | ResourceGroupConfig> | undefined): void {
+    this.groupMap.clear();
+    this.groupsDeclared = groups !== undefined;
+    for (const g of groups ?? []) this.putResourceGroup(typeof g === 'string' ? { name: g } : g);
   }
 
-  addResourceGroup(name: string): void {
-    this.resourceGroupSet?.add(name.toLowerCase());
+  /** Create or update a resource group (location and tags). */
+  putResourceGroup(g: ResourceGroupConfig): ResourceGroupRecord {
+    const existing = this.getResourceGroup(g.subscriptionId, g.name);
+    const rec: ResourceGroupRecord = {
+      subscriptionId: g.subscriptionId,
+      name: existing?.name ?? g.name,
+      location: g.location ?? existing?.location ?? this.defaultLocation,
+      tags: { ...(g.tags ?? existing?.tags ?? {}) },
+      createdAt: existing?.createdAt ?? Date.now(),
+    };
+    this.groupMap.set(groupKey(g.subscriptionId, rec.name), rec);
+    return rec;
   }
 
-  resourceGroupExists(name: string): boolean {
-    return this.resourceGroupSet === undefined || this.resourceGroupSet.has(name.toLowerCase());
+  /** The group in this subscription (or one declared for every subscription). */
+  getResourceGroup(subscriptionId: string | undefined, name: string): ResourceGroupRecord | undefined {
+    return this.groupMap.get(groupKey(subscriptionId, name)) ?? this.groupMap.get(groupKey(undefined, name));
+  }
+
+  resourceGroupExists(subscriptionId: string, name: string): boolean {
+    return this.getResourceGroup(subscriptionId, name) !== undefined;
+  }
+
+  /** A resource may be written in the group: it exists, or groups are not declared (it comes into being). */
+  resourceGroupUsable(subscriptionId: string, name: string): boolean {
+    return !this.groupsDeclared || this.resourceGroupExists(subscriptionId, name);
+  }
+
+  /** The locations resources live in (for messages that list them). */
+  locations(): string[] {
+    const all = [this.defaultLocation, ...[...this.groupMap.values()].map((g) => g.location)].map((l) => l.toLowerCase());
+    return [...new Set(all)].sort();
+  }
+
+  /** Resource groups of a subscription, as that subscription sees them. */
+  listResourceGroups(subscriptionId: string): ResourceGroupRecord[] {
+    const sub = subscriptionId.toLowerCase();
+    const own = [...this.groupMap.values()].filter((g) => g.subscriptionId?.toLowerCase() === sub);
+    const shared = [...this.groupMap.values()].filter((g) => g.subscriptionId === undefined && !own.some((o) => o.name.toLowerCase() === g.name.toLowerCase()));
+    return [...own, ...shared.map((g) => ({ ...g, subscriptionId }))];
+  }
+
+  /** Where groups are not declared, the first resource in a group brings it into being. */
+  private noteResourceGroup(subscriptionId: string, name: string, location: string): void {
+    if (!this.groupsDeclared && !this.resourceGroupExists(subscriptionId, name)) this.putResourceGroup({ subscriptionId, name, location });
+  }
+
+  private requireResourceGroup(subscriptionId: string, name: string): void {
+    this.noteResourceGroup(subscriptionId, name, this.defaultLocation);
+    if (!this.resourceGroupExists(subscriptionId, name)) {
+      throw new Error(`resource group ${name} does not exist in subscription ${subscriptionId}: declare it in the emulator's resourceGroups first`);
+    }
   }
 
   // ---- identities -----------------------------------------------------------------------------
@@ -185,6 +316,7 @@ export class ArmState {
   }
 
   insertIdentity(rec: IdentityRecord): void {
+    this.noteResourceGroup(rec.subscriptionId, rec.resourceGroup, rec.location);
     this.identityMap.set(identityKey(rec.subscriptionId, rec.resourceGroup, rec.name), rec);
   }
 
@@ -246,13 +378,14 @@ export class ArmState {
   }
 
   seedIdentity(seed: SeedIdentity): IdentitySnapshot {
+    this.requireResourceGroup(seed.subscriptionId, seed.resourceGroup);
     const now = seed.createdAt ?? Date.now();
     const existing = this.getIdentity(seed.subscriptionId, seed.resourceGroup, seed.name);
     const rec: IdentityRecord = {
       subscriptionId: seed.subscriptionId,
       resourceGroup: seed.resourceGroup,
       name: seed.name,
-      location: seed.location ?? 'eastus',
+      location: seed.location ?? this.getResourceGroup(seed.subscriptionId, seed.resourceGroup)?.location ?? this.defaultLocation,
       tags: { ...(seed.tags ?? {}) },
       clientId: seed.clientId ?? randomUUID(),
       principalId: seed.principalId ?? randomUUID(),
@@ -332,6 +465,7 @@ export class ArmState {
     const scope = normaliseScope(seed.scope);
     const sub = /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1];
     const name = seed.name ?? randomUUID();
+    const now = Date.now();
     if (!isGuid(name)) throw new Error(`role assignment name must be a GUID: ${name}`);
     const rec: RoleAssignmentRecord = {
       name,
@@ -339,7 +473,12 @@ export class ArmState {
       roleDefinitionId: `${sub ? `/subscriptions/${sub}` : ''}/providers/Microsoft.Authorization/roleDefinitions/${role.id}`,
       principalId: seed.principalId,
       principalType: seed.principalType ?? this.lookupPrincipal(seed.principalId)?.type ?? 'ServicePrincipal',
-      createdAt: Date.now(),
+      createdAt: now,
+      updatedAt: now,
+      createdBy: seed.createdBy ?? NIL_GUID,
+      updatedBy: seed.createdBy ?? NIL_GUID,
+      ...(seed.description !== undefined ? { description: seed.description } : {}),
+      ...(seed.condition !== undefined ? { condition: seed.condition, conditionVersion: '2.0' } : {}),
     };
     this.insertRoleAssignment(rec);
     const snap = this.roleAssignments().find((r) => r.name === name);
@@ -350,6 +489,7 @@ export class ArmState {
   // ---- clusters -------------------------------------------------------------------------------
 
   setCluster(cluster: ClusterConfig): void {
+    this.noteResourceGroup(cluster.subscriptionId, cluster.resourceGroup, cluster.location ?? this.defaultLocation);
     this.clusterMap.set(clusterKey(cluster), { ...cluster });
   }
 
