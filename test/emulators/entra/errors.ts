@@ -100,6 +100,7 @@ export const entraErrors = {
       70021,
       `No matching federated identity record found for presented assertion. Assertion Issuer: '${issuer}'. Assertion Subject: '${subject}'. Assertion Audience: '${audience}'. ${FEDERATION_DOC}`,
     ),
+  invalidInstance: () => new EntraError(400, 'invalid_instance', 50049, "Unknown or invalid instance."),
   oidcEndpointFailed: () => new EntraError(401, 'invalid_client', 50166, 'Request to External OIDC endpoint failed.'),
   signatureKeyNotFound: () => new EntraError(401, 'invalid_client', 50013, 'Assertion failed signature validation. [Reason - The key was not found.]'),
   signatureInvalid: () =>

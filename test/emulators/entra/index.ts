@@ -68,6 +68,11 @@ export interface EntraEmulatorOptions {
   accessTokenLifetimeSeconds?: number;
   /** Clock skew allowed on assertion exp/nbf (default 300 s, as Entra allows). */
   clockSkewSeconds?: number;
+  /**
+   * Entra fetches a federated issuer's discovery document and keys over HTTPS only: an assertion whose issuer
+   * is not https fails with AADSTS50166, as it does in Azure (default true).
+   */
+  requireHttpsIssuer?: boolean;
   port?: number;
   controls?: EmulatorControls;
   now?: () => number;
@@ -167,6 +172,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   const cacheMs = options.jwksCacheMs ?? 5000;
   const lifetime = options.accessTokenLifetimeSeconds ?? 3599;
   const skew = options.clockSkewSeconds ?? 300;
+  const requireHttpsIssuer = options.requireHttpsIssuer ?? true;
   const key = newSigningKey();
   const issued: IssuedToken[] = [];
   const issuerCache = new Map<string, { at: number; keys: Record<string, unknown>[] }>();
@@ -214,6 +220,31 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     };
   }
 
+  /**
+   * `/common/discovery/instance?api-version=1.1&authorization_endpoint=https://<host>/<tenant>/oauth2/v2.0/authorize`
+   * (what MSAL asks): the tenant discovery endpoint for the tenant named in authorization_endpoint, and this
+   * host's aliases. Another host is an unknown instance, as for a host the public cloud does not know.
+   */
+  function instanceDiscovery(query: URLSearchParams): unknown {
+    const endpoint = query.get('authorization_endpoint');
+    if (!endpoint) throw entraErrors.missingParameter('authorization_endpoint');
+    let auth: URL;
+    try {
+      auth = new URL(endpoint);
+    } catch {
+      throw entraErrors.invalidInstance();
+    }
+    const host = new URL(baseUrl).host;
+    const tenant = auth.pathname.split('/').filter(Boolean)[0];
+    if (auth.protocol !== 'https:' || auth.host !== host || !tenant) throw entraErrors.invalidInstance();
+    if (GUID.test(tenant)) tenantOf(tenant);
+    return {
+      tenant_discovery_endpoint: `${baseUrl}/${tenant}/v2.0/.well-known/openid-configuration`,
+      'api-version': query.get('api-version') ?? '1.1',
+      metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+    };
+  }
+
   function jwks(): { keys: (PublicJwk & { x5t: string })[] } {
     return { keys: [{ ...key.publicJwk, x5t: key.kid }] };
   }
@@ -257,6 +288,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     const cached = issuerCache.get(issuer);
     if (cached && !refresh && now() - cached.at < cacheMs) return cached.keys;
     let keys: Record<string, unknown>[];
+    if (requireHttpsIssuer && !issuer.startsWith('https://')) throw entraErrors.oidcEndpointFailed();
     try {
       const discoveryUrl = `${issuer}${issuer.endsWith('/') ? '' : '/'}.well-known/openid-configuration`;
       const doc = await fetchJson(discoveryUrl);
@@ -381,12 +413,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       const [tenantSeg, ...rest] = url.pathname.split('/').filter(Boolean);
       const sub = rest.join('/');
       if (method === 'GET' && tenantSeg === 'common' && sub === 'discovery/instance') {
-        const host = new URL(baseUrl).host;
-        sendJson(res, 200, {
-          tenant_discovery_endpoint: `${baseUrl}/{tenant}/v2.0/.well-known/openid-configuration`,
-          'api-version': '1.1',
-          metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
-        });
+        sendJson(res, 200, instanceDiscovery(url.searchParams));
         return;
       }
       if (tenantSeg && method === 'GET' && (sub === 'v2.0/.well-known/openid-configuration' || sub === '.well-known/openid-configuration')) {

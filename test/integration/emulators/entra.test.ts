@@ -33,6 +33,8 @@ beforeAll(async () => {
     tenantId: TENANT,
     apps: [{ clientId: 'wid-bot-app', secret: 'bot-secret', tenantId: TENANT }],
     identityLookup: (clientId) => identities.find((i) => i.clientId === clientId),
+    // The HTTPS-only issuer rule is on (its default) once the cluster's issuer is HTTPS; 'HTTPS-only issuers' tests it on its own.
+    requireHttpsIssuer: kube.issuerUrl.startsWith('https://'),
   });
 });
 afterAll(async () => {
@@ -149,6 +151,63 @@ describe('OpenID metadata and client-secret login', () => {
     expect(next.status).toBe(200);
     expect(Object.keys(next.body).sort()).toEqual(['access_token', 'expires_in', 'ext_expires_in', 'token_type']);
     expect(next.body).toMatchObject({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599 });
+  });
+});
+
+// MSAL (JS and Python) sends this question to the public cloud, never to an unknown authority host; the Azure
+// CLI suite (test/clients) hands az this answer through its MSAL HTTP cache.
+describe('instance discovery, as MSAL asks for it', () => {
+  const discovery = (query: string): Promise<Response> => fetch(`${entra.url}/common/discovery/instance?${query}`);
+
+  test('names the tenant of the authorization endpoint asked about (no template left in it) and this host', async () => {
+    const authorize = encodeURIComponent(`${entra.url}/${TENANT}/oauth2/v2.0/authorize`);
+    const res = await discovery(`api-version=1.1&authorization_endpoint=${authorize}`);
+    expect(res.status).toBe(200);
+    const host = new URL(entra.url).host;
+    expect(await res.json()).toEqual({
+      tenant_discovery_endpoint: `${entra.url}/${TENANT}/v2.0/.well-known/openid-configuration`,
+      'api-version': '1.1',
+      metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+    });
+    const common = (await (await discovery(`api-version=1.1&authorization_endpoint=${encodeURIComponent(`${entra.url}/organizations/oauth2/v2.0/authorize`)}`)).json()) as Record<string, string>;
+    expect(common.tenant_discovery_endpoint).toBe(`${entra.url}/organizations/v2.0/.well-known/openid-configuration`);
+  });
+
+  test('no authorization_endpoint → AADSTS900144; another host → invalid_instance AADSTS50049', async () => {
+    const missing = await discovery('api-version=1.1');
+    expect(missing.status).toBe(400);
+    expectEntraErrorShape((await missing.json()) as Record<string, unknown>, 900144);
+    const other = await discovery(`api-version=1.1&authorization_endpoint=${encodeURIComponent(`https://login.example.org/${TENANT}/oauth2/v2.0/authorize`)}`);
+    expect(other.status).toBe(400);
+    const body = (await other.json()) as Record<string, unknown>;
+    expect(body.error).toBe('invalid_instance');
+    expectEntraErrorShape(body, 50049);
+  });
+});
+
+describe('HTTPS-only issuers', () => {
+  test('an assertion from a plain-http issuer is refused with AADSTS50166 and its documents are never fetched', async () => {
+    const strict = await startEntraEmulator({ tenantId: TENANT, identityLookup: (clientId) => identities.find((i) => i.clientId === clientId) });
+    try {
+      const issuer = 'http://127.0.0.1:9/oidc/cluster/';
+      addCredential(issuer);
+      const key = newSigningKey();
+      const t = Math.floor(Date.now() / 1000);
+      const assertion = signJwt({ iss: issuer, sub: SUBJECT, aud: [AUDIENCE], iat: t, nbf: t, exp: t + 600 }, key, { typ: 'JWT' });
+      const res = await fetch(`${strict.url}/${TENANT}/oauth2/v2.0/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_assertion_type: JWT_BEARER, client_assertion: assertion, scope: ARM_SCOPE }),
+      });
+      expect(res.status).toBe(401);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body.error).toBe('invalid_client');
+      expectEntraErrorShape(body, 50166);
+      expect(String(body.error_description)).toMatch(/^AADSTS50166: Request to External OIDC endpoint failed\./);
+      expect(strict.issued).toHaveLength(0);
+    } finally {
+      await strict.close();
+    }
   });
 });
 
