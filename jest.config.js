@@ -3,7 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/test/chaos/'],
+  // test/clients drives the real az/kubectl (npm run test:clients); test/chaos is npm run test:chaos.
+  testPathIgnorePatterns: ['/node_modules/', '/test/chaos/', '/test/clients/'],
   transform: {
     '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
   },

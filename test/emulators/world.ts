@@ -186,9 +186,17 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ...options.entra,
     tls,
     identityLookup: (clientId) => arm.state.findIdentityByClientId(clientId),
+    // Graph's view of the managed identities' service principals (what `az role assignment list` reads).
+    directoryLookup: (objectId) => {
+      const rec = arm.state.findIdentityByPrincipalId(objectId);
+      if (!rec) return undefined;
+      const snap = arm.state.snapshotIdentity(rec);
+      return { id: snap.principalId, type: 'servicePrincipal', displayName: snap.name, appId: snap.clientId, servicePrincipalType: 'ManagedIdentity', resourceId: snap.id };
+    },
     ...(options.ports?.entra ? { port: options.ports.entra } : {}),
   });
   entraRef = entra;
+  arm.configure({ loginEndpoint: entra.url });
   const slack = await startSlackEmulator({
     ...options.slack,
     ...(options.ports?.slack ? { port: options.ports.slack } : {}),

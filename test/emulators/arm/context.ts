@@ -16,6 +16,8 @@ export interface ArmContext {
   principalReplicationDelayMs: number;
   /** Identities with a federated-credential write in progress (lowercased identity ids). */
   ficBusy: Set<string>;
+  /** The Entra login endpoint `GET /metadata/endpoints` names. */
+  loginEndpoint?: string;
 }
 
 export interface ArmCall {

@@ -14,6 +14,7 @@ import { authenticate, callerOf, DenyList, type DenyRule } from './auth';
 import type { ArmCall, ArmContext } from './context';
 import { ArmError, armErrorBody, defaultFaultMessage, type ArmResponse } from './errors';
 import { normalisePath } from './ids';
+import { isMetadataCall, metadataEndpoints } from './metadata';
 import { resourceGroupNotFound, subscriptionNotFound } from './resource-groups';
 import { resolve, type Route } from './router';
 import { ArmState, type ClusterConfig, type PrincipalType, type ResourceGroupConfig, type SubscriptionConfig } from './state';
@@ -76,6 +77,8 @@ export interface ArmEmulatorOptions {
 }
 
 export interface ArmSettings {
+  /** The Entra login endpoint `GET /metadata/endpoints` names (what `az cloud register` reads). */
+  loginEndpoint?: string;
   pageSize?: number;
   ficWriteMs?: number;
   principalReplicationDelayMs?: number;
@@ -164,6 +167,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   }
 
   async function answer(req: IncomingMessage, call: ArmCall): Promise<ArmResponse> {
+    if (isMetadataCall(call)) return metadataEndpoints(ctx, call);
     const token = authenticate(req.headers, options.tokenValidator);
     call.callerObjectId = callerOf(token).objectId;
     if (!call.query['api-version']) {
@@ -239,6 +243,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     clearDenies: () => denies.clear(),
     setThrottle: (limits) => throttle.setLimits(limits),
     configure: (settings) => {
+      if (settings.loginEndpoint !== undefined) ctx.loginEndpoint = settings.loginEndpoint;
       if (settings.pageSize !== undefined) ctx.pageSize = settings.pageSize;
       if (settings.ficWriteMs !== undefined) ctx.ficWriteMs = settings.ficWriteMs;
       if (settings.principalReplicationDelayMs !== undefined) ctx.principalReplicationDelayMs = settings.principalReplicationDelayMs;

@@ -12,9 +12,11 @@ import { EmulatorControls } from '../common/controls';
 import { close, listen, readBody, sendJson } from '../common/http';
 import { testTls } from '../common/tls';
 import { EntraError, entraErrors, entraTimestamp } from './errors';
+import { graphAnswer, graphErrorBody, GRAPH_PREFIX, type DirectoryLookup } from './graph';
 import { decodeJwt, newSigningKey, signJwt, verifyRs256, type DecodedJwt, type JwtClaims, type PublicJwk } from './jwt';
 
 export { EntraError, entraErrors } from './errors';
+export type { DirectoryLookup, DirectoryObject } from './graph';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -60,6 +62,8 @@ export interface EntraEmulatorOptions {
   apps?: EntraApp[];
   /** Managed identities (and their federated credentials) for client-assertion logins. */
   identityLookup?: IdentityLookup;
+  /** Directory objects by object id, for the Graph sliver under `/graph/` (directoryObjects/getByIds). */
+  directoryLookup?: DirectoryLookup;
   /** A federated credential matches only once it is this old (ms); default 0. */
   federationPropagationDelayMs?: number;
   /** How long an issuer's discovery document and JWKS are cached (ms); default 5000. */
@@ -117,6 +121,8 @@ export interface EntraEmulator {
   addApp(app: EntraApp): void;
   setIdentityLookup(lookup: IdentityLookup | undefined): void;
   setFederationPropagationDelay(ms: number): void;
+  /** `${url}/graph/`: the Graph resource id (and base URL) for the sliver of Microsoft Graph served here. */
+  readonly graphUrl: string;
   /** Forget cached issuer documents and keys. */
   clearIssuerCache(): void;
   jwks(): { keys: (PublicJwk & { x5t: string })[] };
@@ -223,7 +229,8 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   /**
    * `/common/discovery/instance?api-version=1.1&authorization_endpoint=https://<host>/<tenant>/oauth2/v2.0/authorize`
    * (what MSAL asks): the tenant discovery endpoint for the tenant named in authorization_endpoint, and this
-   * host's aliases. Another host is an unknown instance, as for a host the public cloud does not know.
+   * host's aliases. Another host is an unknown instance, as for a host the public cloud does not know. The host
+   * is compared without its port: MSAL Python drops the port when it builds authorization_endpoint.
    */
   function instanceDiscovery(query: URLSearchParams): unknown {
     const endpoint = query.get('authorization_endpoint');
@@ -234,9 +241,10 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     } catch {
       throw entraErrors.invalidInstance();
     }
-    const host = new URL(baseUrl).host;
+    const own = new URL(baseUrl);
+    const host = own.host;
     const tenant = auth.pathname.split('/').filter(Boolean)[0];
-    if (auth.protocol !== 'https:' || auth.host !== host || !tenant) throw entraErrors.invalidInstance();
+    if (auth.protocol !== 'https:' || auth.hostname !== own.hostname || !tenant) throw entraErrors.invalidInstance();
     if (GUID.test(tenant)) tenantOf(tenant);
     return {
       tenant_discovery_endpoint: `${baseUrl}/${tenant}/v2.0/.well-known/openid-configuration`,
@@ -399,6 +407,23 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     const logged: Record<string, string> = Object.fromEntries(form);
     const fault = await controls.intercept({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), body: raw ? logged : undefined, headers: req.headers });
     const correlationId = typeof req.headers['client-request-id'] === 'string' ? req.headers['client-request-id'] : randomUUID();
+    if (url.pathname.startsWith(GRAPH_PREFIX) && !fault) {
+      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      let body: unknown;
+      try {
+        body = raw ? (JSON.parse(raw) as unknown) : undefined;
+      } catch {
+        body = undefined;
+      }
+      try {
+        const authorized = bearer !== undefined && verify(bearer, `${baseUrl}${GRAPH_PREFIX}`);
+        sendJson(res, 200, graphAnswer(method, url.pathname.slice(GRAPH_PREFIX.length - 1), body, authorized, options.directoryLookup, baseUrl));
+      } catch (e) {
+        const err = e instanceof EntraError ? e : new EntraError(500, 'InternalServerError', undefined, String(e));
+        sendJson(res, err.status, graphErrorBody(err.error, err.text, correlationId, now()));
+      }
+      return;
+    }
     try {
       if (fault) {
         const m = /^AADSTS(\d+):\s*(.*)$/s.exec(fault.message ?? '');
@@ -456,6 +481,11 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   }
 
   const stripSlash = (s: string): string => s.replace(/\/+$/, '');
+  function verify(tokenText: string, audience?: string): boolean {
+    const c = accessTokenClaims(tokenText);
+    if (!c) return false;
+    return audience === undefined || stripSlash(c.aud) === stripSlash(audience);
+  }
 
   return {
     url: baseUrl,
@@ -463,11 +493,8 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     tenantId: homeTenant,
     controls,
     issued,
-    verifyAccessToken(tokenText, opts = {}) {
-      const c = accessTokenClaims(tokenText);
-      if (!c) return false;
-      return opts.audience === undefined || stripSlash(c.aud) === stripSlash(opts.audience);
-    },
+    verifyAccessToken: (tokenText, opts = {}) => verify(tokenText, opts.audience),
+    graphUrl: `${baseUrl}${GRAPH_PREFIX}`,
     accessTokenClaims,
     addApp(app) {
       appsConfigured = true;

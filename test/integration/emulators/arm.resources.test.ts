@@ -291,3 +291,17 @@ describe('role assignments carry who made them and when', () => {
     expect(bad.body).toMatchObject({ error: { code: 'InvalidRequestContent', message: expect.stringContaining("'properties.description'") } });
   });
 });
+
+describe('GET /metadata/endpoints (what az cloud register reads), anonymous', () => {
+  test('without a login endpoint configured → 404; with one: the 2015-01-01 object and the 2019-05-01 list', async () => {
+    const none = await send({ method: 'GET', path: '/metadata/endpoints?api-version=2015-01-01', token: null });
+    expect(none.status).toBe(404);
+    arm.configure({ loginEndpoint: 'https://127.0.0.1:4443' });
+    const v1 = await send({ method: 'GET', path: '/metadata/endpoints?api-version=2015-01-01', token: null });
+    expect(v1.status).toBe(200);
+    expect(v1.body).toMatchObject({ authentication: { loginEndpoint: 'https://127.0.0.1:4443/', audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'] }, graphEndpoint: 'https://graph.windows.net/' });
+    const v2 = await send({ method: 'GET', path: '/metadata/endpoints?api-version=2019-05-01', token: null });
+    expect(v2.body).toEqual([expect.objectContaining({ resourceManager: `${arm.url}/`, authentication: expect.objectContaining({ loginEndpoint: 'https://127.0.0.1:4443/' }) })]);
+    expect((await send({ method: 'GET', path: '/metadata/endpoints?api-version=2016-01-01', token: null })).body).toMatchObject({ error: { code: 'InvalidApiVersionParameter' } });
+  });
+});

@@ -300,3 +300,31 @@ describe('workload identity federation round trip', () => {
     expectEntraErrorShape(garbage.body, 50027);
   });
 });
+
+describe('the Graph sliver: directoryObjects/getByIds', () => {
+  test('names the service principals asked about, for a Graph token only, in Graph’s shapes', async () => {
+    const sp = { id: PRINCIPAL_ID, type: 'servicePrincipal' as const, displayName: 'id-billing', appId: CLIENT_ID, servicePrincipalType: 'ManagedIdentity' as const, resourceId: '/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-billing' };
+    const graph = await startEntraEmulator({ tenantId: TENANT, directoryLookup: (id) => (id === PRINCIPAL_ID ? sp : undefined) });
+    try {
+      const token = async (scope: string): Promise<string> => (await new ClientSecretCredential(TENANT, 'az', 'x', { authorityHost: graph.url, disableInstanceDiscovery: true }).getToken(scope)).token;
+      const ask = async (bearer: string | undefined, body: unknown, p = 'v1.0/directoryObjects/getByIds'): Promise<{ status: number; body: Record<string, unknown> }> => {
+        const res = await fetch(`${graph.graphUrl}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) }, body: JSON.stringify(body) });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      const graphToken = await token(`${graph.graphUrl}.default`);
+      const ok = await ask(graphToken, { ids: [PRINCIPAL_ID, '00000000-0000-0000-0000-000000000001'], types: ['user', 'group', 'servicePrincipal'] });
+      expect(ok.status).toBe(200);
+      expect(ok.body.value).toEqual([
+        { '@odata.type': '#microsoft.graph.servicePrincipal', id: PRINCIPAL_ID, appId: CLIENT_ID, displayName: 'id-billing', servicePrincipalType: 'ManagedIdentity', servicePrincipalNames: [CLIENT_ID, sp.resourceId] },
+      ]);
+      const armToken = await token(ARM_SCOPE);
+      expect((await ask(armToken, { ids: [PRINCIPAL_ID] })).status).toBe(401);
+      const none = await ask(undefined, { ids: [PRINCIPAL_ID] });
+      expect(none).toMatchObject({ status: 401, body: { error: { code: 'InvalidAuthenticationToken' } } });
+      expect((await ask(graphToken, { ids: [] })).status).toBe(400);
+      expect((await ask(graphToken, {}, 'v1.0/servicePrincipals')).body).toMatchObject({ error: { code: 'BadRequest' } });
+    } finally {
+      await graph.close();
+    }
+  });
+});
