@@ -181,8 +181,6 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   });
   const entra = await startEntraEmulator({
     tenantId: WORLD.tenantId,
-    // Entra fetches issuer documents over HTTPS only: the rule holds whenever the cluster's issuer is HTTPS.
-    requireHttpsIssuer: kube.issuerUrl.startsWith('https://'),
     ...options.entra,
     tls,
     identityLookup: (clientId) => arm.state.findIdentityByClientId(clientId),

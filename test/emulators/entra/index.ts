@@ -8,6 +8,7 @@
 import { randomUUID, createHash } from 'node:crypto';
 import { get as httpGet, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, get as httpsGet } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { EmulatorControls } from '../common/controls';
 import { close, listen, readBody, sendJson } from '../common/http';
 import { testTls } from '../common/tls';
@@ -142,14 +143,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** GET a JSON document from a loopback URL (the test world never leaves the machine). */
-async function fetchJson(url: string, timeoutMs = 3000): Promise<unknown> {
+/** GET a JSON document from a loopback URL (the test world never leaves the machine), trusting `ca` besides the system roots. */
+async function fetchJson(url: string, ca: string[], timeoutMs = 3000): Promise<unknown> {
   const u = new URL(url);
   if (!LOOPBACK.has(u.hostname)) throw new Error(`not a loopback host: ${u.hostname}`);
   const getter = u.protocol === 'https:' ? httpsGet : u.protocol === 'http:' ? httpGet : undefined;
   if (!getter) throw new Error(`unsupported scheme ${u.protocol}`);
   return new Promise((resolve, reject) => {
-    const req = getter(u, { timeout: timeoutMs }, (res) => {
+    const req = getter(u, { timeout: timeoutMs, ...(u.protocol === 'https:' ? { ca } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -183,6 +184,8 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   const issued: IssuedToken[] = [];
   const issuerCache = new Map<string, { at: number; keys: Record<string, unknown>[] }>();
   const tls = options.tls ?? (await testTls());
+  // Issuers in the test world serve the world's certificate (the one this emulator serves too).
+  const trusted = [tls.certPem, ...rootCertificates];
   let baseUrl = '';
 
   /** The tenant GUID a path segment stands for; `{tenantid}` placeholders for common/organizations. */
@@ -299,9 +302,9 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     if (requireHttpsIssuer && !issuer.startsWith('https://')) throw entraErrors.oidcEndpointFailed();
     try {
       const discoveryUrl = `${issuer}${issuer.endsWith('/') ? '' : '/'}.well-known/openid-configuration`;
-      const doc = await fetchJson(discoveryUrl);
+      const doc = await fetchJson(discoveryUrl, trusted);
       if (!isRecord(doc) || doc.issuer !== issuer || typeof doc.jwks_uri !== 'string') throw new Error('discovery document does not name this issuer');
-      const set = await fetchJson(doc.jwks_uri);
+      const set = await fetchJson(doc.jwks_uri, trusted);
       if (!isRecord(set) || !Array.isArray(set.keys)) throw new Error('JWKS has no keys');
       keys = set.keys.filter(isRecord);
     } catch {

@@ -34,8 +34,7 @@ describe('Entra token exchange (the pod’s own path) against the Entra, ARM and
   beforeAll(async () => {
     kube = await startKubeEmulator({ namespaces: ['team-a'] });
     arm = await startArmEmulator({ throttle: false, ficWriteMs: 0 });
-    // Entra's HTTPS-only issuer rule holds once the cluster's issuer is HTTPS.
-    entra = await startEntraEmulator({ tenantId: arm.state.tenantId, identityLookup: (clientId) => arm.state.findIdentityByClientId(clientId), requireHttpsIssuer: kube.issuerUrl.startsWith('https://') });
+    entra = await startEntraEmulator({ tenantId: arm.state.tenantId, identityLookup: (clientId) => arm.state.findIdentityByClientId(clientId) });
     azure = createAzureAdapters({ credential: anyToken, resourceManagerUrl: arm.url, audience: 'https://management.azure.com' });
     k8s = createKubeAdapter({ kubeconfigYaml: kube.kubeconfig() });
     // No disableInstanceDiscovery: the adapter skips discovery for an authority host MSAL does not know.
@@ -120,7 +119,7 @@ describe('credentialFromEnv: wid-bot’s own workload-identity login, accepted b
   test('DefaultAzureCredential with AZURE_FEDERATED_TOKEN_FILE and AZURE_AUTHORITY_HOST; the ARM audience stays ARM’s', async () => {
     let armRef: ArmEmulator | undefined;
     const kube = await startKubeEmulator({ namespaces: ['wid'] });
-    const entra = await startEntraEmulator({ identityLookup: (clientId) => armRef?.state.findIdentityByClientId(clientId), requireHttpsIssuer: kube.issuerUrl.startsWith('https://') });
+    const entra = await startEntraEmulator({ identityLookup: (clientId) => armRef?.state.findIdentityByClientId(clientId) });
     // ARM accepts only tokens Entra issued for ARM's audience.
     const arm = await startArmEmulator({ throttle: false, tenantId: entra.tenantId, tokenValidator: (t) => entra.verifyAccessToken(t, { audience: 'https://management.azure.com' }) });
     armRef = arm;

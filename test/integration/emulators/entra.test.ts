@@ -33,8 +33,6 @@ beforeAll(async () => {
     tenantId: TENANT,
     apps: [{ clientId: 'wid-bot-app', secret: 'bot-secret', tenantId: TENANT }],
     identityLookup: (clientId) => identities.find((i) => i.clientId === clientId),
-    // The HTTPS-only issuer rule is on (its default) once the cluster's issuer is HTTPS; 'HTTPS-only issuers' tests it on its own.
-    requireHttpsIssuer: kube.issuerUrl.startsWith('https://'),
   });
 });
 afterAll(async () => {
