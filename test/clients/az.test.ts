@@ -91,6 +91,7 @@ beforeAll(async () => {
     AZURE_CONFIG_DIR: configDir,
     REQUESTS_CA_BUNDLE: world.files.ca,
     PYTHONPATH: SUPPORT,
+    PYTHONDONTWRITEBYTECODE: '1',
     AZURE_CORE_COLLECT_TELEMETRY: 'false',
     AZURE_CORE_NO_COLOR: 'true',
     AZURE_CORE_SURVEY_MESSAGE: 'false',
