@@ -297,7 +297,11 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
         serviceAccountName: sa,
         serviceAccount: sa,
       },
-      status: { phase: 'Running' },
+      // A seeded pod has been scheduled and started: every container ready, as the kubelet reports it.
+      status: {
+        phase: 'Running',
+        containerStatuses: containers.map((c) => ({ name: c.name, ready: true, restartCount: 0, started: true, image: c.image ?? 'mcr.microsoft.com/azure-cli', state: { running: {} } })),
+      },
     };
   }
 

@@ -159,6 +159,9 @@ jest.setTimeout(60_000);
 describe('kubectl against the world, over HTTPS with its CA and token', () => {
   test('the kubeconfig verifies TLS: no skip flag; a wrong token is Unauthorized; a CA that did not sign the server is refused', async () => {
     expect(readFileSync(kubeconfig, 'utf8')).not.toContain('insecure-skip-tls-verify');
+    // The kubeconfig the world writes (and `npm run emulators` prints) works as it is.
+    const printed = await kubectl(['get', 'ns', '-o', 'name'], { kubeconfig: world.files.kubeconfig });
+    expect([printed.code, printed.stdout.trim().split('\n')]).toEqual([0, world.kube.namespaces().map((n) => `namespace/${n}`)]);
     const version = JSON.parse(await ok(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } };
     expect(version.serverVersion.gitVersion).toBe('v1.30.5');
 
@@ -214,7 +217,7 @@ describe('kubectl against the world, over HTTPS with its CA and token', () => {
 
     const pods = table(await ok(['get', 'pods', '-n', 'finance']));
     expect(pods[0]).toEqual(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
-    expect(pods[1]?.slice(0, 4)).toEqual(['orders-1', '0/1', 'Running', '0']);
+    expect(pods[1]?.slice(0, 4)).toEqual(['orders-1', '1/1', 'Running', '0']);
     const wide = table(await ok(['get', 'pods', '-n', 'finance', '-o', 'wide']));
     expect(wide[0]).toEqual(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'NOMINATED', 'NODE', 'READINESS', 'GATES']);
     const labels = table(await ok(['get', 'sa', 'orders', '-n', 'finance', '--show-labels']));
@@ -277,6 +280,8 @@ describe('kubectl against the world, over HTTPS with its CA and token', () => {
     expect((await ok(['delete', 'sa', 'app', '-n', 'team-x'])).trim()).toBe('serviceaccount "app" deleted');
     expect(world.kube.getServiceAccount('team-x', 'app')).toBeUndefined();
     expect((await wid<ListResult>('list', 'team-x')).serviceAccounts).toEqual([]);
+    expect((await ok(['delete', 'namespace', 'team-x'])).trim()).toBe('namespace "team-x" deleted');
+    expect(world.kube.namespaces()).not.toContain('team-x');
   });
 
   test('errors print the API server\'s Status: NotFound, AlreadyExists, a missing namespace, Forbidden', async () => {

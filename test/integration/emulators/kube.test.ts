@@ -665,7 +665,14 @@ describe('discovery and server-side printing, as kubectl reads them', () => {
     kube.seedPod({ namespace: 'finance', name: 'api-1', serviceAccountName: 'billing' });
     const pods = await get('/api/v1/namespaces/finance/pods', KUBECTL_ACCEPT);
     expect((pods.body.columnDefinitions as { name: string }[]).map((c) => c.name)).toEqual(['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node', 'Nominated Node', 'Readiness Gates']);
-    expect((pods.body.rows as { cells: unknown[] }[])[0]?.cells).toEqual(['api-1', '0/1', 'Running', '0', expect.any(String), '<none>', '<none>', '<none>', '<none>']);
+    expect((pods.body.rows as { cells: unknown[] }[])[0]?.cells).toEqual(['api-1', '1/1', 'Running', '0', expect.any(String), '<none>', '<none>', '<none>', '<none>']);
+    await fetch(`${kube.url}/api/v1/namespaces/finance/pods`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer wid-test-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'api-2' }, spec: { containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }] } }),
+    });
+    const created = (await get('/api/v1/namespaces/finance/pods/api-2', KUBECTL_ACCEPT)).body.rows as { cells: unknown[] }[];
+    expect(created[0]?.cells.slice(0, 4)).toEqual(['api-2', '0/2', 'Pending', '0']);
 
     kube.setPodIdentityCrds(true);
     kube.seedAzureIdentity({ namespace: 'finance', name: 'legacy', clientID: 'c', resourceID: 'r' });
