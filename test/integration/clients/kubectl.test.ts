@@ -11,7 +11,7 @@
  *    `kubectl create token` (1.24), so there the TokenRequest is made with `kubectl create --raw`.
  * kubectl is found on PATH; when it is missing every test here fails and says to install it.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -379,5 +379,70 @@ describe('kubectl against the world, over HTTPS with its CA and token', () => {
     expect(validated.stderr).toMatch(/error validating .*sa\.yaml.*turn validation off with --validate=false|^Error from server \(NotFound\): the server could not find the requested resource$/ms);
     expect((await ok(['create', '-f', manifest, '--validate=false'])).trim()).toBe('serviceaccount/from-file created');
     expect(world.kube.getServiceAccount('payments', 'from-file')).toBeDefined();
+  });
+});
+
+describe('npm run emulators, through the kubeconfig it prints', () => {
+  test('kubectl works with the printed kubeconfig; the standalone Entra trusts the HTTPS issuer without NODE_EXTRA_CA_CERTS set', async () => {
+    const worldDir = mkdtempSync(path.join(tmpdir(), 'wid-emulators-'));
+    // A fresh shell: nothing trusts the world's certificate yet (the test run's certificate directory is reused).
+    const env: NodeJS.ProcessEnv = { ...process.env, WID_WORLD_DIR: worldDir };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join('test', 'emulators', 'cli.ts')], { cwd: path.resolve(__dirname, '../../..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const printed = await new Promise<{ arm: string; entra: string; kube: string; kubeconfig: string; issuer: string; ca: string }>((resolve, reject) => {
+        let out = '';
+        let err = '';
+        child.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (line && out.includes('\n')) resolve(JSON.parse(line) as never);
+        });
+        child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('exit', (code) => reject(new Error(`npm run emulators exited ${code}: ${err}`)));
+      });
+      expect(printed.issuer).toMatch(new RegExp(`^https://127\\.0\\.0\\.1:\\d+/${WORLD.tenantId}/[0-9a-f-]{36}/$`));
+      const cfg = readFileSync(printed.kubeconfig, 'utf8');
+      expect(cfg).toContain(`certificate-authority: ${printed.ca}`);
+      expect(cfg).not.toContain('insecure-skip-tls-verify');
+      const run = (args: string[]) => kubectl(args, { kubeconfig: printed.kubeconfig });
+      expect((await run(['create', 'sa', 'api', '-n', 'finance'])).code).toBe(0);
+
+      // An identity federated with that ServiceAccount, made through ARM as any client would.
+      const idPath = `/subscriptions/${WORLD.subscriptionId}/resourceGroups/${WORLD.identityResourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-api`;
+      const arm = (p: string, body: unknown) =>
+        fetch(`${printed.arm}${p}?api-version=2023-01-31`, { method: 'PUT', headers: { authorization: 'Bearer operator', 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => {
+          if (r.status >= 300) throw new Error(`ARM ${r.status}: ${await r.text()}`);
+          return (await r.json()) as { properties: { clientId: string } };
+        });
+      const identity = await arm(idPath, { location: WORLD.location });
+      await arm(`${idPath}/federatedIdentityCredentials/finance-api`, { properties: { issuer: printed.issuer, subject: 'system:serviceaccount:finance:api', audiences: [AUDIENCE] } });
+
+      let jwt: string;
+      if (hasCreateToken) {
+        const t = await run(['create', 'token', 'api', '-n', 'finance', '--audience', AUDIENCE]);
+        expect(t.code).toBe(0);
+        jwt = t.stdout.trim();
+      } else {
+        const body = path.join(worldDir, 'tokenrequest.json');
+        writeFileSync(body, JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [AUDIENCE] } }));
+        jwt = (JSON.parse((await run(['create', '--raw', '/api/v1/namespaces/finance/serviceaccounts/api/token', '-f', body])).stdout) as { status: { token: string } }).status.token;
+      }
+      const form = new URLSearchParams({
+        client_id: identity.properties.clientId,
+        scope: 'https://vault.azure.net/.default',
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: jwt,
+      });
+      const res = await fetch(`${printed.entra}/${WORLD.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: form });
+      const answer = (await res.json()) as { access_token?: string; error_description?: string };
+      expect([res.status, answer.error_description]).toEqual([200, undefined]);
+      expect(answer.access_token?.split('.')).toHaveLength(3);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+      rmSync(worldDir, { recursive: true, force: true });
+    }
   });
 });
