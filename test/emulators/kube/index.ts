@@ -33,27 +33,23 @@ import {
   type StatusCause,
 } from './status';
 import { stringMapError, validateLabelsAndAnnotations, validateName } from './validate';
+import { discoveryDocument } from './discovery';
+import { toTable, wantsTable } from './table';
+import {
+  AZURE_IDENTITIES,
+  AZURE_IDENTITY_BINDINGS,
+  CORE_TYPES,
+  NAMESPACES,
+  PODS,
+  POD_IDENTITY_GROUP,
+  POD_IDENTITY_TYPES,
+  SERVICE_ACCOUNTS,
+  type KubeObject,
+  type ObjectMeta,
+  type ResourceType,
+} from './resources';
 
-export interface ObjectMeta {
-  name: string;
-  generateName?: string;
-  namespace?: string;
-  uid: string;
-  resourceVersion: string;
-  generation?: number;
-  creationTimestamp: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  [field: string]: unknown;
-}
-
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  [field: string]: unknown;
-}
+export type { KubeObject, ObjectMeta } from './resources';
 
 export interface EnvVar {
   name: string;
@@ -90,6 +86,8 @@ export interface KubeEmulatorOptions {
   tenantId?: string;
   /** Cluster id in the issuer path (default a random GUID). */
   clusterId?: string;
+  /** What `/version` reports (default 1.30.5, the ARM emulator's default kubernetesVersion). */
+  kubernetesVersion?: string;
   /** Issuer path, with AKS's trailing slash (default `/<tenantId>/<clusterId>/`). */
   issuerPath?: string;
   /** Bearer tokens accepted (default only the kubeconfig token); anything else is 401 Unauthorized. */
@@ -180,27 +178,6 @@ export interface KubeEmulator {
   close(): Promise<void>;
 }
 
-interface ResourceType extends ResourceRef {
-  kind: string;
-  listKind: string;
-  apiVersion: string;
-  namespaced: boolean;
-  nameRule: 'subdomain' | 'label';
-  /** Built-in types drop kind/apiVersion from list items in JSON; custom resources keep them. */
-  builtin: boolean;
-  /** Fields a fieldSelector may use besides metadata.name/namespace. */
-  fields: string[];
-}
-
-const NAMESPACES: ResourceType = { resource: 'namespaces', group: '', kind: 'Namespace', listKind: 'NamespaceList', apiVersion: 'v1', namespaced: false, nameRule: 'label', builtin: true, fields: ['status.phase'] };
-const SERVICE_ACCOUNTS: ResourceType = { resource: 'serviceaccounts', group: '', kind: 'ServiceAccount', listKind: 'ServiceAccountList', apiVersion: 'v1', namespaced: true, nameRule: 'subdomain', builtin: true, fields: [] };
-const PODS: ResourceType = { resource: 'pods', group: '', kind: 'Pod', listKind: 'PodList', apiVersion: 'v1', namespaced: true, nameRule: 'subdomain', builtin: true, fields: ['spec.serviceAccountName', 'spec.nodeName', 'status.phase'] };
-const POD_IDENTITY_GROUP = 'aadpodidentity.k8s.io';
-const AZURE_IDENTITIES: ResourceType = { resource: 'azureidentities', group: POD_IDENTITY_GROUP, kind: 'AzureIdentity', listKind: 'AzureIdentityList', apiVersion: `${POD_IDENTITY_GROUP}/v1`, namespaced: true, nameRule: 'subdomain', builtin: false, fields: [] };
-const AZURE_IDENTITY_BINDINGS: ResourceType = { resource: 'azureidentitybindings', group: POD_IDENTITY_GROUP, kind: 'AzureIdentityBinding', listKind: 'AzureIdentityBindingList', apiVersion: `${POD_IDENTITY_GROUP}/v1`, namespaced: true, nameRule: 'subdomain', builtin: false, fields: [] };
-
-const CORE_TYPES = [NAMESPACES, SERVICE_ACCOUNTS, PODS];
-const POD_IDENTITY_TYPES = [AZURE_IDENTITIES, AZURE_IDENTITY_BINDINGS];
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const TOKEN_SUBRESOURCE: ResourceRef = { resource: 'serviceaccounts', group: '' };
 const MIN_TOKEN_SECONDS = 600;
@@ -240,6 +217,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
   const withDefaultSa = options.defaultServiceAccounts ?? true;
   const tls = options.tls ?? (await testTls());
   const tenantId = options.tenantId ?? randomUUID();
+  const kubernetesVersion = options.kubernetesVersion ?? '1.30.5';
   const kubeconfigToken = options.kubeconfigToken ?? options.tokens?.[0] ?? 'wid-test-token';
   const acceptedTokens = new Set(options.tokens ?? [kubeconfigToken]);
   let clusterId = options.clusterId ?? randomUUID();
@@ -319,7 +297,11 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
         serviceAccountName: sa,
         serviceAccount: sa,
       },
-      status: { phase: 'Running' },
+      // A seeded pod has been scheduled and started: every container ready, as the kubelet reports it.
+      status: {
+        phase: 'Running',
+        containerStatuses: containers.map((c) => ({ name: c.name, ready: true, restartCount: 0, started: true, image: c.image ?? 'mcr.microsoft.com/azure-cli', state: { running: {} } })),
+      },
     };
   }
 
@@ -755,20 +737,6 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     }
   }
 
-  function discovery(pathname: string): unknown {
-    if (pathname === '/version') {
-      return { major: '1', minor: '30', gitVersion: 'v1.30.0', platform: 'linux/amd64' };
-    }
-    if (pathname === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: baseUrl.replace(/^https?:\/\//, '') }] };
-    if (pathname === '/apis') {
-      const groups = podIdentityInstalled
-        ? [{ name: POD_IDENTITY_GROUP, versions: [{ groupVersion: `${POD_IDENTITY_GROUP}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${POD_IDENTITY_GROUP}/v1`, version: 'v1' } }]
-        : [];
-      return { kind: 'APIGroupList', apiVersion: 'v1', groups };
-    }
-    return undefined;
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
@@ -793,14 +761,15 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
 
     // The issuer is public (AKS serves it from a separate anonymous endpoint).
     const issuerDir = issuerPath.endsWith('/') ? issuerPath : `${issuerPath}/`;
+    const openidConfiguration = (jwksUri: string) => ({
+      issuer: issuerUrl(),
+      jwks_uri: jwksUri,
+      response_types_supported: ['id_token'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+    });
     if (method === 'GET' && url.pathname === `${issuerDir}.well-known/openid-configuration`) {
-      sendJson(res, 200, {
-        issuer: issuerUrl(),
-        jwks_uri: `${baseUrl}${issuerDir}openid/v1/jwks`,
-        response_types_supported: ['id_token'],
-        subject_types_supported: ['public'],
-        id_token_signing_alg_values_supported: ['RS256'],
-      });
+      sendJson(res, 200, openidConfiguration(`${baseUrl}${issuerDir}openid/v1/jwks`));
       return;
     }
     if (method === 'GET' && url.pathname === `${issuerDir}openid/v1/jwks`) {
@@ -818,9 +787,18 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     try {
       const token = bearer(req);
       if (!token || !acceptedTokens.has(token)) throw unauthorized();
-      const disc = method === 'GET' ? discovery(url.pathname) : undefined;
+      const disc = method === 'GET' ? discoveryDocument(url.pathname, typesServed(), baseUrl.replace(/^https?:\/\//, ''), kubernetesVersion) : undefined;
       if (disc !== undefined) {
         sendJson(res, 200, disc);
+        return;
+      }
+      // Service account issuer discovery on the API server itself (authenticated callers), naming the cluster's issuer.
+      if (method === 'GET' && url.pathname === '/.well-known/openid-configuration') {
+        sendJson(res, 200, openidConfiguration(`${baseUrl}/openid/v1/jwks`));
+        return;
+      }
+      if (method === 'GET' && url.pathname === '/openid/v1/jwks') {
+        sendJson(res, 200, jwks(), { 'content-type': 'application/jwk-set+json' });
         return;
       }
       const segments = url.pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
@@ -840,7 +818,8 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
         throw badRequest(`couldn't get version/kind; json parse error: invalid character in the request body`);
       }
       const out = handleResource(method, r, url.searchParams, body, String(req.headers['content-type'] ?? ''), req.headers['user-agent']);
-      sendJson(res, out.status, out.body);
+      const table = method === 'GET' && !r.subresource ? wantsTable(req.headers.accept) : undefined;
+      sendJson(res, out.status, table ? asTable(r, out.body as KubeObject & { items?: KubeObject[] }, table, url.searchParams) : out.body);
     } catch (e) {
       if (e instanceof KubeStatusError) {
         sendJson(res, e.code, e.body, e.headers);
@@ -849,6 +828,17 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
       const err = new KubeStatusError(500, 'InternalError', `Internal error occurred: ${e instanceof Error ? e.message : String(e)}`);
       sendJson(res, 500, err.body);
     }
+  }
+
+  /** A get or list answer as the meta.k8s.io Table kubectl asked for. */
+  function asTable(r: Route, answer: KubeObject & { items?: KubeObject[] }, version: 'v1' | 'v1beta1', q: URLSearchParams): unknown {
+    const include = q.get('includeObject') ?? 'Metadata';
+    if (include !== 'None' && include !== 'Metadata' && include !== 'Object') {
+      throw badRequest(`Invalid value: "${include}": must be 'Metadata', 'Object', or 'None'`);
+    }
+    const items = r.name === undefined ? (answer.items ?? []).map((o) => present(r.type, o)) : [answer];
+    const listMeta = r.name === undefined ? (answer.metadata as Record<string, unknown>) : { resourceVersion: answer.metadata.resourceVersion };
+    return toTable(r.type, items, listMeta, { version, include, now: now() });
   }
 
   function query(url: URL, name: string): string | null {

@@ -11,6 +11,7 @@ import * as k8s from '@kubernetes/client-node';
 import { expectSameShape } from '../../emulators/common/shape';
 import { decodeJwt, verifyRs256 } from '../../emulators/entra/jwt';
 import { startKubeEmulator, type KubeEmulator } from '../../emulators/kube/index';
+import { humanDuration } from '../../emulators/kube/table';
 import { startWorld, WORLD } from '../../emulators/world';
 import { referenceDir } from '../../support/reference';
 import { parse as parseYaml } from 'yaml';
@@ -575,4 +576,133 @@ describe('TokenRequest and the OIDC issuer', () => {
     const ns = await kc.makeApiClient(k8s.CoreV1Api).listNamespace({});
     expect(ns.items.map((n) => n.metadata?.name)).toEqual(['default', 'finance', 'kube-node-lease', 'kube-public', 'kube-system', 'payments']);
   });
+});
+
+describe('discovery and server-side printing, as kubectl reads them', () => {
+  const get = async (p: string, accept = 'application/json'): Promise<{ status: number; body: Record<string, unknown>; type: string }> => {
+    const res = await fetch(`${kube.url}${p}`, { headers: { authorization: 'Bearer wid-test-token', accept } });
+    const text = await res.text();
+    return { status: res.status, type: res.headers.get('content-type') ?? '', body: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : { text } };
+  };
+  const KUBECTL_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+  const AGGREGATED_ACCEPT = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+
+  test('/api, /api/v1 with kinds, verbs, short names and the token subresource; plain JSON when the aggregated form is asked first', async () => {
+    const api = await get('/api', AGGREGATED_ACCEPT);
+    expect(api.type).toMatch(/^application\/json/);
+    expect(api.body).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
+    const v1 = await get('/api/v1');
+    expect(v1.body.kind).toBe('APIResourceList');
+    expect(v1.body.groupVersion).toBe('v1');
+    const byName = new Map((v1.body.resources as { name: string }[]).map((r) => [r.name, r]));
+    expect([...byName.keys()]).toEqual(['namespaces', 'pods', 'serviceaccounts', 'serviceaccounts/token']);
+    expect(byName.get('serviceaccounts')).toEqual({ name: 'serviceaccounts', singularName: 'serviceaccount', namespaced: true, kind: 'ServiceAccount', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'], shortNames: ['sa'] });
+    expect(byName.get('namespaces')).toMatchObject({ namespaced: false, kind: 'Namespace', shortNames: ['ns'] });
+    expect(byName.get('pods')).toMatchObject({ namespaced: true, kind: 'Pod', shortNames: ['po'], categories: ['all'] });
+    expect(byName.get('serviceaccounts/token')).toEqual({ name: 'serviceaccounts/token', singularName: '', namespaced: true, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] });
+    expect((await get('/version')).body).toMatchObject({ major: '1', minor: '30', gitVersion: 'v1.30.5', platform: 'linux/amd64' });
+  });
+
+  test('/apis lists aadpodidentity.k8s.io only while its CRDs are installed, with its group and resource list', async () => {
+    expect((await get('/apis')).body).toEqual({ kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+    const missing = await get('/apis/aadpodidentity.k8s.io/v1');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ kind: 'Status', reason: 'NotFound', code: 404 });
+    kube.setPodIdentityCrds(true);
+    const gv = { groupVersion: 'aadpodidentity.k8s.io/v1', version: 'v1' };
+    expect((await get('/apis')).body).toEqual({ kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'aadpodidentity.k8s.io', versions: [gv], preferredVersion: gv }] });
+    expect((await get('/apis/aadpodidentity.k8s.io')).body).toEqual({ kind: 'APIGroup', apiVersion: 'v1', name: 'aadpodidentity.k8s.io', versions: [gv], preferredVersion: gv });
+    const list = await get('/apis/aadpodidentity.k8s.io/v1');
+    expect(list.body).toMatchObject({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'aadpodidentity.k8s.io/v1' });
+    expect((list.body.resources as { name: string; kind: string; singularName: string }[]).map((r) => [r.name, r.singularName, r.kind])).toEqual([
+      ['azureidentities', 'azureidentity', 'AzureIdentity'],
+      ['azureidentitybindings', 'azureidentitybinding', 'AzureIdentityBinding'],
+    ]);
+  });
+
+  test('OpenAPI is not served: 404 as the API server answers an unknown path', async () => {
+    for (const p of ['/openapi/v2', '/openapi/v3']) {
+      const res = await get(p);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ text: '404 page not found\n' });
+    }
+  });
+
+  test('the API server names the cluster issuer at /.well-known/openid-configuration', async () => {
+    const doc = await get('/.well-known/openid-configuration');
+    expect(doc.body).toMatchObject({ issuer: kube.issuerUrl, jwks_uri: `${kube.url}/openid/v1/jwks` });
+    expect((await get('/openid/v1/jwks')).body).toEqual(kube.jwks());
+  });
+
+  test('kubectl\'s Accept gets a meta.k8s.io/v1 Table: ServiceAccounts (Name, Secrets, Age), namespaces, pods, custom resources', async () => {
+    kube.seedServiceAccount({ namespace: 'finance', name: 'billing', labels: { team: 'fin' } });
+    const sa = await get('/api/v1/namespaces/finance/serviceaccounts?limit=500', KUBECTL_ACCEPT);
+    expect(sa.body).toMatchObject({ kind: 'Table', apiVersion: 'meta.k8s.io/v1' });
+    expect((sa.body.columnDefinitions as { name: string; type: string; format: string; priority: number }[]).map((c) => [c.name, c.type, c.format, c.priority])).toEqual([
+      ['Name', 'string', 'name', 0],
+      ['Secrets', 'integer', '', 0],
+      ['Age', 'string', '', 0],
+    ]);
+    const rows = sa.body.rows as { cells: unknown[]; object: { kind: string; metadata: { name: string; labels?: Record<string, string> } } }[];
+    expect(rows.map((r) => r.cells.slice(0, 2))).toEqual([
+      ['billing', 0],
+      ['default', 0],
+    ]);
+    expect(rows[0]?.cells[2]).toMatch(/^\d+s$/);
+    expect(rows[0]?.object).toMatchObject({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'billing', labels: { team: 'fin' } } });
+    expect((sa.body.metadata as { resourceVersion: string }).resourceVersion).toMatch(/^\d+$/);
+
+    const one = await get('/api/v1/namespaces/finance/serviceaccounts/billing', KUBECTL_ACCEPT);
+    expect((one.body.rows as unknown[]).length).toBe(1);
+    expect(((await get('/api/v1/namespaces/finance/serviceaccounts/billing?includeObject=None', KUBECTL_ACCEPT)).body.rows as object[])[0]).toEqual({ cells: ['billing', 0, expect.stringMatching(/s$/)] });
+    expect((await get('/api/v1/namespaces/finance/serviceaccounts/billing?includeObject=Bogus', KUBECTL_ACCEPT)).status).toBe(400);
+    // Asking for plain JSON first gets the object, not a Table.
+    expect((await get('/api/v1/namespaces/finance/serviceaccounts/billing', 'application/json, */*')).body.kind).toBe('ServiceAccount');
+
+    const ns = await get('/api/v1/namespaces', KUBECTL_ACCEPT);
+    expect((ns.body.rows as { cells: unknown[] }[]).map((r) => r.cells.slice(0, 2))).toContainEqual(['finance', 'Active']);
+
+    kube.seedPod({ namespace: 'finance', name: 'api-1', serviceAccountName: 'billing' });
+    const pods = await get('/api/v1/namespaces/finance/pods', KUBECTL_ACCEPT);
+    expect((pods.body.columnDefinitions as { name: string }[]).map((c) => c.name)).toEqual(['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node', 'Nominated Node', 'Readiness Gates']);
+    expect((pods.body.rows as { cells: unknown[] }[])[0]?.cells).toEqual(['api-1', '1/1', 'Running', '0', expect.any(String), '<none>', '<none>', '<none>', '<none>']);
+    await fetch(`${kube.url}/api/v1/namespaces/finance/pods`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer wid-test-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'api-2' }, spec: { containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }] } }),
+    });
+    const created = (await get('/api/v1/namespaces/finance/pods/api-2', KUBECTL_ACCEPT)).body.rows as { cells: unknown[] }[];
+    expect(created[0]?.cells.slice(0, 4)).toEqual(['api-2', '0/2', 'Pending', '0']);
+
+    kube.setPodIdentityCrds(true);
+    kube.seedAzureIdentity({ namespace: 'finance', name: 'legacy', clientID: 'c', resourceID: 'r' });
+    const crs = await get('/apis/aadpodidentity.k8s.io/v1/azureidentities', KUBECTL_ACCEPT);
+    expect((crs.body.columnDefinitions as { name: string; type: string }[]).map((c) => [c.name, c.type])).toEqual([
+      ['Name', 'string'],
+      ['Age', 'date'],
+    ]);
+    expect((crs.body.rows as { cells: unknown[]; object: { metadata: { namespace: string } } }[]).map((r) => [r.cells[0], r.object.metadata.namespace])).toEqual([['legacy', 'finance']]);
+  });
+});
+
+test('AGE reads as Go duration.HumanDuration prints it', () => {
+  const s = 1000;
+  const cases: [number, string][] = [
+    [-5 * s, '<invalid>'],
+    [-1 * s, '0s'],
+    [45 * s, '45s'],
+    [119 * s, '119s'],
+    [200 * s, '3m20s'],
+    [300 * s, '5m'],
+    [15 * 60 * s, '15m'],
+    [179 * 60 * s, '179m'],
+    [(5 * 60 + 10) * 60 * s, '5h10m'],
+    [6 * 3600 * s, '6h'],
+    [30 * 3600 * s, '30h'],
+    [(3 * 24 + 4) * 3600 * s, '3d4h'],
+    [400 * 24 * 3600 * s, '400d'],
+    [(2 * 365 + 30) * 24 * 3600 * s, '2y30d'],
+    [9 * 365 * 24 * 3600 * s, '9y'],
+  ];
+  for (const [ms, text] of cases) expect([ms, humanDuration(ms)]).toEqual([ms, text]);
 });
