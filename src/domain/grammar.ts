@@ -201,6 +201,10 @@ export function parseDuration(text: string): Result<number> {
   const t = text.trim().toLowerCase();
   const m = /^(?:(\d{1,6})d)?(?:(\d{1,6})h)?(?:(\d{1,6})m)?(?:(\d{1,6})s)?$/.exec(t);
   const hint = 'use a number followed by d, h, m or s, e.g. 30m, 8h, 7d or 1h30m';
+  if (/^0+$/.test(t)) return refuse('bad-duration', `${show(text, 40)} is zero: a grant must last longer than that (${hint}).`, 'durationSeconds');
+  if (/^\d+\s*(y|yr|yrs|years?|w|wk|weeks?|mo|months?)$/.test(t)) {
+    return refuse('bad-duration', `${show(text, 40)} is not a duration wid-bot takes: weeks, months and years are not units (the longest grant is 366d); ${hint}.`, 'durationSeconds');
+  }
   if (!m || t === '') return refuse('bad-duration', `${show(text, 40)} is not a duration: ${hint}.`, 'durationSeconds');
   const [, d, h, mi, s] = m;
   const seconds = Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(mi ?? 0) * 60 + Number(s ?? 0);
