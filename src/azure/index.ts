@@ -106,6 +106,7 @@ function toRoleAssignment(a: SdkRoleAssignment, scope: string, name?: string): R
     roleDefinitionId: a.roleDefinitionId ?? '',
     principalId: a.principalId ?? '',
     ...(a.principalType ? { principalType: a.principalType } : {}),
+    ...(a.description ? { description: a.description } : {}),
   };
 }
 
@@ -267,10 +268,10 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
     getRoleAssignment: (armScope, name) =>
       read('roleAssignments.get', raCtx(armScope, 'read', 'read', name), async () => toRoleAssignment(await auth(armScope).roleAssignments.get(bareScope(armScope), name), armScope, name)),
 
-    createRoleAssignment: (armScope, name, roleDefinitionId, principalId) =>
+    createRoleAssignment: (armScope, name, roleDefinitionId, principalId, description) =>
       call('roleAssignments.create', raCtx(armScope, 'create', 'write', name), async () =>
         toRoleAssignment(
-          await auth(armScope).roleAssignments.create(bareScope(armScope), name, { roleDefinitionId, principalId, principalType: 'ServicePrincipal' }),
+          await auth(armScope).roleAssignments.create(bareScope(armScope), name, { roleDefinitionId, principalId, principalType: 'ServicePrincipal', ...(description !== undefined ? { description } : {}) }),
           armScope,
           name,
         ),

@@ -34,6 +34,8 @@ export interface RoleAssignment {
   roleDefinitionId: string;
   principalId: string;
   principalType?: string;
+  /** Free text ARM keeps with the assignment (wid-bot writes `wid-bot <request id>; ends <ISO time>` there). */
+  description?: string;
 }
 
 export interface IdentityRef {
@@ -62,7 +64,7 @@ export interface AuthorizationPort {
   findRoleDefinitionId(scope: string, roleName: string): Promise<string | undefined>;
   getRoleAssignment(scope: string, name: string): Promise<RoleAssignment | undefined>;
   /** PUT with principalType ServicePrincipal. Throws TerminalError code RoleAssignmentExists / RetryableError code PrincipalNotFound as ARM says. */
-  createRoleAssignment(scope: string, name: string, roleDefinitionId: string, principalId: string): Promise<RoleAssignment>;
+  createRoleAssignment(scope: string, name: string, roleDefinitionId: string, principalId: string, description?: string): Promise<RoleAssignment>;
   deleteRoleAssignment(scope: string, name: string): Promise<void>;
   listRoleAssignments(scope: string, principalId?: string): Promise<RoleAssignment[]>;
 }

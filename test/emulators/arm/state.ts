@@ -140,6 +140,7 @@ export interface RoleAssignmentSnapshot {
   roleDefinitionId: string;
   principalId: string;
   principalType: string;
+  description?: string;
   createdAt: number;
 }
 
@@ -455,6 +456,7 @@ export class ArmState {
       roleDefinitionId: r.roleDefinitionId,
       principalId: r.principalId,
       principalType: r.principalType,
+      ...(r.description !== undefined ? { description: r.description } : {}),
       createdAt: r.createdAt,
     }));
   }
