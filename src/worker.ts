@@ -13,6 +13,7 @@ import { createKubeAdapter, type KubeAdapterConfig } from './kube';
 import { provisionGrant, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
+import { startGrants, type GrantWorkerConfig, type RunningGrants } from './grants/worker';
 
 export interface WorkerConfig {
   redisUrl: string;
@@ -33,11 +34,15 @@ export interface WorkerConfig {
   onStep?(step: StepName, outcome: StepOutcome, ms: number): void | Promise<void>;
   /** Queue timing: a dead worker's job is taken over after lockDurationMs, found by a check every stalledIntervalMs. */
   queue?: { lockDurationMs?: number; stalledIntervalMs?: number; backoffBaseMs?: number };
+  /** Time-bound grants: ends, reminders, the reconciler (src/grants). */
+  grants?: Omit<GrantWorkerConfig, 'redisUrl' | 'prefix' | 'policy' | 'engine' | 'requests'>;
 }
 
 export interface RunningWorker {
   /** Stops taking jobs, lets running ones finish, then disconnects. */
   close(): Promise<void>;
+  /** The grants' side (ends, reconciler). */
+  grants: RunningGrants;
 }
 
 const SILENT: ProvisionLogger = { info() {}, warn() {}, error() {} };
@@ -64,6 +69,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     logger,
     ...(config.onStep ? { onStep: config.onStep } : {}),
   };
+
+  const grants = await startGrants({ redisUrl: config.redisUrl, prefix: config.prefix ?? 'wid', policy: config.policy, engine: deps, requests: store, ...config.grants });
+  deps.grantAssignment = grants.service.assignmentHook();
 
   /** Applies one lifecycle action by compare-and-set on the freshest copy; undefined when the request moved on meanwhile. */
   async function transition(id: string, action: RequestAction): Promise<WidRequest | undefined> {
@@ -131,6 +139,15 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       logger.info({ requestId, jobId: helpers.jobId }, 'another worker moved the request on: nothing to do');
       return;
     }
+    if (request.kind === 'grant') {
+      // The grant begins with its first provisioning (its end counts from here); one that already ended is not made again.
+      const grant = await grants.service.begin(request);
+      if (grant?.state === 'ended') {
+        const when = grant.end?.endedAt ?? grant.updatedAt;
+        await markFailed(request, new TerminalError(`The grant ended at ${when} (${grant.end?.reason === 'expired' ? 'its time ran out' : (grant.end?.reason ?? 'ended')}) before its provisioning finished, so wid-bot does not grant it again. Make a new request if the access is still needed.`, 'GrantEnded'), false);
+        return;
+      }
+    }
 
     const run = request.kind === 'revoke' ? provisionRevoke : provisionGrant;
     try {
@@ -147,6 +164,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');
+        if (succeeded.kind === 'revoke') await grants.service.endByRevokeRequest(succeeded).catch((e: unknown) => logger.warn({ requestId, err: e instanceof Error ? e.message : String(e) }, 'could not record the end of the revoked grants'));
         await finish(succeeded);
       }
     } catch (e) {
@@ -175,8 +193,10 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   await worker.worker.waitUntilReady();
 
   return {
+    grants,
     async close() {
       await worker.close();
+      await grants.close();
       await store.close();
     },
   };

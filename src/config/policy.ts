@@ -72,6 +72,8 @@ const roleSchema = z.strictObject({
   approvals: z.union([z.literal(1), z.literal(2)], { error: 'expected 1 or 2' }).optional(),
   maxDuration: text.optional(),
   privileged: z.boolean().optional(),
+  selfExtend: z.boolean({ error: 'expected true or false: may the requester extend a grant within maxDuration without a new approval' }).optional(),
+  expiry: z.enum(['bot', 'azure'], { error: 'expected "bot" (wid-bot removes the assignment at the end) or "azure" (Azure\'s own schedule, needs Entra ID P2)' }).optional(),
 });
 
 const namespaceSchema = z.strictObject({
@@ -103,6 +105,7 @@ const policySchema = z.strictObject({
     .strictObject({
       requestTtl: text.optional(),
       remindAfter: z.union([text, z.literal(0)], { error: 'expected a duration like 4h, or "never"' }).optional(),
+      grantReminder: z.union([text, z.literal(0)], { error: 'expected a duration like 30m before a grant ends, or "never"' }).optional(),
     })
     .optional(),
 });
@@ -261,6 +264,9 @@ function build(file: PolicyFile, source: string, problems: PolicyProblem[], brok
       if (why) add(`${at}.scopes[${j}]`, `${show(s, 120)}: ${why}`);
     });
     const maxDurationSeconds = r.maxDuration !== undefined ? duration(r.maxDuration, `${at}.maxDuration`, problems) : undefined;
+    if (r.selfExtend === true && r.maxDuration === undefined) add(`${at}.selfExtend`, `"${r.name}" has no maxDuration, so its grants have no end to extend; set maxDuration or remove selfExtend`);
+    if (r.expiry !== undefined && r.maxDuration === undefined) add(`${at}.expiry`, `"${r.name}" has no maxDuration, so its grants never end; set maxDuration or remove expiry`);
+    if (r.expiry === 'azure' && maxDurationSeconds !== undefined && maxDurationSeconds < 300) add(`${at}.maxDuration`, `Azure's schedules last at least 5 minutes; with expiry: azure set maxDuration to 5m or more`);
     return {
       name: builtIn && roleKey(builtIn.name) === roleKey(r.name) ? builtIn.name : r.name.replace(/\s+/gu, ' '),
       ...(roleDefinitionId ? { roleDefinitionId } : {}),
@@ -268,6 +274,8 @@ function build(file: PolicyFile, source: string, problems: PolicyProblem[], brok
       approvals: privileged ? 2 : (r.approvals ?? 1),
       ...(maxDurationSeconds !== undefined ? { maxDurationSeconds } : {}),
       privileged,
+      ...(r.selfExtend !== undefined ? { selfExtend: r.selfExtend } : {}),
+      ...(r.expiry !== undefined ? { expiry: r.expiry } : {}),
     };
   });
   for (const d of new Set(duplicates(roles.map((r) => roleKey(r.name))))) add('roles', `the role "${d}" is listed twice; list each role once`);
@@ -330,6 +338,9 @@ function build(file: PolicyFile, source: string, problems: PolicyProblem[], brok
   const requestTtlSeconds = duration(file.settings?.requestTtl ?? DEFAULT_REQUEST_TTL, 'settings.requestTtl', problems) ?? 0;
   const remind = file.settings?.remindAfter ?? DEFAULT_REMIND_AFTER;
   const reminderAfterSeconds = remind === 0 || remind === 'never' || remind === '0' ? 0 : (duration(String(remind), 'settings.remindAfter', problems) ?? 0);
+  const grantRemind = file.settings?.grantReminder;
+  const grantReminderSeconds =
+    grantRemind === undefined ? undefined : grantRemind === 0 || grantRemind === 'never' || grantRemind === '0' ? 0 : duration(String(grantRemind), 'settings.grantReminder', problems);
 
   return {
     source,
@@ -355,5 +366,6 @@ function build(file: PolicyFile, source: string, problems: PolicyProblem[], brok
     allowReservedNamespaces: allowReserved,
     requestTtlSeconds,
     reminderAfterSeconds,
+    ...(grantReminderSeconds !== undefined ? { grantReminderSeconds } : {}),
   };
 }

@@ -44,6 +44,10 @@ export interface GrantEnd {
   assignmentRemoved?: boolean;
   /** What the end did, in a sentence per step. */
   notes?: string[];
+  /** Set just before the removal is sent, so a run resumed after a crash knows the assignment it finds gone was its own. */
+  removing?: boolean;
+  /** The release that followed (identity, credential, annotation), once it ran. */
+  release?: { at: string; detail: string };
 }
 
 export interface Grant {

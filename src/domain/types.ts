@@ -49,6 +49,10 @@ export interface PolicyRole {
   maxDurationSeconds?: number;
   /** True for Owner, Contributor, User Access Administrator, RBAC Administrator: named explicitly, two approvals. */
   privileged: boolean;
+  /** The requester may extend a grant within maxDuration (from the approval) without a new approval. */
+  selfExtend?: boolean;
+  /** Who removes the assignment at the end: wid-bot (default) or Azure's own schedule (Entra ID P2 / ID Governance). */
+  expiry?: 'bot' | 'azure';
 }
 
 export interface PolicyNamespace {
@@ -79,6 +83,8 @@ export interface Policy {
   requestTtlSeconds: number;
   /** Remind approvers after this many seconds of waiting; 0 = never. */
   reminderAfterSeconds: number;
+  /** Remind a grant's requester this long before its end (or at 10 % of the duration when shorter); 0 = never; default 30 min. */
+  grantReminderSeconds?: number;
 }
 
 // ───────────────────────────── cluster facts ─────────────────────────────

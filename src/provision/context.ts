@@ -13,6 +13,7 @@ import type {
   KubePort,
   ManagedIdentity,
   ProgressSink,
+  RoleAssignment,
   ServiceAccountInfo,
   TokenExchangePort,
 } from '../domain/ports';
@@ -74,6 +75,14 @@ export interface EngineDeps {
   onStep?: (step: StepName, outcome: StepOutcome, ms: number) => void | Promise<void>;
   /** Aborts in-step waits (worker closing). */
   signal?: AbortSignal;
+  /**
+   * Grants (src/grants): the lock the role-assignment write holds (the one grant ends hold, so an end never
+   * removes an assignment a new grant is writing) and the description it writes (the grant's end, for Azure to keep).
+   */
+  grantAssignment?: {
+    lockName(request: WidRequest): string;
+    description(request: WidRequest, existing: RoleAssignment | undefined): Promise<string | undefined>;
+  };
   now?: () => Date;
 }
 

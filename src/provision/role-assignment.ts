@@ -8,6 +8,7 @@ import { roleAssignmentName } from '../domain/names';
 import type { ProvisionRun } from './context';
 import { retryWhile } from './pacing';
 import { done, type Step } from './step';
+import { withLock } from '../queue/lock';
 
 function assignmentId(scope: string, name: string): string {
   return `/${scope.replace(/^\/+/, '')}/providers/Microsoft.Authorization/roleAssignments/${name}`;
@@ -26,10 +27,15 @@ export const roleAssignmentStep: Step = {
     const name = plannedRoleAssignmentName(run, identity.principalId);
     let id: string;
     let detail: string;
-    try {
-      const ra = await retryWhile(run, ['PrincipalNotFound'], run.limits.principalNotFoundMaxMs, 'role assignment', () =>
-        run.deps.authorization.createRoleAssignment(scope, name, run.preflight.roleDefinitionId, identity.principalId),
+    const hook = run.deps.grantAssignment;
+    const write = async () => {
+      const description = hook ? await hook.description(run.request, await run.deps.authorization.getRoleAssignment(scope, name)) : undefined;
+      return retryWhile(run, ['PrincipalNotFound'], run.limits.principalNotFoundMaxMs, 'role assignment', () =>
+        run.deps.authorization.createRoleAssignment(scope, name, run.preflight.roleDefinitionId, identity.principalId, description),
       );
+    };
+    try {
+      const ra = hook ? await withLock(run.deps.redis, run.deps.keys.lock(hook.lockName(run.request)), run.limits.lockTtlMs, write, { waitMs: run.limits.lockTtlMs + 1000 }) : await write();
       id = ra.id || assignmentId(scope, name);
       detail = `'${roleName}' on ${scope}: ${id}`;
     } catch (e) {

@@ -4,6 +4,7 @@ export { createQueues, type CreateQueuesOptions, type WidQueues } from './queues
 export {
   createProvisionWorker,
   createTimerWorker,
+  createQueueWorker,
   type JobHelpers,
   type JobProcessor,
   type ProvisionProcessor,

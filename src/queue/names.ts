@@ -6,7 +6,9 @@ import { TerminalError } from '../domain/errors';
 
 export const PROVISION_QUEUE = 'wid-provision';
 export const TIMERS_QUEUE = 'wid-timers';
-export type WidQueueName = typeof PROVISION_QUEUE | typeof TIMERS_QUEUE;
+/** Grant ends, reminders and description updates (src/grants/queue.ts). */
+export const GRANTS_QUEUE = 'wid-grants';
+export type WidQueueName = typeof PROVISION_QUEUE | typeof TIMERS_QUEUE | typeof GRANTS_QUEUE;
 
 export type ProvisionAction = 'grant' | 'revoke';
 export interface ProvisionJobData {

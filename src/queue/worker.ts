@@ -70,6 +70,11 @@ export function createTimerWorker(redisUrl: string, prefix: string = DEFAULT_PRE
   return createWidWorker(TIMERS_QUEUE, redisUrl, prefix, processor, opts);
 }
 
+/** A worker for any of wid-bot's queues (the grants' queue uses it), with the same error rules. */
+export function createQueueWorker<D>(queueName: WidQueueName, redisUrl: string, prefix: string, processor: JobProcessor<D>, opts: WidWorkerOptions<D> = {}): WidWorker<D> {
+  return createWidWorker(queueName, redisUrl, prefix, processor, opts);
+}
+
 function isTerminal(e: unknown): e is Error {
   // by kind, not instanceof, so an error from another copy of the module (a test runner's registry) still counts
   return e instanceof WidError ? e.kind === 'terminal' : (e as { kind?: unknown } | null)?.kind === 'terminal';

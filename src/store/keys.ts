@@ -14,7 +14,11 @@
  *   <p>:delivery:<key>         string  Slack delivery already processed (SET NX EX)
  *   <p>:lock:<name>            string  cross-process mutex token
  *   <p>:rate:<bucket>          hash    token bucket (tokens, ts)
- *   <p>:q:<queue>:…            BullMQ  queues wid-provision and wid-timers (BullMQ's own layout)
+ *   <p>:grant:<id>             hash    a grant (src/grants): doc (Grant JSON), v (version, for compare-and-set)
+ *   <p>:grants:open            zset    grants not yet ended, by endsAt (ms; +inf for grants without an end)
+ *   <p>:grants:sa:<sa key>     set     open grant ids of one cluster/namespace/ServiceAccount
+ *   <p>:grants:ended           zset    ended grant ids by end time (ms)
+ *   <p>:q:<queue>:…            BullMQ  queues wid-provision, wid-timers and wid-grants (BullMQ's own layout)
  */
 export const DEFAULT_PREFIX = 'wid';
 
@@ -30,6 +34,10 @@ export interface StoreKeys {
   delivery(key: string): string;
   lock(name: string): string;
   rateBucket(name: string): string;
+  grant(id: string): string;
+  grantsOpen: string;
+  grantsOfServiceAccount(saKey: string): string;
+  grantsEnded: string;
   /** BullMQ's `prefix` option: queues live at `<this>:<queueName>:…`. */
   bullPrefix: string;
 }
@@ -48,6 +56,10 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     delivery: (key) => `${prefix}:delivery:${key}`,
     lock: (name) => `${prefix}:lock:${name}`,
     rateBucket: (name) => `${prefix}:rate:${name}`,
+    grant: (id) => `${prefix}:grant:${id}`,
+    grantsOpen: `${prefix}:grants:open`,
+    grantsOfServiceAccount: (saKey) => `${prefix}:grants:sa:${saKey}`,
+    grantsEnded: `${prefix}:grants:ended`,
     bullPrefix: `${prefix}:q`,
   };
 }

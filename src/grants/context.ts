@@ -1,0 +1,74 @@
+/**
+ * What ending a grant works with: the provisioning engine's ports (Azure, Kubernetes, Redis), the grant and
+ * request stores, where loud failures go, and the limits that pace removals under ARM's throttles.
+ */
+import type { Grant } from '../domain/grants';
+import { serviceAccountKey } from '../domain/grants';
+import type { WidRequest } from '../domain/types';
+import type { EngineDeps } from '../provision';
+import type { RedisRequestStore } from '../store';
+import type { RedisGrantStore } from './store';
+
+/** Where a grant's life is told to people (the Slack side implements it); must not throw for delivery problems. */
+export interface GrantNotifier {
+  /** The grant ended: update the approval message (by whom, why) and tell the requester. */
+  ended(grant: Grant): Promise<void>;
+  /** The end kept failing: DM the requester and the approvers, post in the approvals channel. */
+  endFailed(grant: Grant, message: string): Promise<void>;
+  /** The reminder before the end, with Extend and I'm done. */
+  remind(grant: Grant): Promise<void>;
+}
+
+export interface GrantLimits {
+  /** Role-assignment deletes per second per subscription, across all workers (default 10: ARM's documented refill). */
+  deletesPerSecond?: number;
+  /** Deletes that may go back to back before the rate applies (default 200: ARM's documented burst). */
+  deleteBurst?: number;
+  /** How long a grant's locks outlive a crashed holder (default 15 s). */
+  lockTtlMs?: number;
+  /** How long an end waits for its request's provisioning to let go before retrying later (default 5 s). */
+  lockWaitMs?: number;
+}
+
+export interface GrantDeps {
+  engine: EngineDeps;
+  grants: RedisGrantStore;
+  requests: Pick<RedisRequestStore, 'get'>;
+  notifier?: GrantNotifier;
+  limits?: GrantLimits;
+  /** Called when an end fails for good (metrics). */
+  onEndFailed?: (grant: Grant) => void;
+  /** Called when an end completes, with how late it was after endsAt (metrics). */
+  onEnded?: (grant: Grant, latenessMs: number | undefined) => void;
+  /** The end left no other grant of the ServiceAccount: queue the release of its identity (src/grants/queue.ts). */
+  onReleaseDue?: (grant: Grant) => Promise<void>;
+  now?: () => Date;
+}
+
+export function resolveGrantLimits(l: GrantLimits = {}): Required<GrantLimits> {
+  return { deletesPerSecond: l.deletesPerSecond ?? 10, deleteBurst: l.deleteBurst ?? 200, lockTtlMs: l.lockTtlMs ?? 15_000, lockWaitMs: l.lockWaitMs ?? 5_000 };
+}
+
+/** The lock every decision about a ServiceAccount's role assignments holds (grant ends and the provisioning's role-assignment write). */
+export function serviceAccountLockName(g: { clusterName: string; namespace: string; serviceAccount: string }): string {
+  return `grant-sa:${serviceAccountKey(g)}`;
+}
+
+/** The request lock the provisioning worker holds (src/worker.ts), so an end never runs beside its grant's provisioning. */
+export function requestLockName(requestId: string): string {
+  return `request:${requestId}`;
+}
+
+/** What an end step works with; steps read and extend it. */
+export interface EndRun {
+  grant: Grant;
+  request: WidRequest;
+  deps: GrantDeps;
+  /** Other open grants of the same ServiceAccount, read under the lock. */
+  others: Grant[];
+  principalId?: string;
+  roleDefinitionId?: string;
+  assignmentName?: string;
+  assignmentRemoved: boolean;
+  notes: string[];
+}

@@ -1,0 +1,128 @@
+/**
+ * The steps of ending a grant, provisioning-style: each idempotent (any step may run twice), each finding its
+ * target by its deterministic name, each touching only what wid-bot granted.
+ *
+ *   assignment: remove this grant's role assignment, unless another live grant shares it (then its description
+ *               is rewritten to the remaining grants' latest end) or it predates the grant
+ *   release:    when no other grant of the ServiceAccount remains and the identity holds no other role
+ *               assignment, revoke the rest as `/wid revoke` does (annotation, credential, identity)
+ */
+import { decideEnd, type EndDecision } from '../domain/grants';
+import { roleAssignmentName } from '../domain/names';
+import { scopeSubscription } from '../domain/scopes';
+import type { StepRecord } from '../domain/types';
+import { provisionRevoke, resolveRoleDefinitionId } from '../provision';
+import { acquire } from '../queue/rate-limiter';
+import { resolveGrantLimits, type EndRun } from './context';
+
+export type EndStepName = 'assignment' | 'release';
+
+export interface EndStepResult {
+  outcome: 'done' | 'skipped';
+  detail: string;
+}
+
+export interface EndStep {
+  name: EndStepName;
+  run(run: EndRun, decision: EndDecision): Promise<EndStepResult>;
+}
+
+const done = (detail: string): EndStepResult => ({ outcome: 'done', detail });
+const skipped = (detail: string): EndStepResult => ({ outcome: 'skipped', detail });
+
+/** The principal, role definition and deterministic assignment name of the grant, as far as they can be known. */
+async function resolveAssignment(run: EndRun): Promise<void> {
+  const { engine } = run.deps;
+  const r = run.request;
+  if (!run.principalId) {
+    const identity = await engine.identities.getIdentity({ subscriptionId: r.plan.identity.subscriptionId, resourceGroup: r.plan.identity.resourceGroup, name: r.plan.identity.name });
+    const principalId = identity?.principalId ?? r.resources.principalId;
+    if (principalId) run.principalId = principalId;
+  }
+  run.roleDefinitionId ??= await resolveRoleDefinitionId(r, engine);
+  if (run.principalId) run.assignmentName = roleAssignmentName(r.plan.roleAssignment.scope, run.principalId, run.roleDefinitionId);
+}
+
+async function deleteTurn(run: EndRun, scope: string): Promise<void> {
+  const limits = resolveGrantLimits(run.deps.limits);
+  const sub = (scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId).toLowerCase();
+  const { engine } = run.deps;
+  await acquire(engine.redis, engine.keys.rateBucket(`ra-deletes:${sub}`), limits.deletesPerSecond, limits.deleteBurst, engine.signal ? { signal: engine.signal } : {});
+}
+
+export const assignmentStep: EndStep = {
+  name: 'assignment',
+  async run(run, decision) {
+    const { engine } = run.deps;
+    const scope = run.request.plan.roleAssignment.scope;
+    const role = run.request.plan.roleAssignment.roleName;
+    await resolveAssignment(run);
+    if (!run.principalId || !run.assignmentName || !run.roleDefinitionId) return skipped(`no identity was ever made for the grant, so no role assignment of '${role}' on ${scope} exists`);
+    const name = run.assignmentName;
+    if (!decision.removeAssignment) {
+      if (decision.rewriteDescription) {
+        const existing = await engine.authorization.getRoleAssignment(scope, name);
+        if (existing && existing.description !== decision.rewriteDescription) {
+          await engine.authorization.createRoleAssignment(scope, name, run.roleDefinitionId, run.principalId, decision.rewriteDescription);
+          return skipped(`role assignment '${role}' on ${scope} kept: ${decision.why}; its description now says "${decision.rewriteDescription}"`);
+        }
+      }
+      return skipped(`role assignment '${role}' on ${scope} kept: ${decision.why}`);
+    }
+    const existing = await engine.authorization.getRoleAssignment(scope, name);
+    if (!existing) {
+      // Found gone after this end had started removing it: the crash came between the delete and the record.
+      if (run.grant.end?.removing) {
+        run.assignmentRemoved = true;
+        return done(`role assignment '${role}' on ${scope} is gone (removed by this end before a restart)`);
+      }
+      return skipped(`role assignment '${role}' on ${scope} was already gone (removed by hand, or with its identity)`);
+    }
+    await markRemoving(run);
+    await deleteTurn(run, scope);
+    await engine.authorization.deleteRoleAssignment(scope, name);
+    run.assignmentRemoved = true;
+    return done(`removed role assignment ${existing.id} ('${role}' on ${scope})`);
+  },
+};
+
+/** Records on the grant that the removal is being sent, before it is. */
+async function markRemoving(run: EndRun): Promise<void> {
+  if (run.grant.end?.removing) return;
+  const r = await run.deps.grants.update(run.grant.id, (g) => (g.end ? { ...g, end: { ...g.end, removing: true } } : `grant ${g.id} has no end to record`));
+  if (r.ok) run.grant = r.grant;
+}
+
+export const releaseStep: EndStep = {
+  name: 'release',
+  async run(run, decision) {
+    const { engine } = run.deps;
+    const sa = `${run.grant.namespace}/${run.grant.serviceAccount}`;
+    if (!decision.releaseIdentity) return skipped(`identity, federated credential and ServiceAccount ${sa} kept: ${decision.why}`);
+    await resolveAssignment(run);
+    if (run.principalId) {
+      const subs = new Set([scopeSubscription(run.request.plan.roleAssignment.scope), run.request.plan.identity.subscriptionId].filter((x): x is string => !!x).map((s) => s.toLowerCase()));
+      const remaining = (await Promise.all([...subs].map((s) => engine.authorization.listRoleAssignments(`/subscriptions/${s}`, run.principalId)))).flat();
+      const others = remaining.filter((a) => a.principalId.toLowerCase() === run.principalId?.toLowerCase() && a.name.toLowerCase() !== run.assignmentName?.toLowerCase());
+      if (others.length > 0) {
+        return skipped(`identity, federated credential and ServiceAccount ${sa} kept: the identity still holds ${others.map((a) => `role assignment ${a.id}`).join(', ')}`);
+      }
+    }
+    const revoke = { ...run.request, kind: 'revoke' as const, plan: { ...run.request.plan, kind: 'revoke' as const }, steps: [], resources: { ...run.request.resources } };
+    const lines: string[] = [];
+    const recorder = {
+      async recordStep(_id: string, step: StepRecord) {
+        if (step.outcome !== 'running' && step.detail) lines.push(step.detail);
+      },
+      async recordResources() {},
+    };
+    const { progress: _progress, onStep: _onStep, ...rest } = engine;
+    await provisionRevoke(revoke, { ...rest, recorder });
+    return done(`no other grant needs ServiceAccount ${sa}'s identity: ${lines.join('; ')}`);
+  },
+};
+
+/** The end proper: what takes the access away. The release follows as its own job (paced by identity writes, not by the end). */
+export const END_STEPS: readonly EndStep[] = [assignmentStep];
+
+export { decideEnd };
