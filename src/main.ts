@@ -16,6 +16,8 @@ import { followTransitions, type TransitionFeed } from './observability/transiti
 import { startWeb, type RunningWeb } from './web';
 import type { RunningWorker } from './worker';
 import { createSlackProgressSink } from './slack/progress';
+import { SlackGrantNotifier } from './slack/grants-notifier';
+import { RedisGrantStore } from './grants/store';
 import { RedisRequestStore } from './store';
 import { createQueues } from './queue';
 import type { KnownBlock } from '@slack/types';
@@ -99,7 +101,19 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         verify: { enabled: config.worker.verify, timeoutMs: config.worker.verifyTimeoutSeconds * 1000 },
         concurrency: config.worker.concurrency,
         limits: { identityWritesPerSecond: config.azure.identityWritesPerSecond },
-        progress: createSlackProgressSink({ botToken: config.slack.botToken, ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}), store, logger: slackLogger(logger) }),
+        progress: createSlackProgressSink({
+          botToken: config.slack.botToken,
+          ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
+          store,
+          logger: slackLogger(logger),
+          grantOf: async (id) => (await new RedisGrantStore(store.redis, store.keys).get(id))?.grant,
+        }),
+        grants: {
+          notifier: new SlackGrantNotifier({ client: slackClient, store, policy: config.policy.policy, logger: slackLogger(logger) }),
+          reconcileIntervalMs: config.worker.grantReconcileSeconds * 1000,
+          onEnded: (g, lateness) => metrics.onGrantEnded(g.end?.reason ?? 'expired', g.end?.assignmentRemoved === true, lateness),
+          onEndFailed: () => metrics.onGrantEndFailed(),
+        },
         logger,
         onStep: (step, outcome, ms) => metrics.onStep(step, outcome, ms),
       });

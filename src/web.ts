@@ -17,6 +17,10 @@ import { RequestService } from './slack/requests-service';
 import { timerProcessor } from './slack/timers';
 import { policyGroupIds, UserGroups } from './slack/usergroups';
 import { registerDenyView } from './slack/views/deny';
+import { registerGrantActions } from './slack/actions/grants';
+import { GrantQueue } from './grants/queue';
+import { GrantService } from './grants/service';
+import { RedisGrantStore } from './grants/store';
 import { registerRequestView } from './slack/views/request';
 
 export interface WebConfig {
@@ -68,6 +72,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
   const store = await RedisRequestStore.connect(config.redisUrl, config.prefix ? { prefix: config.prefix } : {});
   let queues: WidQueues | undefined;
   let timers: WidWorker<TimerJobData> | undefined;
+  let grantQueue: GrantQueue | undefined;
   try {
     queues = await createQueues(config.redisUrl, config.prefix);
     const clientOptions = {
@@ -106,11 +111,14 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       logger,
     });
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
-    const deps = { service, store, logger, followUps, ...(config.inspect ? { inspect: config.inspect } : {}) };
+    grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');
+    const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy });
+    const deps = { service, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}) };
     registerWidCommand(app, deps);
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
     registerDenyView(app, deps);
+    registerGrantActions(app, deps);
 
     if (config.timers !== false) {
       timers = createTimerWorker(config.redisUrl, config.prefix, timerProcessor(service), {
@@ -131,6 +139,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
 
     const q = queues;
     const t = timers;
+    const gq = grantQueue;
     return {
       port,
       app,
@@ -138,12 +147,14 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
         await app.stop().catch((e: unknown) => logger.warn(`stopping the Slack app: ${errorText(e)}`));
         await followUps.idle();
         await t?.close();
+        await gq.close();
         await q.close();
         await store.close();
       },
     };
   } catch (e) {
     await timers?.close().catch(() => undefined);
+    await grantQueue?.close().catch(() => undefined);
     await queues?.close().catch(() => undefined);
     await store.close();
     throw e;

@@ -56,7 +56,7 @@ export interface Config {
   redis: { url: string; prefix: string };
   policy: { file: string; policy: Policy };
   http: { port: number };
-  worker: { concurrency: number; verify: boolean; verifyTimeoutSeconds: number };
+  worker: { concurrency: number; verify: boolean; verifyTimeoutSeconds: number; grantReconcileSeconds: number };
   log: { level: LogLevel };
 }
 
@@ -236,6 +236,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   const timeoutRaw = value(env, 'WID_VERIFY_TIMEOUT') ?? '2m';
   const timeout = parseDuration(timeoutRaw);
   if (!timeout.ok) add('WID_VERIFY_TIMEOUT', `WID_VERIFY_TIMEOUT must be a duration like 2m, 90s or 1m30s (how long to wait for Entra to accept the new credential); got "${timeoutRaw}"`);
+  const reconcileRaw = value(env, 'WID_GRANT_RECONCILE_INTERVAL') ?? '2m';
+  const reconcile = parseDuration(reconcileRaw);
+  if (!reconcile.ok) add('WID_GRANT_RECONCILE_INTERVAL', `WID_GRANT_RECONCILE_INTERVAL must be a duration like 2m or 30s (how often the worker ends every grant whose end has passed); got "${reconcileRaw}"`);
   const level = check('LOG_LEVEL', z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]), value(env, 'LOG_LEVEL')?.toLowerCase(), `must be one of ${LOG_LEVELS.join(', ')}`) ?? 'info';
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -265,7 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     redis: { url: redisUrl!, prefix },
     policy: { file: policyFile!, policy: policy ?? emptyPolicyPlaceholder(policyFile!) },
     http: { port: httpPort },
-    worker: { concurrency, verify, verifyTimeoutSeconds: timeout.ok ? timeout.value : 120 },
+    worker: { concurrency, verify, verifyTimeoutSeconds: timeout.ok ? timeout.value : 120, grantReconcileSeconds: reconcile.ok ? reconcile.value : 120 },
     log: { level },
   };
 }

@@ -40,7 +40,12 @@ export interface HelpCommand {
   verb: 'help';
   topic?: Verb;
 }
-export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand;
+/** `/wid grants [namespace]`: active grants with their ends. */
+export interface GrantsCommand {
+  verb: 'grants';
+  namespace?: string;
+}
+export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand;
 export type Verb = WidCommand['verb'];
 
 /** Longest command text accepted; Slack caps slash commands well below this anyway. */
@@ -73,6 +78,7 @@ const SPECS: Record<Verb, VerbSpec> = {
   creds: { usage: '/wid creds [--cluster <name>]', summary: 'show federated credentials and how close each identity is to the limit', flags: ['cluster'] },
   audit: { usage: '/wid audit [--cluster <name>]', summary: 'find drift between the policy, Azure and the cluster', flags: ['cluster'] },
   legacy: { usage: '/wid legacy [--cluster <name>]', summary: 'find aad-pod-identity leftovers to migrate', flags: ['cluster'] },
+  grants: { usage: '/wid grants [namespace]', summary: 'list active grants and when each ends', flags: [] },
   help: { usage: '/wid help [command]', summary: 'show this help', flags: [] },
 };
 
@@ -380,6 +386,11 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
       const [namespace, ...extra] = pos;
       if (extra.length) return tooMany(verb, extra);
       return ok({ verb, ...(namespace !== undefined ? { namespace } : {}), ...cluster });
+    }
+    case 'grants': {
+      const [namespace, ...extra] = pos;
+      if (extra.length) return tooMany(verb, extra);
+      return ok({ verb, ...(namespace !== undefined ? { namespace } : {}) });
     }
     case 'help': {
       const [topic, ...extra] = pos;

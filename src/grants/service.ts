@@ -134,10 +134,14 @@ export class GrantService {
    * Extend by `extraSeconds`: at once when the policy lets the requester self-extend within the cap, otherwise
    * the caller asks for a new approval (a new grant of the same access, sharing the assignment).
    */
-  async extend(grantId: string, actor: Actor, extraSeconds: number): Promise<GrantActionResult | { ok: true; needsApproval: Extract<ExtendOutcome, { kind: 'needs-approval' }>; grant: Grant }> {
+  async extend(grantId: string, actor: Actor, extraSeconds: number, expectedEndsAt?: string): Promise<GrantActionResult | { ok: true; needsApproval: Extract<ExtendOutcome, { kind: 'needs-approval' }>; grant: Grant }> {
     const now = this.now();
     let outcome: ExtendOutcome | undefined;
     const r = await this.deps.grants.update(grantId, (g) => {
+      // the button names the end it was shown with: a second click (or a stale reminder) extends nothing
+      if (expectedEndsAt !== undefined && g.endsAt !== undefined && Date.parse(g.endsAt) !== Date.parse(expectedEndsAt)) {
+        return `Grant ${grantId} was already extended: it now ends at ${g.endsAt}.`;
+      }
       const role = this.roleOf(g.roleName);
       const x = extendGrant(g, { actor, actorIsRequester: actor.id === g.requester.id, extraSeconds, selfExtend: role?.selfExtend === true, now });
       if (!x.ok) return x.error.message;

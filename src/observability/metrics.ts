@@ -38,6 +38,9 @@ export class Metrics {
   private readonly callDuration: Histogram<'system' | 'operation' | 'outcome'>;
   private readonly slackAcks: Counter<'kind' | 'outcome'>;
   private readonly slackAckDuration: Histogram<'kind'>;
+  private readonly grantsEnded: Counter<'reason' | 'removed'>;
+  private readonly grantEndLateness: Histogram<string>;
+  private readonly grantEndFailures: Counter<string>;
   /** Labels seen by the scrape-time gauges, so a queue state that drops to nothing reports 0 instead of vanishing. */
   private readonly lastQueueLabels = new Set<string>();
 
@@ -53,6 +56,14 @@ export class Metrics {
       labelNames: ['state'],
       registers,
     });
+    this.grantsEnded = new Counter({ name: 'wid_grants_ended_total', help: 'Grants that ended, by reason and whether their end removed the role assignment.', labelNames: ['reason', 'removed'], registers });
+    this.grantEndLateness = new Histogram({
+      name: 'wid_grant_end_lateness_seconds',
+      help: 'How long after its endsAt an expired grant finished ending.',
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
+      registers,
+    });
+    this.grantEndFailures = new Counter({ name: 'wid_grant_end_failures_total', help: 'Grant ends that kept failing after their retries (alert on any increase).', registers });
     this.transitionsFromTo = new Counter({
       name: 'wid_request_transitions_total',
       help: 'Request state transitions, by from and to state (from="none" for new requests).',
@@ -165,6 +176,17 @@ export class Metrics {
   /** A provisioning step finished (or was skipped / failed) after `ms`. */
   readonly onStep = (step: StepName, outcome: StepOutcome, ms: number): void => {
     this.stepDuration.observe({ step, outcome }, ms / SECONDS);
+  };
+
+  /** A grant ended; `latenessMs` after its endsAt when it expired. */
+  readonly onGrantEnded = (reason: string, removed: boolean, latenessMs: number | undefined): void => {
+    this.grantsEnded.inc({ reason, removed: String(removed) });
+    if (latenessMs !== undefined) this.grantEndLateness.observe(Math.max(0, latenessMs) / SECONDS);
+  };
+
+  /** A grant's end failed for good (it is shown loudly, and retried by the reconciler). */
+  readonly onGrantEndFailed = (): void => {
+    this.grantEndFailures.inc();
   };
 
   /** A request moved from one state to another; `from` null for a new request. */

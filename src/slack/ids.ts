@@ -10,6 +10,8 @@ export const ACTION = {
   approve: 'wid_approve',
   deny: 'wid_deny',
   retry: 'wid_retry',
+  grantExtend: 'wid_grant_extend',
+  grantDone: 'wid_grant_done',
 } as const;
 
 export const CALLBACK = {

@@ -12,6 +12,8 @@ import { approvalMessage } from './blocks/approval';
 import { resultDm, resultReply } from './blocks/result';
 import type { SlackMessage } from './blocks/text';
 import { Coalescer } from './coalescer';
+import { grantEndBlocks } from './blocks/grants';
+import type { Grant } from '../domain/grants';
 import { errorText, silentLogger, type SlackLogger } from './logger';
 
 export interface SlackProgressSinkOptions {
@@ -24,6 +26,8 @@ export interface SlackProgressSinkOptions {
   /** Link builder for the DM (workspace URL known to the caller). */
   link?: (r: WidRequest) => string | undefined;
   now?: () => number;
+  /** The grant a request started, so the result shows its end (src/grants). */
+  grantOf?: (requestId: string) => Promise<Grant | undefined>;
 }
 
 /** Merge an event into the request's step list (the newest record of a step wins). */
@@ -72,9 +76,11 @@ export class SlackProgressSink implements ProgressSink {
         // the final state always lands, after any trailing progress update and within the pacing
         await this.coalescer.submit(fresh.id, () => this.update(final));
         await this.coalescer.flush(fresh.id);
-        await this.post({ channel: fresh.slack.channel, thread_ts: fresh.slack.ts }, resultReply(fresh));
       }
-      await this.dm(fresh.requester.id, resultDm(fresh, this.opts.link?.(fresh)));
+      const grant = fresh.state === 'succeeded' && fresh.kind === 'grant' ? await this.opts.grantOf?.(fresh.id).catch(() => undefined) : undefined;
+      const withEnd = (m: SlackMessage): SlackMessage => (grant ? { ...m, blocks: [...(m.blocks ?? []), ...grantEndBlocks(grant, new Date())] } : m);
+      if (fresh.slack?.ts) await this.post({ channel: fresh.slack.channel, thread_ts: fresh.slack.ts }, withEnd(resultReply(fresh)));
+      await this.dm(fresh.requester.id, withEnd(resultDm(fresh, this.opts.link?.(fresh))));
     } catch (e) {
       this.logger.warn(`could not report the result of ${request.id}: ${errorText(e)}`);
     }
@@ -121,6 +127,7 @@ export interface CreateSlackProgressSinkOptions {
   store?: Pick<RedisRequestStore, 'get'>;
   logger?: SlackLogger;
   intervalMs?: number;
+  grantOf?: (requestId: string) => Promise<Grant | undefined>;
 }
 
 /** The worker process's progress sink, with its own Web API client (few retries: the worker must not hang on Slack). */
@@ -136,5 +143,6 @@ export function createSlackProgressSink(opts: CreateSlackProgressSinkOptions): S
     ...(opts.store ? { store: opts.store } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
+    ...(opts.grantOf ? { grantOf: opts.grantOf } : {}),
   });
 }

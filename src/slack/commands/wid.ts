@@ -18,11 +18,15 @@ import type { InspectHook, InspectProgress, InspectVerb } from '../inspect';
 import { errorText, type SlackLogger } from '../logger';
 import type { RequestService, SubmitOutcome } from '../requests-service';
 import type { RedisRequestStore } from '../../store';
+import type { GrantService } from '../../grants/service';
+import { grantEndBlocks, grantEndedBlocks, grantsListMessage } from '../blocks/grants';
 /** How often a long inspection tells the user how far it got. */
 const PROGRESS_EVERY_MS = 5000;
 
 export interface CommandDeps {
   service: RequestService;
+  /** Time-bound grants: `/wid grants`, and the end in `/wid status`. */
+  grants?: GrantService;
   followUps: FollowUps;
   store: RedisRequestStore;
   logger: SlackLogger;
@@ -99,11 +103,20 @@ async function runCommand(deps: CommandDeps, client: WebClient, respond: Respond
       if (cmd.id) {
         const r = await service.get(cmd.id);
         if (!r) return void (await ephemeral(respond, refusalMessage(`There is no request ${cmd.id}. Request ids look like wid-abcdefgh23; \`/wid status\` lists yours.`, 'status')));
-        await ephemeral(respond, statusMessage(r, await service.history(r.id)));
+        const status = statusMessage(r, await service.history(r.id));
+        const g = r.kind === 'grant' ? (await deps.grants?.store.get(r.id))?.grant : undefined;
+        const extra = g ? (g.state === 'ended' ? grantEndedBlocks(g) : grantEndBlocks(g, new Date())) : [];
+        await ephemeral(respond, extra.length ? { ...status, blocks: [...(status.blocks ?? []), ...extra] } : status);
         return;
       }
       const o = await service.overview(inv.userId);
       await ephemeral(respond, myRequestsMessage(o.mine, o.waitingOnMe));
+      return;
+    }
+    case 'grants': {
+      if (!deps.grants) return void (await ephemeral(respond, infoMessage('Grants are not configured on this wid-bot.')));
+      const open = (await deps.grants.store.open()).filter((g) => !cmd.namespace || g.namespace === cmd.namespace);
+      await ephemeral(respond, grantsListMessage(open, new Date(), cmd.namespace));
       return;
     }
     case 'cluster':

@@ -54,7 +54,7 @@ describe('loadConfig', () => {
     expect(c.redis).toEqual({ url: 'redis://:redispassword@redis:6379', prefix: 'wid' });
     expect(c.policy.policy.clusters.map((x) => x.name)).toEqual(['blue', 'green']);
     expect(c.http.port).toBe(3000);
-    expect(c.worker).toEqual({ concurrency: 4, verify: true, verifyTimeoutSeconds: 120 });
+    expect(c.worker).toEqual({ concurrency: 4, verify: true, verifyTimeoutSeconds: 120, grantReconcileSeconds: 120 });
     expect(c.log.level).toBe('info');
   });
 
@@ -76,7 +76,7 @@ describe('loadConfig', () => {
     );
     expect(c.role).toBe('worker');
     expect(c.http.port).toBe(8080);
-    expect(c.worker).toEqual({ concurrency: 9, verify: false, verifyTimeoutSeconds: 90 });
+    expect(c.worker).toEqual({ concurrency: 9, verify: false, verifyTimeoutSeconds: 90, grantReconcileSeconds: 120 });
     expect(c.azure.identityWritesPerSecond).toBe(0.5);
     expect(c.azure.resourceManagerUrl).toBe('https://management.usgovcloudapi.net');
     expect(c.redis.prefix).toBe('wid-prod');

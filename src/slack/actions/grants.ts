@@ -1,0 +1,92 @@
+/**
+ * Extend and I'm done on a grant's reminder: ack, claim, hand over to the grant service, and tell the clicker
+ * alone what happened. Extending past what the policy lets the requester do alone becomes a new request of the
+ * same access (it goes through approval, and shares the assignment: the later end wins).
+ */
+import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import { formatDuration } from '../../domain/grammar';
+import { isApprover } from '../../domain/policy';
+import type { GrantService } from '../../grants/service';
+import type { RedisRequestStore } from '../../store';
+import { infoMessage } from '../blocks/messages';
+import { parseGrantButtonValue } from '../blocks/grants';
+import { claimOnce } from '../deliveries';
+import { ACTION } from '../ids';
+import { errorText, type SlackLogger } from '../logger';
+import type { RequestService } from '../requests-service';
+
+export interface GrantActionDeps {
+  service: RequestService;
+  grants: GrantService;
+  store: RedisRequestStore;
+  logger: SlackLogger;
+}
+
+function tell(respond: RespondFn, text: string): Promise<unknown> {
+  const msg = infoMessage(text);
+  return respond({ response_type: 'ephemeral', replace_original: false, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
+}
+
+function clicked(body: BlockAction<ButtonAction>) {
+  const action = body.actions[0];
+  return { grantId: action?.value ?? '', actor: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) }, key: `act:${body.trigger_id}:${action?.action_ts ?? ''}` };
+}
+
+export function registerGrantActions(app: App, deps: GrantActionDeps): void {
+  const { service, grants, store, logger } = deps;
+
+  app.action<BlockAction<ButtonAction>>(ACTION.grantDone, async ({ ack, body, respond }) => {
+    await ack();
+    const c = clicked(body);
+    if (!(await claimOnce(store, c.key, logger))) return;
+    try {
+      const g = (await grants.store.get(c.grantId))?.grant;
+      if (!g) return void (await tell(respond, `There is no grant ${c.grantId}.`));
+      const actorIsRequester = g.requester.id === c.actor.id;
+      const actorIsApprover = isApprover(service.policy, g.namespace, c.actor.id, await service.groupsOf(c.actor.id));
+      const r = await grants.askEnd(c.grantId, { reason: actorIsRequester || !actorIsApprover ? 'done' : 'revoked', actor: c.actor, actorIsRequester, actorIsApprover });
+      await tell(respond, r.message);
+    } catch (e) {
+      logger.error(`ending grant ${c.grantId} failed: ${errorText(e)}`);
+      await tell(respond, `Ending grant ${c.grantId} failed: ${errorText(e)}. Try again.`).catch(() => undefined);
+    }
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.grantExtend, async ({ ack, body, respond }) => {
+    await ack();
+    const c = clicked(body);
+    const shown = parseGrantButtonValue(c.grantId);
+    c.grantId = shown.grantId;
+    if (!(await claimOnce(store, c.key, logger))) return;
+    try {
+      const g = (await grants.store.get(c.grantId))?.grant;
+      if (!g) return void (await tell(respond, `There is no grant ${c.grantId}.`));
+      // Extend by the grant's first duration.
+      const firstEnd = g.extensions[0]?.from ?? g.endsAt;
+      const extra = firstEnd ? Math.max(60, Math.round((Date.parse(firstEnd) - Date.parse(g.startedAt)) / 1000)) : 3600;
+      const r = await grants.extend(c.grantId, c.actor, extra, shown.endsAt);
+      if (!r.ok) return void (await tell(respond, r.message));
+      if (!('needsApproval' in r)) return void (await tell(respond, `${r.message} You get another reminder before then.`));
+      const outcome = await service.submit(c.actor, {
+        verb: 'request',
+        namespace: g.namespace,
+        serviceAccount: g.serviceAccount,
+        roleName: g.roleName,
+        scope: g.scope,
+        cluster: g.clusterName,
+        reason: `extend grant ${g.id}`,
+        durationSeconds: r.needsApproval.durationSeconds,
+      });
+      if (outcome.kind === 'created') {
+        await tell(respond, `Extending needs a new approval (${r.needsApproval.why}): request ${outcome.request.id} asks for ${formatDuration(r.needsApproval.durationSeconds)} more. Once approved it shares the assignment and the later end wins.`);
+      } else if (outcome.kind === 'duplicate') {
+        await tell(respond, `An extension of this access is already waiting for approval: ${outcome.existingId}.`);
+      } else {
+        await tell(respond, outcome.kind === 'refused' ? outcome.refusal.message : outcome.message);
+      }
+    } catch (e) {
+      logger.error(`extending grant ${c.grantId} failed: ${errorText(e)}`);
+      await tell(respond, `Extending grant ${c.grantId} failed: ${errorText(e)}. Try again.`).catch(() => undefined);
+    }
+  });
+}
