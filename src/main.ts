@@ -18,6 +18,7 @@ import type { RunningWorker } from './worker';
 import { createSlackProgressSink } from './slack/progress';
 import { SlackGrantNotifier } from './slack/grants-notifier';
 import { RedisGrantStore } from './grants/store';
+import { grantFindings } from './grants/audit';
 import { RedisRequestStore } from './store';
 import { createQueues } from './queue';
 import type { KnownBlock } from '@slack/types';
@@ -123,7 +124,14 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
       // The web side needs Kubernetes only for /wid list|audit|legacy: a web-only replica loads the client on first use.
       let kubePort: KubePort | undefined;
       const kubeOnDemand = (): KubePort => (kubePort ??= (require('./kube') as typeof import('./kube')).createKubeAdapter(kube));
-      const inspect = inspectForSlack({ policy: config.policy.policy, clusters: adapters.clusters, identities: adapters.identities, kube: kubeOnDemand });
+      const grantStore = new RedisGrantStore(store.redis, store.keys);
+      const inspect = inspectForSlack({
+        policy: config.policy.policy,
+        clusters: adapters.clusters,
+        identities: adapters.identities,
+        kube: kubeOnDemand,
+        grantFindings: () => grantFindings({ policy: config.policy.policy, identities: adapters.identities, authorization: adapters.authorization, grants: grantStore }),
+      });
       web = await startWeb({
         slack: {
           mode: config.slack.mode,

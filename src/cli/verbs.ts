@@ -20,4 +20,5 @@ export const VERBS: Record<string, VerbEntry> = {
   creds: { summary: "list the federated credentials that trust a cluster's OIDC issuer", load: () => require('./creds') as VerbModule },
   audit: { summary: 'find what breaks workload identity on a cluster, with the fix for each finding', load: () => require('./audit') as VerbModule },
   legacy: { summary: 'find aad-pod-identity leftovers and the /wid request line that moves each', load: () => require('./legacy') as VerbModule },
+  grants: { summary: 'list active grants and when each ends (reads REDIS_URL)', load: () => require('./grants') as VerbModule },
 };

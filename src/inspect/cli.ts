@@ -10,13 +10,32 @@ import type { Policy } from '../domain/types';
 import { CliError, takeOptions, type CliIo } from '../cli/verb';
 import { createInspector, resolveCluster } from './inspector';
 import { renderTable } from './render/table';
-import type { InspectVerb } from './types';
+import type { Finding, InspectVerb } from './types';
 
 /** Adapters a test passes instead of the ones built from the environment. */
 export interface InspectCliDeps {
   clusters?: ClusterPort;
   identities?: IdentityPort;
   kube?: (clusterName: string) => KubePort;
+  /** The grants' audit findings (default: from Azure's assignment descriptions, and the store when REDIS_URL is set). */
+  grantFindings?: () => Promise<Finding[]>;
+}
+
+/** `wid audit` on grants: the descriptions Azure keeps always; the store's grants too when REDIS_URL names the bot's Redis. */
+async function cliGrantFindings(io: CliIo, policy: Policy): Promise<Finding[]> {
+  const { createAzureAdapters, azureConfigFromEnv } = require('../azure') as typeof import('../azure');
+  const { grantFindings } = require('../grants/audit') as typeof import('../grants/audit');
+  const azure = createAzureAdapters(azureConfigFromEnv(io.env));
+  const url = io.env.REDIS_URL;
+  if (!url) return grantFindings({ policy, identities: azure.identities, authorization: azure.authorization });
+  const { RedisRequestStore } = require('../store') as typeof import('../store');
+  const { RedisGrantStore } = require('../grants/store') as typeof import('../grants/store');
+  const store = await RedisRequestStore.connect(url, io.env.WID_REDIS_PREFIX ? { prefix: io.env.WID_REDIS_PREFIX } : {});
+  try {
+    return await grantFindings({ policy, identities: azure.identities, authorization: azure.authorization, grants: new RedisGrantStore(store.redis, store.keys) });
+  } finally {
+    await store.close();
+  }
 }
 
 const COMMON_USAGE = [
@@ -51,7 +70,7 @@ function kubeconfigFrom(env: NodeJS.ProcessEnv): { kubeconfigPath?: string } {
 }
 
 /** Build the real adapters lazily so `--help` and bad input never load the Azure or Kubernetes SDKs. */
-function environmentAdapters(io: CliIo, context: string | undefined): Required<InspectCliDeps> {
+function environmentAdapters(io: CliIo, context: string | undefined): Required<Omit<InspectCliDeps, 'grantFindings'>> {
   // Lazy: the Azure and Kubernetes SDKs load only when a verb really runs.
   const { createAzureAdapters, azureConfigFromEnv } = require('../azure') as typeof import('../azure');
   const azure = createAzureAdapters(azureConfigFromEnv(io.env));
@@ -114,10 +133,12 @@ export async function runInspectVerb(verb: InspectVerb, args: string[], io: CliI
     const env = deps.clusters && deps.identities && deps.kube ? undefined : environmentAdapters(io, typeof options.context === 'string' ? options.context : undefined);
     const inspector = createInspector({
       policy,
-      clusters: deps.clusters ?? (env as Required<InspectCliDeps>).clusters,
-      identities: deps.identities ?? (env as Required<InspectCliDeps>).identities,
-      kube: deps.kube ?? (env as Required<InspectCliDeps>).kube,
+      clusters: deps.clusters ?? (env as Required<Omit<InspectCliDeps, 'grantFindings'>>).clusters,
+      identities: deps.identities ?? (env as Required<Omit<InspectCliDeps, 'grantFindings'>>).identities,
+      kube: deps.kube ?? (env as Required<Omit<InspectCliDeps, 'grantFindings'>>).kube,
       ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(verb === 'audit' && deps.grantFindings === undefined && env ? { grantFindings: () => cliGrantFindings(io, policy) } : {}),
+      ...(deps.grantFindings ? { grantFindings: deps.grantFindings } : {}),
     });
     const result = await inspector.run(verb, { ...(clusterName !== undefined ? { cluster: clusterName } : {}), ...(namespace !== undefined ? { namespace } : {}) });
     io.out(options.json ? JSON.stringify(result, null, 2) : renderTable(result));

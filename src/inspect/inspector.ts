@@ -11,7 +11,7 @@ import { inspectCreds } from './creds';
 import { DEFAULT_CONCURRENCY, gatherAllClusterFacts, gatherClusterFacts, gatherCredentials, gatherIdentities, gatherKube, identityScopes, streamIdentities, type IdentityScope, type RetryOptions } from './gather';
 import { inspectLegacy } from './legacy';
 import { inspectList } from './list';
-import type { AuditResult, ClusterResult, CredsResult, InspectResult, InspectVerb, LegacyResult, ListResult, ProgressCallback } from './types';
+import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, InspectVerb, LegacyResult, ListResult, ProgressCallback } from './types';
 
 export interface InspectorDeps {
   policy: Policy;
@@ -24,6 +24,8 @@ export interface InspectorDeps {
   /** Subscriptions or resource groups searched for identities besides the policy's identity resource group. */
   extraIdentityScopes?: IdentityScope[];
   retry?: RetryOptions;
+  /** Findings about time-bound grants, added to the audit (src/grants/audit.ts). */
+  grantFindings?: () => Promise<Finding[]>;
 }
 
 export interface InspectArgs {
@@ -99,7 +101,13 @@ export function createInspector(deps: InspectorDeps): Inspector {
       const own = knownClusters.find((k) => k.cluster.name === cluster.name);
       // This cluster's facts are needed for every check: its failure is the audit's failure.
       const facts = own?.facts ?? (await gatherClusterFacts(deps.clusters, cluster, deps.retry));
-      return auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster });
+      const result = auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster });
+      if (!deps.grantFindings) return result;
+      const grants = await deps.grantFindings();
+      const findings = [...result.findings.filter((f) => f.severity === 'error'), ...grants.filter((f) => f.severity === 'error'), ...result.findings.filter((f) => f.severity !== 'error'), ...grants.filter((f) => f.severity !== 'error')];
+      const counts = { ...result.counts };
+      for (const f of grants) counts[f.severity]++;
+      return { ...result, findings, counts };
     },
 
     run(verb, args = {}, onProgress) {

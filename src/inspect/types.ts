@@ -124,6 +124,10 @@ export const FINDING_CODES = {
   clusterWorkloadIdentityDisabled: 'cluster-workload-identity-disabled',
   /** Another policy cluster could not be read, so its issuer is unknown to the stale-issuer check. */
   clusterUnreadable: 'cluster-unreadable',
+  /** A time-bound grant is past its end and its role assignment still exists (src/grants/audit.ts). */
+  grantPastEnd: 'grant-past-end',
+  /** An active grant ends within the next day. */
+  grantEndingSoon: 'grant-ending-soon',
 } as const;
 export type FindingCode = (typeof FINDING_CODES)[keyof typeof FINDING_CODES];
 
