@@ -30,6 +30,9 @@ export interface GrantLimits {
   lockWaitMs?: number;
 }
 
+/** ending: asked for and recorded; removing: about to send the delete; removed: sent, not yet recorded; ended: recorded. */
+export type EndPoint = 'ending' | 'removing' | 'removed' | 'ended';
+
 export interface GrantDeps {
   engine: EngineDeps;
   grants: RedisGrantStore;
@@ -40,6 +43,8 @@ export interface GrantDeps {
   onEndFailed?: (grant: Grant) => void;
   /** Called when an end completes, with how late it was after endsAt (metrics). */
   onEnded?: (grant: Grant, latenessMs: number | undefined) => void;
+  /** Called once each point of an end is recorded (metrics; crash drills kill the process here). */
+  onEndPoint?: (point: EndPoint, grant: Grant) => void | Promise<void>;
   /** The end left no other grant of the ServiceAccount: queue the release of its identity (src/grants/queue.ts). */
   onReleaseDue?: (grant: Grant) => Promise<void>;
   now?: () => Date;

@@ -79,9 +79,11 @@ export const assignmentStep: EndStep = {
       return skipped(`role assignment '${role}' on ${scope} was already gone (removed by hand, or with its identity)`);
     }
     await markRemoving(run);
+    await run.deps.onEndPoint?.('removing', run.grant);
     await deleteTurn(run, scope);
     await engine.authorization.deleteRoleAssignment(scope, name);
     run.assignmentRemoved = true;
+    await run.deps.onEndPoint?.('removed', run.grant);
     return done(`removed role assignment ${existing.id} ('${role}' on ${scope})`);
   },
 };

@@ -49,6 +49,7 @@ async function endLocked(grantId: string, deps: GrantDeps, opts: EndOptions): Pr
     if (!asked.ok) return { kind: 'not-due', grant };
     if (!(await deps.grants.compareAndSet(cur, asked.value))) throw new WidError(`Grant ${grantId} changed while its end was being recorded.`, 'retryable', 'GrantContention');
     grant = asked.value;
+    await deps.onEndPoint?.('ending', grant);
   }
   const request = await deps.requests.get(grantId);
   if (!request) {
@@ -86,6 +87,7 @@ async function endLocked(grantId: string, deps: GrantDeps, opts: EndOptions): Pr
     throw new WidError(saved.message, 'retryable', 'GrantContention');
   }
   const ended = saved.grant;
+  await deps.onEndPoint?.('ended', ended);
   if (decision.releaseIdentity) await deps.onReleaseDue?.(ended);
   const lateness = ended.endsAt && ended.end?.reason === 'expired' ? Date.parse(ended.end.endedAt ?? '') - Date.parse(ended.endsAt) : undefined;
   deps.onEnded?.(ended, lateness);

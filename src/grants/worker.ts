@@ -36,6 +36,7 @@ export interface GrantWorkerConfig {
   onEnded?: (grant: Grant, latenessMs: number | undefined) => void;
   onEndFailed?: (grant: Grant) => void;
   onReconcile?: (r: ReconcileReport) => void;
+  onEndPoint?: GrantDeps['onEndPoint'];
 }
 
 export interface RunningGrants {
@@ -65,6 +66,7 @@ export async function startGrants(config: GrantWorkerConfig): Promise<RunningGra
     ...(config.limits ? { limits: config.limits } : {}),
     ...(config.onEnded ? { onEnded: config.onEnded } : {}),
     ...(config.onEndFailed ? { onEndFailed: config.onEndFailed } : {}),
+    ...(config.onEndPoint ? { onEndPoint: config.onEndPoint } : {}),
     onReleaseDue: async (g) => {
       await queue.scheduleRelease(g.id, Date.parse(g.end?.endedAt ?? g.updatedAt)).catch((e: unknown) => {
         // the identity then stays without this grant's role: harmless, and the audit shows it

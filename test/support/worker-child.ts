@@ -4,7 +4,8 @@
  * WID_KILL_AFTER_STEP ends — exactly where a crash between two steps would leave things.
  *
  *   WID_REDIS_URL, WID_PREFIX, WID_ARM_URL, WID_KUBECONFIG, WID_ENTRA_URL, WID_POLICY_FILE,
- *   WID_KILL_AFTER_STEP (optional), WID_LOCK_MS (queue lock, default 1000)
+ *   WID_KILL_AFTER_STEP (optional), WID_KILL_AT_END_POINT (optional: a grant end's point, see src/grants/context.ts),
+ *   WID_LOCK_MS (queue lock, default 1000)
  *
  * Prints `ready` on stdout once it takes jobs.
  */
@@ -44,6 +45,13 @@ async function main(): Promise<void> {
     queue: { lockDurationMs: lockMs, stalledIntervalMs: Math.max(200, Math.floor(lockMs / 2)) },
     onStep(step, outcome) {
       if (step === killAfter && outcome !== 'failed') process.kill(process.pid, 'SIGKILL');
+    },
+    grants: {
+      limits: { lockTtlMs: 1500, lockWaitMs: 3000 },
+      backoffBaseMs: 100,
+      onEndPoint(point) {
+        if (point === process.env.WID_KILL_AT_END_POINT) process.kill(process.pid, 'SIGKILL');
+      },
     },
   });
   process.stdout.write('ready\n');
