@@ -16,5 +16,6 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/unit/cli\\.test\\.ts$', '<rootDir>/test/unit/harness\\.test\\.ts$'],
   transform: main.transform,
   transformIgnorePatterns: main.transformIgnorePatterns,
+  setupFilesAfterEnv: ['<rootDir>/test/unit/mutation.setup.ts'],
   testTimeout: 30000,
 };
