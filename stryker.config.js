@@ -18,8 +18,8 @@ module.exports = {
   mutate: ['src/domain/**/*.ts'],
   thresholds: { high: 95, low: 90, break: 90 },
   concurrency: 2,
-  // A mutant that makes a loop endless is stopped (and counted as detected) after 1.5 × the normal run + 4 s.
-  timeoutMS: 4000,
+  // A mutant that makes a loop endless is stopped (and counted as detected) after 1.5 × the normal run + 8 s (generous: a slow run on a loaded machine must not pass for a kill).
+  timeoutMS: 8000,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },

@@ -2,8 +2,9 @@
  * Kubernetes name checks with their exact messages, and the derived names' construction rules
  * (the exact names themselves are pinned in test/unit/golden). Found by `npm run test:mutation`.
  */
+import { MAX_FEDERATED_CREDENTIALS_PER_IDENTITY, RESERVED_NAMESPACES } from '../../../src/domain/types';
 import {
-  federatedCredentialName, identityName, normaliseScope, roleAssignmentName, uuidv5, validateClusterName, validateNamespace, validateServiceAccountName,
+  FEDERATED_CREDENTIAL_NAME_PATTERN, federatedCredentialName, IDENTITY_NAME_PATTERN, identityName, normaliseScope, roleAssignmentName, uuidv5, validateClusterName, validateNamespace, validateServiceAccountName,
 } from '../../../src/domain/names';
 
 const rule = {
@@ -33,6 +34,9 @@ describe('namespace, cluster and ServiceAccount checks say exactly what is wrong
   });
 
   it('the first rule broken is the one named: length, then case, then characters, then the ends', () => {
+    expect(message(validateNamespace(`A${'a'.repeat(62)}`))).toContain('but it contains the uppercase letter "A".');
+    expect(message(validateServiceAccountName(`A${'a'.repeat(252)}`))).toContain('but it contains the uppercase letter "A".');
+    expect(message(validateServiceAccountName(`A${'a'.repeat(253)}`))).toContain('but it is 254 characters long.');
     expect(message(validateNamespace(`A${'a'.repeat(63)}`))).toContain('it is 64 characters long');
     expect(message(validateNamespace('A_'))).toContain('uppercase letter "A"');
     expect(message(validateNamespace('-_'))).toContain('contains "_"');
@@ -43,6 +47,8 @@ describe('namespace, cluster and ServiceAccount checks say exactly what is wrong
     const r = validateNamespace(42 as unknown as string);
     expect(r).toMatchObject({ ok: false, error: { code: 'invalid-namespace', field: 'namespace' } });
     expect(message(r)).toMatch(/^"42" is not a valid Kubernetes namespace name/);
+    expect(message(validateNamespace(null as unknown as string))).toMatch(/^"null" is not a valid Kubernetes namespace name/);
+    expect(message(validateClusterName(undefined as unknown as string))).toMatch(/^"undefined" is not a valid cluster name/);
     const s = validateServiceAccountName(undefined as unknown as string);
     expect(s).toMatchObject({ ok: false, error: { code: 'invalid-serviceaccount', field: 'serviceAccount' } });
     expect(message(s)).toMatch(/^"undefined" is not a valid Kubernetes ServiceAccount name/);
@@ -84,6 +90,15 @@ describe('namespace, cluster and ServiceAccount checks say exactly what is wrong
 });
 
 describe('derived Azure names', () => {
+  it('the Azure name rules: identities 3–128 and credentials 3–120 characters, starting with a letter or digit', () => {
+    for (const [pattern, max] of [[IDENTITY_NAME_PATTERN, 128], [FEDERATED_CREDENTIAL_NAME_PATTERN, 120]] as const) {
+      for (const good of ['abc', 'A-_', '0ab', `a${'b'.repeat(max - 1)}`, 'wid-blue-x_y-0123']) expect([good, pattern.test(good)]).toEqual([good, true]);
+      for (const bad of ['ab', '', `a${'b'.repeat(max)}`, '-abc', '_abc', 'ab.c', 'ab c', 'abc/', 'äbc', ' abc', 'abc\n']) expect([bad, pattern.test(bad)]).toEqual([bad, false]);
+    }
+    expect(MAX_FEDERATED_CREDENTIALS_PER_IDENTITY).toBe(20);
+    expect(RESERVED_NAMESPACES).toEqual(['kube-system', 'kube-public', 'kube-node-lease']);
+  });
+
   it('identity and credential names differ only in their length budget', () => {
     expect(identityName('blue', 'finance', 'backend-sa')).toBe(federatedCredentialName('blue', 'finance', 'backend-sa'));
     const sa = 's'.repeat(120);
