@@ -24,11 +24,11 @@ function whatIsWrong(value: string, max: number, dots: boolean): string {
   return 'one of its dot-separated parts does not start and end with a letter or digit';
 }
 
-function checkLabel(what: string, field: string, value: string): Result<string> {
+function checkLabel(what: string, field: 'namespace' | 'cluster', value: string): Result<string> {
   if (typeof value === 'string' && value.length <= 63 && DNS_LABEL.test(value)) return ok(value);
   const text = typeof value === 'string' ? value : String(value);
   return refuse(
-    `invalid-${field === 'serviceAccount' ? 'serviceaccount' : field}`,
+    `invalid-${field}`,
     `${show(text, 70)} is not a valid ${what}: it must be a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters), but ${whatIsWrong(text, 63, false)}.`,
     field,
   );
@@ -79,11 +79,13 @@ function tripleHash(cluster: string, namespace: string, serviceAccount: string):
   return createHash('sha256').update(JSON.stringify([cluster, namespace, serviceAccount])).digest('hex').slice(0, HASH_LENGTH);
 }
 
-/** Shorten parts fairly so their total fits the budget: short parts stay whole, long ones share the rest. */
+/**
+ * Shorten parts fairly so their total fits the budget: short parts stay whole, long ones share the rest.
+ * Parts that already fit come back whole (each part, shortest first, is at most its fair share of what is left).
+ */
 function fitParts(parts: string[], budget: number): string[] {
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  if (total <= budget) return parts;
   const order = parts.map((p, i) => ({ i, len: p.length })).sort((a, b) => a.len - b.len);
+  // Stryker disable next-line ArrayDeclaration: every index is assigned below, so the initial contents never matter
   const sizes = new Array<number>(parts.length).fill(0);
   let left = budget;
   order.forEach((o, k) => {
