@@ -75,11 +75,20 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
     retryConfig: { retries: 1 },
     logLevel: LogLevel.ERROR,
   });
-  const checks = { redis: redisPingCheck(health.redis), slack: slackAuthCheck(slackClient) };
+  const slackAuth = slackAuthCheck(slackClient);
+  // Web roles: not ready until the Slack app's own connection succeeded (it retries with backoff), then auth.test.
+  let web: RunningWeb | undefined;
+  const slackCheck = runWeb
+    ? async () => {
+        if (!web) throw new Error('the Slack app is starting');
+        await web.slack.check();
+        await slackAuth();
+      }
+    : slackAuth;
+  const checks = { redis: redisPingCheck(health.redis), slack: slackCheck };
   const healthRoutes = new Health(checks, metrics);
 
   let worker: RunningWorker | undefined;
-  let web: RunningWeb | undefined;
   let healthServer: HealthServer | undefined;
   let feed: TransitionFeed | undefined;
   try {
@@ -104,6 +113,8 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         onStep: (step, outcome, ms) => metrics.onStep(step, outcome, ms),
       });
     }
+    // Socket Mode has no Bolt HTTP server: probes get their own, up before Slack is reached.
+    if (!runWeb || config.slack.mode === 'socket') healthServer = await startHealthServer(config.http.port, healthRoutes);
     if (runWeb) {
       const adapters = createAzureAdapters(azure);
       // The web side needs Kubernetes only for /wid list|audit|legacy: a web-only replica loads the client on first use.
@@ -131,6 +142,8 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           return messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] }));
         },
         extraRoutes: healthRoutes.routes(),
+        // Slack unreachable at start is not fatal: the server answers /healthz and /readyz while it retries.
+        awaitSlack: 'first-attempt',
       });
       // Time from Slack's delivery to the end of wid-bot's handling (listeners ack first, then work).
       web.app.use(async ({ body, next }) => {
@@ -145,9 +158,6 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           throw e;
         }
       });
-      if (config.slack.mode === 'socket') healthServer = await startHealthServer(config.http.port, healthRoutes);
-    } else {
-      healthServer = await startHealthServer(config.http.port, healthRoutes);
     }
     // A blocking XREADGROUP needs a connection of its own.
     const feedRedis = new Redis(config.redis.url, { maxRetriesPerRequest: null });

@@ -116,6 +116,10 @@ function kubeconfigPaths(kubeconfig: string): string[] {
   return kubeconfig.split(path.delimiter).filter((p) => p !== '');
 }
 
+/** What a Slack signing secret looks like and where it is: said whenever the value is missing or wrong. */
+const SIGNING_SECRET_HELP =
+  'the app\'s Signing Secret: 32 hexadecimal characters such as 8f742231b10e8888abcd99e1e2e3e485; find it at api.slack.com/apps → your app → Basic Information → App Credentials → Signing Secret (Show)';
+
 export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = {}): Config {
   const problems: ConfigProblem[] = [];
   const add = (variable: string, message: string) => problems.push({ variable, message });
@@ -151,9 +155,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   const botToken = checkSecret('SLACK_BOT_TOKEN', z.string().regex(/^xoxb-\S+$/), botTokenRaw, 'must be a bot token starting with xoxb- (OAuth & Permissions page)');
   const signingSecretRaw = value(env, 'SLACK_SIGNING_SECRET');
   if (mode === 'http' && runsWeb && signingSecretRaw === undefined) {
-    add('SLACK_SIGNING_SECRET', 'SLACK_SIGNING_SECRET is required when SLACK_MODE=http (the app\'s Signing Secret, Basic Information page)');
+    add('SLACK_SIGNING_SECRET', `SLACK_SIGNING_SECRET is required when SLACK_MODE=http (${SIGNING_SECRET_HELP})`);
   }
-  const signingSecret = checkSecret('SLACK_SIGNING_SECRET', z.string().regex(/^[0-9a-z]{16,}$/i), signingSecretRaw, 'must be the app\'s Signing Secret: letters and digits, from the Basic Information page');
+  const signingSecret = checkSecret('SLACK_SIGNING_SECRET', z.string().regex(/^[0-9a-z]{16,}$/i), signingSecretRaw, `must be ${SIGNING_SECRET_HELP}`);
   const appTokenRaw = value(env, 'SLACK_APP_TOKEN');
   if (mode === 'socket' && runsWeb && appTokenRaw === undefined) {
     add('SLACK_APP_TOKEN', 'SLACK_APP_TOKEN is required when SLACK_MODE=socket (an app-level token, xapp-…, with the connections:write scope, Basic Information page)');
