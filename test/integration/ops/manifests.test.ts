@@ -54,6 +54,7 @@ describe('kustomize base', () => {
         'ConfigMap/wid-bot-policy',
         'Deployment/wid-bot-web',
         'Deployment/wid-bot-worker',
+        'HorizontalPodAutoscaler/wid-bot-web',
         'Namespace/wid',
         'NetworkPolicy/wid-bot-web',
         'NetworkPolicy/wid-bot-worker',
@@ -110,8 +111,9 @@ describe('kustomize base', () => {
     const deployments = ofKind('Deployment');
     expect(deployments).toHaveLength(2);
     for (const d of deployments) {
-      const spec = d.spec as { replicas: number };
-      expect(spec.replicas).toBe(2);
+      const spec = d.spec as { replicas?: number };
+      // the web role's replicas are the HPA's (2 to 6); workers have 2 unless KEDA scales them (overlays/production)
+      expect(spec.replicas).toBe(d.metadata.name === 'wid-bot-web' ? undefined : 2);
       const pod = podSpecOf(d)!;
       expect(pod.serviceAccountName).toBe('wid-bot');
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -165,7 +167,8 @@ describe('kustomize base', () => {
     expect(worker.ingress ?? []).toEqual([]);
     for (const np of [web, worker]) {
       const ports = np.egress.flatMap((r) => (r.ports ?? []).map((p) => `${p.port}/${p.protocol}`)).sort();
-      expect(ports).toEqual(['443/TCP', '53/TCP', '53/UDP', '6379/TCP', '6380/TCP']);
+      // Redis: 6379 plain, 6380 Azure Cache for Redis (TLS), 10000 Azure Managed Redis (TLS)
+      expect(ports).toEqual(['10000/TCP', '443/TCP', '53/TCP', '53/UDP', '6379/TCP', '6380/TCP']);
       expect(np.egress.every((r) => r.ports && r.ports.length > 0)).toBe(true);
     }
   });
