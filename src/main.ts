@@ -4,7 +4,6 @@
  * Nothing here decides anything: it wires what the other rooms provide.
  */
 import os from 'node:os';
-import { Redis } from 'ioredis';
 import { WebClient, LogLevel } from '@slack/web-api';
 import { loadConfig, describeConfig, type Config, type Role } from './config/env';
 import { createAzureAdapters, credentialFromEnv, resourceManagerFromEnv, type AzureConfig } from './azure';
@@ -16,7 +15,8 @@ import { followTransitions, type TransitionFeed } from './observability/transiti
 import { startWeb, type RunningWeb } from './web';
 import type { RunningWorker } from './worker';
 import { createSlackProgressSink } from './slack/progress';
-import { RedisRequestStore } from './store';
+import { connectionFor, EntraRedisAuth, RedisRequestStore, useEntraAuthFor } from './store';
+import { forgetRedisAuth } from './store/redis-auth';
 import { createQueues } from './queue';
 import type { KnownBlock } from '@slack/types';
 import type { SlackLogger } from './slack/logger';
@@ -51,6 +51,20 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
   const config = loadConfig(env, opts.role ? { role: opts.role } : {});
   const logger = opts.logger ?? createLogger({ level: config.log.level, base: { role: config.role } });
   logger.info({ config: describeConfig(config) }, 'wid-bot starting');
+  const metricsHook: { onCall?: (c: AdapterCall) => void } = {};
+  const azure = azureConfig(config, env, (c) => metricsHook.onCall?.(c));
+  // Redis with Entra ID: the first token before any connection; every connection then stays authenticated.
+  let redisAuth: EntraRedisAuth | undefined;
+  if (config.redis.auth === 'entra') {
+    redisAuth = new EntraRedisAuth(azure.credential, { logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) } });
+    try {
+      await redisAuth.start();
+    } catch (e) {
+      throw new Error(`WID_REDIS_AUTH=entra: could not get a Microsoft Entra token for Redis (https://redis.azure.com/.default) with wid-bot's Azure identity: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    useEntraAuthFor(config.redis.url, redisAuth);
+    logger.info({ redisUser: redisAuth.credentials().username }, 'Redis: authenticating with Microsoft Entra ID as this object id');
+  }
   // Queue depth is read at scrape time through producers of the same queues.
   const queues = await createQueues(config.redis.url, config.redis.prefix).catch((e: unknown) => {
     logger.warn({ err: e }, 'Redis is not reachable yet; queue depth metrics start once it is');
@@ -58,15 +72,22 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
   });
   const metrics = new Metrics(queues ? { queueCounts: bullmqQueueCounts([queues.provision, queues.timers]) } : {});
   const onCall = (c: AdapterCall): void => metrics.onAdapterCall(c);
-  const azure = azureConfig(config, env, onCall);
+  metricsHook.onCall = onCall;
   const kube = kubeConfig(config, onCall);
   const prefix = config.redis.prefix;
   const runWeb = config.role === 'all' || config.role === 'web';
   const runWorker = config.role === 'all' || config.role === 'worker';
 
   const closers: (() => Promise<void>)[] = [];
+  if (redisAuth) {
+    const auth = redisAuth;
+    closers.push(async () => {
+      auth.stop();
+      forgetRedisAuth(config.redis.url);
+    });
+  }
   if (queues) closers.push(() => queues.close());
-  const health = { redis: new Redis(config.redis.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) };
+  const health = { redis: connectionFor(config.redis.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) };
   health.redis.on('error', () => {}); // readiness reports it; ioredis reconnects by itself
   await health.redis.connect().catch((e: unknown) => logger.warn({ err: e }, 'Redis is not reachable yet; /readyz will say so'));
   closers.push(async () => health.redis.disconnect());
@@ -160,7 +181,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
       });
     }
     // A blocking XREADGROUP needs a connection of its own.
-    const feedRedis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+    const feedRedis = connectionFor(config.redis.url, { maxRetriesPerRequest: null });
     feedRedis.on('error', () => {});
     closers.push(async () => feedRedis.disconnect());
     feed = await followTransitions(feedRedis, store.keys.audit, metrics, async (id) => (await store.get(id))?.createdAt, `${os.hostname()}-${process.pid}`, (e) =>

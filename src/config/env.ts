@@ -53,7 +53,8 @@ export interface Config {
     /** Use the pod's own ServiceAccount (KUBERNETES_SERVICE_HOST is set and no KUBECONFIG). */
     inCluster: boolean;
   };
-  redis: { url: string; prefix: string };
+  /** auth: `url` = credentials (if any) in REDIS_URL; `entra` = Microsoft Entra ID token of wid-bot's own identity. */
+  redis: { url: string; prefix: string; auth: 'url' | 'entra' };
   policy: { file: string; policy: Policy };
   http: { port: number };
   worker: { concurrency: number; verify: boolean; verifyTimeoutSeconds: number };
@@ -211,7 +212,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   const redisRaw = value(env, 'REDIS_URL');
   if (redisRaw === undefined) add('REDIS_URL', 'REDIS_URL is required (redis://host:6379 or rediss://… for TLS; Redis 7 with appendonly yes and maxmemory-policy noeviction)');
   const redisUrl = redisRaw !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisRaw) ? (add('REDIS_URL', 'REDIS_URL must start with redis:// or rediss:// (e.g. redis://redis:6379)'), undefined) : redisRaw;
-  const prefix = check('WID_REDIS_PREFIX', z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/), value(env, 'WID_REDIS_PREFIX'), 'must be 1–64 letters, digits, _ . : or -') ?? 'wid';
+  // A hash tag ({wid}) keeps every key in one cluster slot, as BullMQ's multi-key scripts need on a clustered Redis.
+  const prefix =
+    check(
+      'WID_REDIS_PREFIX',
+      z.string().regex(/^(\{[A-Za-z0-9_.:-]{1,62}\}|[A-Za-z0-9_.:-]{1,64})$/),
+      value(env, 'WID_REDIS_PREFIX'),
+      'must be 1–64 letters, digits, _ . : or -, or such a name in braces as a cluster hash tag, e.g. {wid}',
+    ) ?? 'wid';
+  const redisAuth =
+    check('WID_REDIS_AUTH', z.enum(['url', 'entra']), value(env, 'WID_REDIS_AUTH') ?? 'url', 'must be url (a password, if any, in REDIS_URL) or entra (Microsoft Entra ID: the token of wid-bot\'s own Azure identity)') ?? 'url';
+  if (redisAuth === 'entra' && redisUrl !== undefined) {
+    if (!redisUrl.startsWith('rediss://')) add('REDIS_URL', 'REDIS_URL must be rediss:// (TLS) with WID_REDIS_AUTH=entra: Azure sends the token only over TLS (port 6380 for Azure Cache for Redis, 10000 for Azure Managed Redis)');
+    if (/\/\/[^/@]*@/.test(redisUrl)) add('REDIS_URL', 'REDIS_URL must carry no user or password with WID_REDIS_AUTH=entra: the user is the token\'s object id and the password the token');
+  }
 
   // policy
   const policyFile = value(env, 'WID_POLICY_FILE');
@@ -266,7 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
       identityWritesPerSecond,
     },
     kube: { ...(kubeconfig !== undefined ? { kubeconfig } : {}), inCluster },
-    redis: { url: redisUrl!, prefix },
+    redis: { url: redisUrl!, prefix, auth: redisAuth },
     policy: { file: policyFile!, policy: policy ?? emptyPolicyPlaceholder(policyFile!) },
     http: { port: httpPort },
     worker: { concurrency, verify, verifyTimeoutSeconds: timeout.ok ? timeout.value : 120 },
@@ -334,7 +348,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       identityWritesPerSecond: config.azure.identityWritesPerSecond,
     },
     kube: { source: config.kube.kubeconfig ?? (config.kube.inCluster ? 'in-cluster ServiceAccount' : '~/.kube/config') },
-    redis: { url: redactUrl(config.redis.url), prefix: config.redis.prefix },
+    redis: { url: redactUrl(config.redis.url), prefix: config.redis.prefix, auth: config.redis.auth },
     policy: {
       file: config.policy.file,
       clusters: config.policy.policy.clusters.map((c) => c.name),
