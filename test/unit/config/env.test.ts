@@ -51,7 +51,7 @@ describe('loadConfig', () => {
     expect(c.azure.resourceManagerUrl).toBe('https://management.azure.com');
     expect(c.azure.identityWritesPerSecond).toBe(2);
     expect(c.kube).toEqual({ kubeconfig, inCluster: false });
-    expect(c.redis).toEqual({ url: 'redis://:redispassword@redis:6379', prefix: 'wid' });
+    expect(c.redis).toEqual({ url: 'redis://:redispassword@redis:6379', prefix: 'wid', auth: 'url' });
     expect(c.policy.policy.clusters.map((x) => x.name)).toEqual(['blue', 'green']);
     expect(c.http.port).toBe(3000);
     expect(c.worker).toEqual({ concurrency: 4, verify: true, verifyTimeoutSeconds: 120 });
