@@ -4,7 +4,6 @@
  * Nothing here decides anything: it wires what the other rooms provide.
  */
 import os from 'node:os';
-import { Redis } from 'ioredis';
 import { WebClient, LogLevel } from '@slack/web-api';
 import { loadConfig, describeConfig, type Config, type Role } from './config/env';
 import { createAzureAdapters, credentialFromEnv, resourceManagerFromEnv, type AzureConfig } from './azure';
@@ -19,7 +18,9 @@ import { createSlackProgressSink } from './slack/progress';
 import { SlackGrantNotifier } from './slack/grants-notifier';
 import { RedisGrantStore } from './grants/store';
 import { grantFindings } from './grants/audit';
-import { RedisRequestStore } from './store';
+
+import { connectionFor, EntraRedisAuth, RedisRequestStore, useEntraAuthFor } from './store';
+import { forgetRedisAuth } from './store/redis-auth';
 import { createQueues } from './queue';
 import type { KnownBlock } from '@slack/types';
 import type { SlackLogger } from './slack/logger';
@@ -54,6 +55,20 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
   const config = loadConfig(env, opts.role ? { role: opts.role } : {});
   const logger = opts.logger ?? createLogger({ level: config.log.level, base: { role: config.role } });
   logger.info({ config: describeConfig(config) }, 'wid-bot starting');
+  const metricsHook: { onCall?: (c: AdapterCall) => void } = {};
+  const azure = azureConfig(config, env, (c) => metricsHook.onCall?.(c));
+  // Redis with Entra ID: the first token before any connection; every connection then stays authenticated.
+  let redisAuth: EntraRedisAuth | undefined;
+  if (config.redis.auth === 'entra') {
+    redisAuth = new EntraRedisAuth(azure.credential, { logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) } });
+    try {
+      await redisAuth.start();
+    } catch (e) {
+      throw new Error(`WID_REDIS_AUTH=entra: could not get a Microsoft Entra token for Redis (https://redis.azure.com/.default) with wid-bot's Azure identity: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    useEntraAuthFor(config.redis.url, redisAuth);
+    logger.info({ redisUser: redisAuth.credentials().username }, 'Redis: authenticating with Microsoft Entra ID as this object id');
+  }
   // Queue depth is read at scrape time through producers of the same queues.
   const queues = await createQueues(config.redis.url, config.redis.prefix).catch((e: unknown) => {
     logger.warn({ err: e }, 'Redis is not reachable yet; queue depth metrics start once it is');
@@ -61,15 +76,22 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
   });
   const metrics = new Metrics(queues ? { queueCounts: bullmqQueueCounts([queues.provision, queues.timers]) } : {});
   const onCall = (c: AdapterCall): void => metrics.onAdapterCall(c);
-  const azure = azureConfig(config, env, onCall);
+  metricsHook.onCall = onCall;
   const kube = kubeConfig(config, onCall);
   const prefix = config.redis.prefix;
   const runWeb = config.role === 'all' || config.role === 'web';
   const runWorker = config.role === 'all' || config.role === 'worker';
 
   const closers: (() => Promise<void>)[] = [];
+  if (redisAuth) {
+    const auth = redisAuth;
+    closers.push(async () => {
+      auth.stop();
+      forgetRedisAuth(config.redis.url);
+    });
+  }
   if (queues) closers.push(() => queues.close());
-  const health = { redis: new Redis(config.redis.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) };
+  const health = { redis: connectionFor(config.redis.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) };
   health.redis.on('error', () => {}); // readiness reports it; ioredis reconnects by itself
   await health.redis.connect().catch((e: unknown) => logger.warn({ err: e }, 'Redis is not reachable yet; /readyz will say so'));
   closers.push(async () => health.redis.disconnect());
@@ -78,11 +100,20 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
     retryConfig: { retries: 1 },
     logLevel: LogLevel.ERROR,
   });
-  const checks = { redis: redisPingCheck(health.redis), slack: slackAuthCheck(slackClient) };
+  const slackAuth = slackAuthCheck(slackClient);
+  // Web roles: not ready until the Slack app's own connection succeeded (it retries with backoff), then auth.test.
+  let web: RunningWeb | undefined;
+  const slackCheck = runWeb
+    ? async () => {
+        if (!web) throw new Error('the Slack app is starting');
+        await web.slack.check();
+        await slackAuth();
+      }
+    : slackAuth;
+  const checks = { redis: redisPingCheck(health.redis), slack: slackCheck };
   const healthRoutes = new Health(checks, metrics);
 
   let worker: RunningWorker | undefined;
-  let web: RunningWeb | undefined;
   let healthServer: HealthServer | undefined;
   let feed: TransitionFeed | undefined;
   try {
@@ -119,6 +150,8 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         onStep: (step, outcome, ms) => metrics.onStep(step, outcome, ms),
       });
     }
+    // Socket Mode has no Bolt HTTP server: probes get their own, up before Slack is reached.
+    if (!runWeb || config.slack.mode === 'socket') healthServer = await startHealthServer(config.http.port, healthRoutes);
     if (runWeb) {
       const adapters = createAzureAdapters(azure);
       // The web side needs Kubernetes only for /wid list|audit|legacy: a web-only replica loads the client on first use.
@@ -153,6 +186,8 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           return messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] }));
         },
         extraRoutes: healthRoutes.routes(),
+        // Slack unreachable at start is not fatal: the server answers /healthz and /readyz while it retries.
+        awaitSlack: 'first-attempt',
       });
       // Time from Slack's delivery to the end of wid-bot's handling (listeners ack first, then work).
       web.app.use(async ({ body, next }) => {
@@ -167,12 +202,9 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           throw e;
         }
       });
-      if (config.slack.mode === 'socket') healthServer = await startHealthServer(config.http.port, healthRoutes);
-    } else {
-      healthServer = await startHealthServer(config.http.port, healthRoutes);
     }
     // A blocking XREADGROUP needs a connection of its own.
-    const feedRedis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+    const feedRedis = connectionFor(config.redis.url, { maxRetriesPerRequest: null });
     feedRedis.on('error', () => {});
     closers.push(async () => feedRedis.disconnect());
     feed = await followTransitions(feedRedis, store.keys.audit, metrics, async (id) => (await store.get(id))?.createdAt, `${os.hostname()}-${process.pid}`, (e) =>

@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { App, HTTPReceiver, LogLevel, type CustomRoute } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import type { ClusterFacts, Policy, PolicyCluster } from './domain/types';
 import { createQueues, createTimerWorker, type WidQueues, type WidWorker, type TimerJobData } from './queue';
 import { RedisRequestStore } from './store';
@@ -12,6 +13,7 @@ import { registerApprovalActions } from './slack/actions/approval';
 import { registerWidCommand } from './slack/commands/wid';
 import type { InspectHook } from './slack/inspect';
 import { FollowUps } from './slack/follow-ups';
+import { SlackConnection, type SlackIdentity } from './slack/connection';
 import { errorText, silentLogger, type SlackLogger } from './slack/logger';
 import { RequestService } from './slack/requests-service';
 import { timerProcessor } from './slack/timers';
@@ -47,22 +49,37 @@ export interface WebConfig {
   logger?: SlackLogger;
   /** `/wid cluster|list|creds|audit|legacy`; without it those verbs answer that inspection is not configured. */
   inspect?: InspectHook;
-  /** More routes on the same HTTP server, e.g. /healthz /readyz /metrics (HTTP mode). */
+  /** More routes on the same HTTP server, e.g. /healthz /readyz /metrics (HTTP mode only; Socket Mode has no server). */
   extraRoutes?: CustomRoute[];
   /** Run the expiry/reminder timers in this process (default true). */
   timers?: boolean;
   /** Slash-command work run at once after the acks (default 4); the rest waits its turn so acks stay fast under bursts. */
   followUpConcurrency?: number;
+  /**
+   * When to resolve: once Slack answered (true, the default), or once the first attempt ended either way
+   * ('first-attempt'), then keep connecting in the background; `slack.check` says why not ready meanwhile.
+   */
+  awaitSlack?: true | 'first-attempt';
+  /** Backoff between connection attempts (default 1 s doubling to 60 s). */
+  slackRetry?: { initialDelayMs?: number; maxDelayMs?: number };
 }
 
 export interface RunningWeb {
   /** The HTTP port Slack posts to (0 in Socket Mode). */
   port: number;
   app: App;
+  /** The link to Slack: its `check` is the web role's Slack readiness until the first success. */
+  slack: SlackConnection;
+  /** Resolves when Slack first answered (and, in Socket Mode, the socket is open). */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
-/** Starts the Slack app. Resolves once it is listening (HTTP) or connected (Socket Mode). */
+/**
+ * Starts the Slack app. Slack being unreachable is not fatal: auth.test (and the Socket Mode connection) is retried
+ * with backoff while the HTTP server already answers. Resolves when Slack answered, or with `awaitSlack: false` as
+ * soon as the server listens.
+ */
 export async function startWeb(config: WebConfig): Promise<RunningWeb> {
   const logger = config.logger ?? silentLogger;
   const { slack } = config;
@@ -80,6 +97,10 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       // a handler must not hang for Slack's default half hour of retries
       retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
     };
+    // Calls made outside a listener (timers, follow-ups, user groups) use this client with the bot token.
+    const client = new WebClient(slack.botToken, { ...clientOptions, logLevel: LogLevel.ERROR });
+    // Connection attempts are retried by SlackConnection with its own backoff: no retries inside one attempt.
+    const probe = new WebClient(slack.botToken, { ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}), retryConfig: { retries: 0 }, timeout: 10_000, logLevel: LogLevel.ERROR });
     const receiver =
       slack.mode === 'http'
         ? new HTTPReceiver({
@@ -89,22 +110,30 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
             logLevel: LogLevel.ERROR,
           })
         : undefined;
+    let connection: SlackConnection | undefined;
+    // `authorize` instead of `token`: Bolt would otherwise call auth.test in its constructor and crash the process
+    // with an unhandled rejection when Slack is unreachable, and keep that failure for every later event.
+    const authorize = async () => {
+      const id: SlackIdentity | undefined = connection?.identity;
+      return { botToken: slack.botToken, ...(id?.botId ? { botId: id.botId } : {}), ...(id?.botUserId ? { botUserId: id.botUserId } : {}), ...(id?.teamId ? { teamId: id.teamId } : {}) };
+    };
     const app = new App({
-      token: slack.botToken,
-      ...(receiver ? { receiver } : { socketMode: true, appToken: slack.appToken as string, ...(config.extraRoutes?.length ? { customRoutes: config.extraRoutes } : {}) }),
+      authorize,
+      // Socket Mode: extraRoutes are not given to Bolt (it would open its own server on port 3000); the caller serves them.
+      ...(receiver ? { receiver } : { socketMode: true, appToken: slack.appToken as string }),
       clientOptions,
       logLevel: LogLevel.ERROR,
     });
     app.error(async (e) => logger.error(`Slack listener error: ${errorText(e)}`));
 
     let teamUrl: string | undefined;
-    const groups = new UserGroups(app.client, () => policyGroupIds(config.policy), logger);
+    const groups = new UserGroups(client, () => policyGroupIds(config.policy), logger);
     const service = new RequestService({
       store,
       queues,
       policy: config.policy,
       clusterFacts: config.clusterFacts,
-      client: app.client,
+      client,
       groups,
       ...(config.approvalsChannelFallback ? { approvalsChannelFallback: config.approvalsChannelFallback } : {}),
       teamUrl: () => teamUrl,
@@ -127,15 +156,44 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       await timers.worker.waitUntilReady();
     }
 
-    const started = (slack.mode === 'http' ? await app.start(slack.port ?? 3000) : await app.start()) as unknown;
-    const port = slack.mode === 'http' ? ((started as Server).address() as AddressInfo).port : 0;
-    app.client.auth
-      .test()
-      .then((r) => {
-        teamUrl = typeof r.url === 'string' ? r.url : undefined;
-      })
-      .catch((e: unknown) => logger.warn(`auth.test failed: ${errorText(e)}`));
-    logger.info(`wid-bot Slack app ${slack.mode === 'http' ? `listening on port ${port}` : 'connected over Socket Mode'}`);
+    let port = 0;
+    if (slack.mode === 'http') {
+      const started = (await app.start(slack.port ?? 3000)) as unknown;
+      port = ((started as Server).address() as AddressInfo).port;
+      logger.info(`wid-bot Slack app listening on port ${port}`);
+    }
+    const authTest = async (): Promise<SlackIdentity> => {
+      const r = await probe.auth.test();
+      return {
+        ...(typeof r.team_id === 'string' ? { teamId: r.team_id } : {}),
+        ...(typeof r.url === 'string' ? { teamUrl: r.url } : {}),
+        ...(typeof r.bot_id === 'string' ? { botId: r.bot_id } : {}),
+        ...(typeof r.user_id === 'string' ? { botUserId: r.user_id } : {}),
+      };
+    };
+    connection = new SlackConnection({
+      logger,
+      ...config.slackRetry,
+      attempt: async () => {
+        const identity = await authTest();
+        if (slack.mode === 'socket') {
+          try {
+            await app.start();
+          } catch (e) {
+            // leave no half-open socket client behind before the next attempt
+            await app.stop().catch(() => undefined);
+            throw e;
+          }
+        }
+        return identity;
+      },
+    });
+    const slackConnection = connection;
+    const ready = slackConnection.start().then((id) => {
+      teamUrl = id?.teamUrl;
+      if (id && slack.mode === 'socket') logger.info('wid-bot Slack app connected over Socket Mode');
+    });
+    await (config.awaitSlack === 'first-attempt' ? slackConnection.firstAttempt : ready);
 
     const q = queues;
     const t = timers;
@@ -143,7 +201,10 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     return {
       port,
       app,
+      slack: slackConnection,
+      ready,
       async close() {
+        slackConnection.stop();
         await app.stop().catch((e: unknown) => logger.warn(`stopping the Slack app: ${errorText(e)}`));
         await followUps.idle();
         await t?.close();

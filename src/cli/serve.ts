@@ -15,10 +15,20 @@ export const usage = `wid serve [--role all|web|worker]
 export async function run(args: string[], io: CliIo): Promise<number> {
   const { options, rest } = takeOptions(args, ['role']);
   if (rest.length > 0) throw new CliError(`unexpected argument "${rest[0]}".\n${usage}`);
+  // Signals are taken from the first moment: a SIGTERM while starting (the HTTP server may already answer
+  // probes) stops the bot once it has started instead of killing the process half-way.
+  let signalled: (signal: string) => void = () => undefined;
+  const signal = new Promise<string>((resolve) => (signalled = resolve));
+  const onSigterm = (): void => signalled('SIGTERM');
+  const onSigint = (): void => signalled('SIGINT');
+  process.once('SIGTERM', onSigterm);
+  process.once('SIGINT', onSigint);
   let bot;
   try {
     bot = await startBot(io.env, typeof options.role === 'string' ? { role: options.role } : {});
   } catch (e) {
+    process.off('SIGTERM', onSigterm);
+    process.off('SIGINT', onSigint);
     if (e instanceof ConfigError) {
       io.err(e.message);
       return 2;
@@ -26,24 +36,13 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     throw e;
   }
   const running = bot;
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      io.err(`wid-bot: ${signal} received, finishing running work…`);
-      const force = setTimeout(() => {
-        io.err('wid-bot: running work did not finish within 60 s; exiting anyway (BullMQ hands unfinished jobs to another worker)');
-        process.exit(1);
-      }, 60_000);
-      force.unref();
-      void running.close().then(resolve, (e: unknown) => {
-        io.err(`wid-bot: shutdown error: ${e instanceof Error ? e.message : String(e)}`);
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  const received = await signal;
+  io.err(`wid-bot: ${received} received, finishing running work…`);
+  const force = setTimeout(() => {
+    io.err('wid-bot: running work did not finish within 60 s; exiting anyway (BullMQ hands unfinished jobs to another worker)');
+    process.exit(1);
+  }, 60_000);
+  force.unref();
+  await running.close().catch((e: unknown) => io.err(`wid-bot: shutdown error: ${e instanceof Error ? e.message : String(e)}`));
   return 0;
 }

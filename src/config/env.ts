@@ -53,7 +53,8 @@ export interface Config {
     /** Use the pod's own ServiceAccount (KUBERNETES_SERVICE_HOST is set and no KUBECONFIG). */
     inCluster: boolean;
   };
-  redis: { url: string; prefix: string };
+  /** auth: `url` = credentials (if any) in REDIS_URL; `entra` = Microsoft Entra ID token of wid-bot's own identity. */
+  redis: { url: string; prefix: string; auth: 'url' | 'entra' };
   policy: { file: string; policy: Policy };
   http: { port: number };
   worker: { concurrency: number; verify: boolean; verifyTimeoutSeconds: number; grantReconcileSeconds: number };
@@ -116,6 +117,10 @@ function kubeconfigPaths(kubeconfig: string): string[] {
   return kubeconfig.split(path.delimiter).filter((p) => p !== '');
 }
 
+/** What a Slack signing secret looks like and where it is: said whenever the value is missing or wrong. */
+const SIGNING_SECRET_HELP =
+  'the app\'s Signing Secret: 32 hexadecimal characters such as 8f742231b10e8888abcd99e1e2e3e485; find it at api.slack.com/apps → your app → Basic Information → App Credentials → Signing Secret (Show)';
+
 export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = {}): Config {
   const problems: ConfigProblem[] = [];
   const add = (variable: string, message: string) => problems.push({ variable, message });
@@ -151,9 +156,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   const botToken = checkSecret('SLACK_BOT_TOKEN', z.string().regex(/^xoxb-\S+$/), botTokenRaw, 'must be a bot token starting with xoxb- (OAuth & Permissions page)');
   const signingSecretRaw = value(env, 'SLACK_SIGNING_SECRET');
   if (mode === 'http' && runsWeb && signingSecretRaw === undefined) {
-    add('SLACK_SIGNING_SECRET', 'SLACK_SIGNING_SECRET is required when SLACK_MODE=http (the app\'s Signing Secret, Basic Information page)');
+    add('SLACK_SIGNING_SECRET', `SLACK_SIGNING_SECRET is required when SLACK_MODE=http (${SIGNING_SECRET_HELP})`);
   }
-  const signingSecret = checkSecret('SLACK_SIGNING_SECRET', z.string().regex(/^[0-9a-z]{16,}$/i), signingSecretRaw, 'must be the app\'s Signing Secret: letters and digits, from the Basic Information page');
+  const signingSecret = checkSecret('SLACK_SIGNING_SECRET', z.string().regex(/^[0-9a-z]{16,}$/i), signingSecretRaw, `must be ${SIGNING_SECRET_HELP}`);
   const appTokenRaw = value(env, 'SLACK_APP_TOKEN');
   if (mode === 'socket' && runsWeb && appTokenRaw === undefined) {
     add('SLACK_APP_TOKEN', 'SLACK_APP_TOKEN is required when SLACK_MODE=socket (an app-level token, xapp-…, with the connections:write scope, Basic Information page)');
@@ -207,7 +212,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   const redisRaw = value(env, 'REDIS_URL');
   if (redisRaw === undefined) add('REDIS_URL', 'REDIS_URL is required (redis://host:6379 or rediss://… for TLS; Redis 7 with appendonly yes and maxmemory-policy noeviction)');
   const redisUrl = redisRaw !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisRaw) ? (add('REDIS_URL', 'REDIS_URL must start with redis:// or rediss:// (e.g. redis://redis:6379)'), undefined) : redisRaw;
-  const prefix = check('WID_REDIS_PREFIX', z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/), value(env, 'WID_REDIS_PREFIX'), 'must be 1–64 letters, digits, _ . : or -') ?? 'wid';
+  // A hash tag ({wid}) keeps every key in one cluster slot, as BullMQ's multi-key scripts need on a clustered Redis.
+  const prefix =
+    check(
+      'WID_REDIS_PREFIX',
+      z.string().regex(/^(\{[A-Za-z0-9_.:-]{1,62}\}|[A-Za-z0-9_.:-]{1,64})$/),
+      value(env, 'WID_REDIS_PREFIX'),
+      'must be 1–64 letters, digits, _ . : or -, or such a name in braces as a cluster hash tag, e.g. {wid}',
+    ) ?? 'wid';
+  const redisAuth =
+    check('WID_REDIS_AUTH', z.enum(['url', 'entra']), value(env, 'WID_REDIS_AUTH') ?? 'url', 'must be url (a password, if any, in REDIS_URL) or entra (Microsoft Entra ID: the token of wid-bot\'s own Azure identity)') ?? 'url';
+  if (redisAuth === 'entra' && redisUrl !== undefined) {
+    if (!redisUrl.startsWith('rediss://')) add('REDIS_URL', 'REDIS_URL must be rediss:// (TLS) with WID_REDIS_AUTH=entra: Azure sends the token only over TLS (port 6380 for Azure Cache for Redis, 10000 for Azure Managed Redis)');
+    if (/\/\/[^/@]*@/.test(redisUrl)) add('REDIS_URL', 'REDIS_URL must carry no user or password with WID_REDIS_AUTH=entra: the user is the token\'s object id and the password the token');
+  }
 
   // policy
   const policyFile = value(env, 'WID_POLICY_FILE');
@@ -265,7 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
       identityWritesPerSecond,
     },
     kube: { ...(kubeconfig !== undefined ? { kubeconfig } : {}), inCluster },
-    redis: { url: redisUrl!, prefix },
+    redis: { url: redisUrl!, prefix, auth: redisAuth },
     policy: { file: policyFile!, policy: policy ?? emptyPolicyPlaceholder(policyFile!) },
     http: { port: httpPort },
     worker: { concurrency, verify, verifyTimeoutSeconds: timeout.ok ? timeout.value : 120, grantReconcileSeconds: reconcile.ok ? reconcile.value : 120 },
@@ -333,7 +351,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       identityWritesPerSecond: config.azure.identityWritesPerSecond,
     },
     kube: { source: config.kube.kubeconfig ?? (config.kube.inCluster ? 'in-cluster ServiceAccount' : '~/.kube/config') },
-    redis: { url: redactUrl(config.redis.url), prefix: config.redis.prefix },
+    redis: { url: redactUrl(config.redis.url), prefix: config.redis.prefix, auth: config.redis.auth },
     policy: {
       file: config.policy.file,
       clusters: config.policy.policy.clusters.map((c) => c.name),

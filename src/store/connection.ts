@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RetryableError } from '../domain/errors';
+import { connectionFor } from './redis-auth';
 
 /**
  * A connection for queue producers and the web side: commands fail fast while Redis is unreachable
@@ -9,7 +10,7 @@ export async function connectProducer(redisUrl: string): Promise<Redis> {
   let connected = false;
   // no reconnect loop when the very first connect fails (it would keep the process alive)
   const retryStrategy = (times: number): number | null => (connected ? Math.min(times * 100, 2000) : null);
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 2, lazyConnect: true, retryStrategy });
+  const redis = connectionFor(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 2, lazyConnect: true, retryStrategy });
   try {
     await redis.connect();
     connected = true;
@@ -22,7 +23,7 @@ export async function connectProducer(redisUrl: string): Promise<Redis> {
 
 /** A connection for BullMQ workers and event listeners: blocking commands need `maxRetriesPerRequest: null`. */
 export function connectWorker(redisUrl: string): Redis {
-  return new Redis(redisUrl, { maxRetriesPerRequest: null });
+  return connectionFor(redisUrl, { maxRetriesPerRequest: null });
 }
 
 /** QUIT when connected, otherwise drop; an ended connection is left alone (disconnecting it again arms a 2 s timer in ioredis). */

@@ -8,3 +8,4 @@ export {
   type AuditEntry,
 } from './redis-request-store';
 export { connectProducer, connectWorker, closeConnection, redactUrl } from './connection';
+export { connectionFor, EntraRedisAuth, REDIS_ENTRA_SCOPE, tokenObjectId, useEntraAuthFor } from './redis-auth';

@@ -42,13 +42,18 @@ export interface HarnessOptions {
   world?: WorldOptions;
   worker?: boolean;
   web?: Partial<WebConfig>;
+  /** Another Redis than the test run's (e.g. one with TLS and ACL users). */
+  redisUrl?: string;
+  /** Runs once the world is up, before anything connects to Redis. */
+  beforeConnect?: (world: World) => Promise<void>;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const world = await startWorld(opts.world);
   const policy = parsePolicy(worldPolicyYaml(opts.world?.policy), 'world policy');
   const prefix = uniquePrefix('e2e');
-  const redisUrl = testRedisUrl();
+  const redisUrl = opts.redisUrl ?? testRedisUrl();
+  await opts.beforeConnect?.(world);
   const azure: AzureConfig = {
     credential: new ClientSecretCredential(WORLD.tenantId, WORLD.botClientId, WORLD.botClientSecret, { authorityHost: world.entra.url, disableInstanceDiscovery: true }),
     resourceManagerUrl: world.arm.url,

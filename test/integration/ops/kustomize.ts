@@ -22,7 +22,16 @@ export interface BuildResult {
   objects: K8sObject[];
 }
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PersistentVolume',
+  'StorageClass',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
 const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'namespace', 'labels', 'resources', 'configMapGenerator', 'images']);
 
 /** The kubectl binary; KUBECTL names another (or a missing one, to exercise the fallback). */
@@ -58,7 +67,7 @@ interface Kustomization {
   namespace?: string;
   labels?: { pairs: Record<string, string>; includeSelectors?: boolean }[];
   resources?: string[];
-  configMapGenerator?: { name: string; files?: string[]; literals?: string[] }[];
+  configMapGenerator?: { name: string; namespace?: string; files?: string[]; literals?: string[] }[];
   images?: { name: string; newName?: string; newTag?: string }[];
 }
 
@@ -85,7 +94,7 @@ function buildDir(dir: string): K8sObject[] {
       const i = l.indexOf('=');
       data[l.slice(0, i)] = l.slice(i + 1);
     }
-    objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: g.name }, data });
+    objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: g.name, ...(g.namespace ? { namespace: g.namespace } : {}) }, data });
   }
   for (const o of objects) {
     if (k.namespace && !CLUSTER_SCOPED.has(o.kind)) o.metadata.namespace = k.namespace;

@@ -43,12 +43,18 @@ describe('kustomize base', () => {
     const kinds = build.objects.map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '')}`).sort();
     expect(kinds).toEqual(
       [
-        'ClusterRole/wid-bot',
-        'ClusterRoleBinding/wid-bot',
+        'ClusterRole/wid-bot-read',
+        'ClusterRoleBinding/wid-bot-read',
+        ...['analytics', 'payments', 'sandbox'].flatMap(() => ['Role/wid-bot-provision', 'RoleBinding/wid-bot-provision']),
+        'ValidatingAdmissionPolicy/wid-bot-token-requests',
+        'ValidatingAdmissionPolicy/wid-bot-serviceaccount-changes',
+        'ValidatingAdmissionPolicyBinding/wid-bot-token-requests',
+        'ValidatingAdmissionPolicyBinding/wid-bot-serviceaccount-changes',
         'ConfigMap/wid-bot-env',
         'ConfigMap/wid-bot-policy',
         'Deployment/wid-bot-web',
         'Deployment/wid-bot-worker',
+        'HorizontalPodAutoscaler/wid-bot-web',
         'Namespace/wid',
         'NetworkPolicy/wid-bot-web',
         'NetworkPolicy/wid-bot-worker',
@@ -58,7 +64,13 @@ describe('kustomize base', () => {
         'ServiceAccount/wid-bot',
       ].sort(),
     );
-    for (const o of build.objects) if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) expect(o.metadata.namespace).toBe('wid');
+    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
+    // wid-bot's own objects live in wid; only the generated provisioning Roles live in the policy's namespaces
+    for (const o of build.objects) {
+      if (clusterScoped.includes(o.kind)) expect(o.metadata.namespace).toBeUndefined();
+      else if (o.metadata.name === 'wid-bot-provision') expect(['analytics', 'payments', 'sandbox']).toContain(o.metadata.namespace);
+      else expect(o.metadata.namespace).toBe('wid');
+    }
   });
 
   it('the fallback build agrees with kubectl on what is built', () => {
@@ -99,8 +111,9 @@ describe('kustomize base', () => {
     const deployments = ofKind('Deployment');
     expect(deployments).toHaveLength(2);
     for (const d of deployments) {
-      const spec = d.spec as { replicas: number };
-      expect(spec.replicas).toBe(2);
+      const spec = d.spec as { replicas?: number };
+      // the web role's replicas are the HPA's (2 to 6); workers have 2 unless KEDA scales them (overlays/production)
+      expect(spec.replicas).toBe(d.metadata.name === 'wid-bot-web' ? undefined : 2);
       const pod = podSpecOf(d)!;
       expect(pod.serviceAccountName).toBe('wid-bot');
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -154,7 +167,8 @@ describe('kustomize base', () => {
     expect(worker.ingress ?? []).toEqual([]);
     for (const np of [web, worker]) {
       const ports = np.egress.flatMap((r) => (r.ports ?? []).map((p) => `${p.port}/${p.protocol}`)).sort();
-      expect(ports).toEqual(['443/TCP', '53/TCP', '53/UDP', '6379/TCP', '6380/TCP']);
+      // Redis: 6379 plain, 6380 Azure Cache for Redis (TLS), 10000 Azure Managed Redis (TLS)
+      expect(ports).toEqual(['10000/TCP', '443/TCP', '53/TCP', '53/UDP', '6379/TCP', '6380/TCP']);
       expect(np.egress.every((r) => r.ports && r.ports.length > 0)).toBe(true);
     }
   });
@@ -165,42 +179,54 @@ describe('kustomize base', () => {
 });
 
 describe('RBAC', () => {
-  const ALLOWED = new Set([
-    '|serviceaccounts|get',
-    '|serviceaccounts|list',
-    '|serviceaccounts|create',
-    '|serviceaccounts|patch',
-    '|serviceaccounts/token|create',
-    '|pods|list',
-    'aadpodidentity.k8s.io|azureidentities|get',
-    'aadpodidentity.k8s.io|azureidentities|list',
-    'aadpodidentity.k8s.io|azureidentitybindings|get',
-    'aadpodidentity.k8s.io|azureidentitybindings|list',
-  ]);
   type RbacRule = { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[]; nonResourceURLs?: string[] };
-
-  it('the roles grant exactly ServiceAccounts get/list/create/patch, serviceaccounts/token create, pods list and the aad-pod-identity CRDs read', () => {
-    const roles = [...ofKind('ClusterRole'), ...ofKind('Role')];
-    expect(roles.map((r) => r.metadata.name)).toEqual(['wid-bot']);
+  type Binding = K8sObject & { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace?: string }[] };
+  const grants = (role: K8sObject): Set<string> => {
     const granted = new Set<string>();
-    for (const role of roles) {
-      for (const rule of (role as unknown as { rules: RbacRule[] }).rules) {
-        expect(rule.nonResourceURLs).toBeUndefined();
-        for (const g of rule.apiGroups ?? []) for (const r of rule.resources ?? []) for (const v of rule.verbs) granted.add(`${g}|${r}|${v}`);
-      }
+    for (const rule of (role as unknown as { rules: RbacRule[] }).rules) {
+      expect(rule.nonResourceURLs).toBeUndefined();
+      for (const g of rule.apiGroups ?? []) for (const r of rule.resources ?? []) for (const v of rule.verbs) granted.add(`${g}|${r}|${v}`);
     }
-    // A wildcard anywhere is a grant beyond the list.
-    expect([...granted].filter((g) => g.includes('*'))).toEqual([]);
-    expect([...granted].filter((g) => !ALLOWED.has(g)).sort()).toEqual([]);
-    expect([...ALLOWED].filter((g) => !granted.has(g)).sort()).toEqual([]);
+    return granted;
+  };
+
+  it('cluster-wide, wid-bot only reads: ServiceAccounts get/list, pods list, the aad-pod-identity CRDs', () => {
+    const roles = ofKind('ClusterRole');
+    expect(roles.map((r) => r.metadata.name)).toEqual(['wid-bot-read']);
+    expect([...grants(roles[0]!)].sort()).toEqual(
+      [
+        '|serviceaccounts|get',
+        '|serviceaccounts|list',
+        '|pods|list',
+        'aadpodidentity.k8s.io|azureidentities|get',
+        'aadpodidentity.k8s.io|azureidentities|list',
+        'aadpodidentity.k8s.io|azureidentitybindings|get',
+        'aadpodidentity.k8s.io|azureidentitybindings|list',
+      ].sort(),
+    );
     expect((roles[0] as { aggregationRule?: unknown }).aggregationRule).toBeUndefined();
   });
 
-  it('binds the role only to the wid-bot ServiceAccount, and nothing else is bound', () => {
-    const bindings = [...ofKind('ClusterRoleBinding'), ...ofKind('RoleBinding')] as (K8sObject & { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace?: string }[] })[];
-    expect(bindings).toHaveLength(1);
-    expect(bindings[0]!.roleRef).toMatchObject({ kind: 'ClusterRole', name: 'wid-bot' });
-    expect(bindings[0]!.subjects).toEqual([{ kind: 'ServiceAccount', name: 'wid-bot', namespace: 'wid' }]);
+  it('changes and tokens only in the policy\'s namespaces: serviceaccounts create/patch, serviceaccounts/token create', () => {
+    const roles = ofKind('Role');
+    expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(parsePolicy(read('manifests/base/policy.yaml'), 'policy.yaml').namespaces.map((n) => n.name).sort());
+    for (const role of roles) {
+      expect(role.metadata.name).toBe('wid-bot-provision');
+      expect([...grants(role)].sort()).toEqual(['|serviceaccounts/token|create', '|serviceaccounts|create', '|serviceaccounts|patch']);
+    }
+    const all = [...ofKind('ClusterRole'), ...roles].flatMap((r) => [...grants(r)]);
+    expect(all.filter((g) => g.includes('*'))).toEqual([]);
+    for (const r of roles) expect(['kube-system', 'kube-public', 'kube-node-lease', 'default']).not.toContain(r.metadata.namespace);
+  });
+
+  it('binds each role only to the wid-bot ServiceAccount, and nothing else is bound', () => {
+    const bindings = [...ofKind('ClusterRoleBinding'), ...ofKind('RoleBinding')] as Binding[];
+    expect(bindings).toHaveLength(1 + ofKind('Role').length);
+    for (const b of bindings) {
+      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'wid-bot', namespace: 'wid' }]);
+      if (b.kind === 'ClusterRoleBinding') expect(b.roleRef).toMatchObject({ kind: 'ClusterRole', name: 'wid-bot-read' });
+      else expect(b.roleRef).toMatchObject({ kind: 'Role', name: 'wid-bot-provision' });
+    }
   });
 });
 
@@ -297,9 +323,10 @@ describe('overlay with-redis', () => {
     expect(args).toContain('--maxmemory-policy noeviction');
     expect(redis.metadata.namespace).toBe('wid');
     expect(overlay.objects.filter((o) => ['Secret', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].includes(o.kind)).map(key).sort()).toEqual([
-      'ClusterRole/wid-bot',
-      'ClusterRoleBinding/wid-bot',
-    ]);
+      'ClusterRole/wid-bot-read',
+      'ClusterRoleBinding/wid-bot-read',
+      ...build.objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding').map(key),
+    ].sort());
   });
 
   it('every workload meets the restricted Pod Security Standard the namespace enforces', () => {

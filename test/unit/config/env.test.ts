@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, describeConfig, loadConfig, normaliseSlackApiUrl } from '../../../src/config/env';
@@ -51,7 +51,7 @@ describe('loadConfig', () => {
     expect(c.azure.resourceManagerUrl).toBe('https://management.azure.com');
     expect(c.azure.identityWritesPerSecond).toBe(2);
     expect(c.kube).toEqual({ kubeconfig, inCluster: false });
-    expect(c.redis).toEqual({ url: 'redis://:redispassword@redis:6379', prefix: 'wid' });
+    expect(c.redis).toEqual({ url: 'redis://:redispassword@redis:6379', prefix: 'wid', auth: 'url' });
     expect(c.policy.policy.clusters.map((x) => x.name)).toEqual(['blue', 'green']);
     expect(c.http.port).toBe(3000);
     expect(c.worker).toEqual({ concurrency: 4, verify: true, verifyTimeoutSeconds: 120, grantReconcileSeconds: 120 });
@@ -89,11 +89,22 @@ describe('loadConfig', () => {
     const vars = e.problems.map((p) => p.variable).sort();
     expect(vars).toEqual(['KUBECONFIG', 'REDIS_URL', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'WID_POLICY_FILE']);
     expect(e.message).toContain('5 problems');
-    expect(e.message).toContain('SLACK_SIGNING_SECRET is required when SLACK_MODE=http (the app\'s Signing Secret, Basic Information page)');
+    expect(e.message).toContain('SLACK_SIGNING_SECRET is required when SLACK_MODE=http (the app\'s Signing Secret: 32 hexadecimal characters');
+    expect(e.message).toContain('Basic Information → App Credentials → Signing Secret');
     expect(e.message).toContain('SLACK_BOT_TOKEN is required (the Bot User OAuth Token, xoxb-');
     expect(e.message).toContain('REDIS_URL is required (redis://');
     expect(e.message).toContain('WID_POLICY_FILE is required');
     expect(e.message).toContain('KUBECONFIG is required outside a Kubernetes pod');
+  });
+
+  it('refuses .env.example\'s placeholder signing secret, saying what one looks like and where it is, without echoing it', () => {
+    const placeholder = /^SLACK_SIGNING_SECRET=(.*)$/m.exec(readFileSync(path.join(repoRoot, '.env.example'), 'utf8'))?.[1];
+    expect(placeholder).toBe('your-signing-secret');
+    const e = problemsOf(validEnv({ SLACK_SIGNING_SECRET: placeholder }));
+    expect(e.problems.map((p) => p.variable)).toEqual(['SLACK_SIGNING_SECRET']);
+    expect(e.message).toContain('32 hexadecimal characters');
+    expect(e.message).toContain('Basic Information → App Credentials');
+    expect(e.message).not.toContain('your-signing-secret');
   });
 
   it('names every invalid variable in one error', () => {
