@@ -149,7 +149,6 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
     verify: { enabled: true, timeoutMs: 60_000 },
     concurrency: 48,
     progress,
-    limits: { identityWritesPerSecond: IDENTITY_WRITES_PER_SECOND },
   };
   const worker = await startWorker(config);
   const untilFinished = (id: string): Promise<WidRequest> => new Promise((resolve) => finished.set(id, resolve));

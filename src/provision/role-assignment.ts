@@ -6,7 +6,8 @@
 import { TerminalError } from '../domain/errors';
 import { roleAssignmentName } from '../domain/names';
 import type { ProvisionRun } from './context';
-import { retryWhile } from './pacing';
+import { retryWhile, writeTurn } from './pacing';
+import { scopeSubscription } from '../domain/scopes';
 import { done, type Step } from './step';
 
 function assignmentId(scope: string, name: string): string {
@@ -27,9 +28,11 @@ export const roleAssignmentStep: Step = {
     let id: string;
     let detail: string;
     try {
-      const ra = await retryWhile(run, ['PrincipalNotFound'], run.limits.principalNotFoundMaxMs, 'role assignment', () =>
-        run.deps.authorization.createRoleAssignment(scope, name, run.preflight.roleDefinitionId, identity.principalId),
-      );
+      const subscriptionId = scopeSubscription(scope) ?? identity.subscriptionId;
+      const ra = await retryWhile(run, ['PrincipalNotFound'], run.limits.principalNotFoundMaxMs, 'role assignment', async () => {
+        await writeTurn(run, subscriptionId);
+        return run.deps.authorization.createRoleAssignment(scope, name, run.preflight.roleDefinitionId, identity.principalId);
+      });
       id = ra.id || assignmentId(scope, name);
       detail = `'${roleName}' on ${scope}: ${id}`;
     } catch (e) {
