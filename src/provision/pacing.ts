@@ -33,14 +33,18 @@ export async function retryWhile<T>(run: ProvisionRun, codes: readonly string[],
 }
 
 /**
- * The share of a bucket wid-bot leaves unused: calls booked at the bucket's exact rate can still reach Azure
- * bunched together (network and event-loop jitter), and other tools may call with the same principal.
+ * How many tokens of a bucket wid-bot leaves unused: one second of refill (at most half the bucket). Calls booked at
+ * the bucket's exact rate can still reach Azure bunched together (network and event-loop jitter, a slow TLS
+ * handshake); the headroom absorbs a second of that. For ARM's write bucket (200, 10/s) that is 10 tokens, for
+ * the identity-create limit (80, 4/s) 4.
  */
-export const BUCKET_HEADROOM = 0.05;
+export function headroom(bucket: RateBucket): number {
+  return Math.max(0, Math.min(Math.floor(bucket.burst / 2), Math.ceil(bucket.perSecond)));
+}
 
 /** A bucket as wid-bot books it: the configured limit less its headroom (at least 1 token). */
 export function bookedBurst(bucket: RateBucket): number {
-  return Math.max(1, Math.floor(bucket.burst * (1 - BUCKET_HEADROOM)));
+  return Math.max(1, bucket.burst - headroom(bucket));
 }
 
 async function turn(run: ProvisionRun, name: string, bucket: RateBucket): Promise<void> {
