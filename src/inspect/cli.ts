@@ -9,6 +9,7 @@ import type { ClusterPort, IdentityPort, KubePort } from '../domain/ports';
 import type { Policy } from '../domain/types';
 import { CliError, takeOptions, type CliIo } from '../cli/verb';
 import { createInspector, resolveCluster } from './inspector';
+import { terminalProgress } from './progress-bar';
 import { renderTable } from './render/table';
 import type { InspectVerb } from './types';
 
@@ -119,7 +120,14 @@ export async function runInspectVerb(verb: InspectVerb, args: string[], io: CliI
       kube: deps.kube ?? (env as Required<InspectCliDeps>).kube,
       ...(concurrency !== undefined ? { concurrency } : {}),
     });
-    const result = await inspector.run(verb, { ...(clusterName !== undefined ? { cluster: clusterName } : {}), ...(namespace !== undefined ? { namespace } : {}) });
+    // A progress bar on a terminal's stderr only: stdout (and --json) stay as they are.
+    const bar = io.terminal ? terminalProgress(io.terminal) : undefined;
+    let result;
+    try {
+      result = await inspector.run(verb, { ...(clusterName !== undefined ? { cluster: clusterName } : {}), ...(namespace !== undefined ? { namespace } : {}) }, bar?.onProgress);
+    } finally {
+      bar?.end();
+    }
     io.out(options.json ? JSON.stringify(result, null, 2) : renderTable(result));
     return 0;
   } catch (e) {
