@@ -43,7 +43,13 @@ function slackLogger(logger: Logger): SlackLogger {
 
 function azureConfig(config: Config, env: NodeJS.ProcessEnv, onCall: (c: AdapterCall) => void): AzureConfig {
   const { resourceManagerUrl, scope } = resourceManagerFromEnv(env);
-  return { credential: credentialFromEnv(env), resourceManagerUrl: config.azure.resourceManagerUrl ?? resourceManagerUrl, audience: config.azure.resourceManagerAudience ?? scope, onCall };
+  return {
+    credential: credentialFromEnv(env),
+    resourceManagerUrl: config.azure.resourceManagerUrl ?? resourceManagerUrl,
+    audience: config.azure.resourceManagerAudience ?? scope,
+    readLimit: config.azure.limits.reads,
+    onCall,
+  };
 }
 
 function kubeConfig(config: Config, onCall: (c: AdapterCall) => void): KubeAdapterConfig {
@@ -132,7 +138,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         ...(config.azure.authorityHost ? { entraAuthorityHost: config.azure.authorityHost } : {}),
         verify: { enabled: config.worker.verify, timeoutMs: config.worker.verifyTimeoutSeconds * 1000 },
         concurrency: config.worker.concurrency,
-        limits: { identityWritesPerSecond: config.azure.identityWritesPerSecond },
+        limits: { armWrites: config.azure.limits.writes, armDeletes: config.azure.limits.deletes, identityCreates: config.azure.limits.identityCreates },
         progress: createSlackProgressSink({
           botToken: config.slack.botToken,
           ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),

@@ -4,7 +4,7 @@
  * (@azure/arm-containerservice). Every failure leaves here as a RetryableError or TerminalError.
  */
 import type { TokenCredential } from '@azure/core-auth';
-import type { HttpClient } from '@azure/core-rest-pipeline';
+import type { HttpClient, Pipeline } from '@azure/core-rest-pipeline';
 import { ManagedServiceIdentityClient, type FederatedIdentityCredential as SdkFic, type Identity } from '@azure/arm-msi';
 import { AuthorizationManagementClient, type RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorization';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
@@ -23,10 +23,13 @@ import { TerminalError } from '../domain/errors';
 import { PUBLIC_RESOURCE_MANAGER_URL, credentialFromEnv, resourceManagerFromEnv, resourceManagerScope } from './credential';
 import { isAzureNotFound, translateAzureError, type AzureCallContext } from './errors';
 import { useAzureRetry, type AzureRetryOptions } from './retry';
+import { ReadPacer, readPacingPolicy } from './pacing';
+import { AZURE_LIMITS, type RateBucket } from '../domain/azure-limits';
 
 export { credentialFromEnv, resourceManagerFromEnv, resourceManagerScope, isKnownAuthorityHost } from './credential';
 export { translateAzureError, RoleAssignmentExistsError, isAzureNotFound } from './errors';
 export type { AzureRetryOptions } from './retry';
+export { ReadPacer, type ReadPacerStats } from './pacing';
 
 export interface AzureConfig {
   credential: TokenCredential;
@@ -40,12 +43,19 @@ export interface AzureConfig {
   /** The HTTP client under every SDK client (default the SDK's own); lets tests see the exact URLs sent. */
   httpClient?: HttpClient;
   onCall?: AdapterCallHook;
+  /**
+   * ARM's read bucket per subscription and principal (default Azure's documented 250, 25/s): reads wait for a
+   * token of a local copy of it, corrected by ARM's remaining-reads header, instead of provoking 429s. `false`: no pacing.
+   */
+  readLimit?: RateBucket | false;
 }
 
 export interface AzureAdapters {
   identities: IdentityPort;
   authorization: AuthorizationPort;
   clusters: ClusterPort;
+  /** The read pacer shared by these adapters' clients (undefined when pacing is off). */
+  readPacer?: ReadPacer;
 }
 
 const NO_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
@@ -129,13 +139,15 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
     ...(config.httpClient ? { httpClient: config.httpClient } : {}),
   };
   /** One client per subscription and SDK, made on first use, with wid-bot's retry policy. */
-  function perSubscription<C extends { pipeline: Parameters<typeof useAzureRetry>[0] }>(make: (subscriptionId: string) => C): (subscriptionId: string) => C {
+  const readPacer = config.readLimit === false ? undefined : new ReadPacer(config.readLimit ?? AZURE_LIMITS.reads);
+  function perSubscription<C extends { pipeline: Pipeline }>(make: (subscriptionId: string) => C): (subscriptionId: string) => C {
     const clients = new Map<string, C>();
     return (subscriptionId) => {
       let c = clients.get(subscriptionId);
       if (!c) {
         c = make(subscriptionId);
         useAzureRetry(c.pipeline, config.retry);
+        if (readPacer) c.pipeline.addPolicy(readPacingPolicy(readPacer), { afterPhase: 'Retry' });
         clients.set(subscriptionId, c);
       }
       return c;
@@ -316,5 +328,5 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
     },
   };
 
-  return { identities, authorization, clusters };
+  return { identities, authorization, clusters, ...(readPacer ? { readPacer } : {}) };
 }

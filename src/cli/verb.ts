@@ -7,6 +7,8 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** stderr when it is a terminal, for progress that is redrawn in place; absent when stderr is piped. */
+  terminal?: { write(text: string): void; columns?: number };
 }
 
 /** A verb module in src/cli/<verb>.ts exports these two. */
@@ -30,6 +32,7 @@ export function processIo(): CliIo {
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
     env: process.env,
+    ...(process.stderr.isTTY ? { terminal: { write: (text: string) => void process.stderr.write(text), columns: process.stderr.columns } } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { TerminalError } from '../domain/errors';
 import { parseDuration } from '../domain/grammar';
 import type { Policy } from '../domain/types';
+import { AZURE_LIMITS, type AzureLimits, type RateBucket } from '../domain/azure-limits';
 import { loadPolicyFile, PolicyError } from './policy';
 
 export type SlackMode = 'http' | 'socket';
@@ -44,8 +45,8 @@ export interface Config {
     authorityHost?: string;
     resourceManagerUrl: string;
     resourceManagerAudience?: string;
-    /** Upper bound on identity/role/credential writes per second, shared by all workers. */
-    identityWritesPerSecond: number;
+    /** Azure's limits wid-bot keeps to (ARM's buckets per subscription and principal, the identity-create limit). */
+    limits: AzureLimits;
   };
   kube: {
     /** A kubeconfig path (or a list joined by the platform's path delimiter), when set. */
@@ -92,7 +93,16 @@ const DOMAIN = /^(?=.{1,253}$)([a-z0-9-]+\.)+[a-z]{2,}$/i;
 const httpsUrl = z.url({ protocol: /^https?$/ });
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
-const positiveNumber = z.coerce.number().positive().max(1000);
+/** `<bucket>/<refill per second>`, e.g. `200/10`. */
+const rateBucket = z
+  .string()
+  .regex(/^\s*\d+\s*\/\s*\d+(\.\d+)?\s*$/)
+  .transform((s) => {
+    const [burst, perSecond] = s.split('/').map((x) => Number(x.trim())) as [number, number];
+    return { burst, perSecond };
+  })
+  .refine((b) => b.burst >= 1 && b.burst <= 100_000 && b.perSecond > 0 && b.perSecond <= 10_000);
+
 
 /** The value or undefined when unset or blank (compose and Helm often set empty strings). */
 function value(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -191,8 +201,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     check('AZURE_RESOURCE_MANAGER_URL', httpsUrl, value(env, 'AZURE_RESOURCE_MANAGER_URL'), 'must be the ARM endpoint URL, e.g. https://management.azure.com') ?? DEFAULT_RESOURCE_MANAGER_URL
   ).replace(/\/+$/, '');
   const resourceManagerAudience = value(env, 'AZURE_RESOURCE_MANAGER_AUDIENCE');
-  const identityWritesPerSecond =
-    check('WID_AZURE_IDENTITY_WRITES_PER_SECOND', positiveNumber, value(env, 'WID_AZURE_IDENTITY_WRITES_PER_SECOND'), 'must be a number above 0 (writes per second to Azure across all workers)') ?? 2;
+  const limit = (name: string, raw: string | undefined, what: string, fallback: RateBucket): RateBucket =>
+    check(name, rateBucket, raw, `must be <bucket>/<refill per second> for ${what}, e.g. ${fallback.burst}/${fallback.perSecond}`) ?? { ...fallback };
+  const limits = {
+    reads: limit('WID_AZURE_READ_LIMIT', value(env, 'WID_AZURE_READ_LIMIT'), "ARM's read bucket per subscription", AZURE_LIMITS.reads),
+    writes: limit('WID_AZURE_WRITE_LIMIT', value(env, 'WID_AZURE_WRITE_LIMIT'), "ARM's write bucket per subscription", AZURE_LIMITS.writes),
+    deletes: limit('WID_AZURE_DELETE_LIMIT', value(env, 'WID_AZURE_DELETE_LIMIT'), "ARM's delete bucket per subscription", AZURE_LIMITS.deletes),
+    identityCreates: limit('WID_AZURE_IDENTITY_CREATE_LIMIT', value(env, 'WID_AZURE_IDENTITY_CREATE_LIMIT'), 'identity creations per subscription and region', AZURE_LIMITS.identityCreates),
+  };
 
   // kubernetes
   const kubeconfig = value(env, 'KUBECONFIG');
@@ -280,7 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
       ...(authorityHost !== undefined ? { authorityHost } : {}),
       resourceManagerUrl,
       ...(resourceManagerAudience !== undefined ? { resourceManagerAudience } : {}),
-      identityWritesPerSecond,
+      limits,
     },
     kube: { ...(kubeconfig !== undefined ? { kubeconfig } : {}), inCluster },
     redis: { url: redisUrl!, prefix, auth: redisAuth },
@@ -348,7 +364,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       authorityHost: config.azure.authorityHost ?? 'https://login.microsoftonline.com',
       resourceManagerUrl: config.azure.resourceManagerUrl,
       resourceManagerAudience: config.azure.resourceManagerAudience ?? 'from the URL',
-      identityWritesPerSecond: config.azure.identityWritesPerSecond,
+      limits: Object.fromEntries(Object.entries(config.azure.limits).map(([k, b]) => [k, `${b.burst}/${b.perSecond}`])),
     },
     kube: { source: config.kube.kubeconfig ?? (config.kube.inCluster ? 'in-cluster ServiceAccount' : '~/.kube/config') },
     redis: { url: redactUrl(config.redis.url), prefix: config.redis.prefix, auth: config.redis.auth },

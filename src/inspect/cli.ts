@@ -9,6 +9,7 @@ import type { ClusterPort, IdentityPort, KubePort } from '../domain/ports';
 import type { Policy } from '../domain/types';
 import { CliError, takeOptions, type CliIo } from '../cli/verb';
 import { createInspector, resolveCluster } from './inspector';
+import { terminalProgress } from './progress-bar';
 import { renderTable } from './render/table';
 import type { Finding, InspectVerb } from './types';
 
@@ -140,7 +141,14 @@ export async function runInspectVerb(verb: InspectVerb, args: string[], io: CliI
       ...(verb === 'audit' && deps.grantFindings === undefined && env ? { grantFindings: () => cliGrantFindings(io, policy) } : {}),
       ...(deps.grantFindings ? { grantFindings: deps.grantFindings } : {}),
     });
-    const result = await inspector.run(verb, { ...(clusterName !== undefined ? { cluster: clusterName } : {}), ...(namespace !== undefined ? { namespace } : {}) });
+    // A progress bar on a terminal's stderr only: stdout (and --json) stay as they are.
+    const bar = io.terminal ? terminalProgress(io.terminal) : undefined;
+    let result;
+    try {
+      result = await inspector.run(verb, { ...(clusterName !== undefined ? { cluster: clusterName } : {}), ...(namespace !== undefined ? { namespace } : {}) }, bar?.onProgress);
+    } finally {
+      bar?.end();
+    }
     io.out(options.json ? JSON.stringify(result, null, 2) : renderTable(result));
     return 0;
   } catch (e) {

@@ -19,6 +19,9 @@ import type {
 } from '../domain/ports';
 import type { ProvisionedResources, StepName, StepOutcome, StepRecord, WidRequest } from '../domain/types';
 import type { StoreKeys } from '../store/keys';
+import { AZURE_LIMITS, type RateBucket } from '../domain/azure-limits';
+
+export type { RateBucket } from '../domain/azure-limits';
 
 /** A minimal structured logger (pino fits). */
 export interface ProvisionLogger {
@@ -34,10 +37,12 @@ export interface StepRecorder {
 }
 
 export interface ProvisionLimits {
-  /** Identity create/update/delete calls per second per subscription, across all workers (default 2, ARM's documented limit). */
-  identityWritesPerSecond?: number;
-  /** Federated-credential writes per second per subscription (default 10; ARM allows 20). */
-  federatedCredentialWritesPerSecond?: number;
+  /** ARM's write bucket per subscription, shared by every worker: identity, role assignment and credential writes (default 200, 10/s). */
+  armWrites?: RateBucket;
+  /** ARM's delete bucket per subscription (default 200, 10/s). */
+  armDeletes?: RateBucket;
+  /** User-assigned identity creations per subscription and region (default 80, 4/s: 80 per 20 s). */
+  identityCreates?: RateBucket;
   /** How long the role-assignment step keeps retrying PrincipalNotFound before handing back to the queue (default 60 s). */
   principalNotFoundMaxMs?: number;
   /** How long the federated-credential step retries ARM's concurrent-write 409 (default 20 s). */
@@ -87,8 +92,9 @@ export interface EngineDeps {
 }
 
 export interface ResolvedLimits {
-  identityWritesPerSecond: number;
-  federatedCredentialWritesPerSecond: number;
+  armWrites: RateBucket;
+  armDeletes: RateBucket;
+  identityCreates: RateBucket;
   principalNotFoundMaxMs: number;
   concurrentWriteMaxMs: number;
   retryBaseMs: number;
@@ -97,8 +103,9 @@ export interface ResolvedLimits {
 
 export function resolveLimits(l: ProvisionLimits = {}): ResolvedLimits {
   return {
-    identityWritesPerSecond: l.identityWritesPerSecond ?? 2,
-    federatedCredentialWritesPerSecond: l.federatedCredentialWritesPerSecond ?? 10,
+    armWrites: l.armWrites ?? AZURE_LIMITS.writes,
+    armDeletes: l.armDeletes ?? AZURE_LIMITS.deletes,
+    identityCreates: l.identityCreates ?? AZURE_LIMITS.identityCreates,
     principalNotFoundMaxMs: l.principalNotFoundMaxMs ?? 60_000,
     concurrentWriteMaxMs: l.concurrentWriteMaxMs ?? 20_000,
     retryBaseMs: l.retryBaseMs ?? 500,

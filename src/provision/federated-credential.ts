@@ -9,7 +9,7 @@ import type { FederatedCredential } from '../domain/ports';
 import { MAX_FEDERATED_CREDENTIALS_PER_IDENTITY, WORKLOAD_IDENTITY_AUDIENCE } from '../domain/types';
 import { withLock } from '../queue/lock';
 import type { ProvisionRun } from './context';
-import { federatedCredentialWriteTurn, retryWhile } from './pacing';
+import { retryWhile, writeTurn } from './pacing';
 import { done, type Step } from './step';
 
 export const CONCURRENT_FIC_WRITE = 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity';
@@ -57,10 +57,10 @@ export const federatedCredentialStep: Step = {
       if (found) return { credential: found, reused: true };
       const refused = refusal(run, list);
       if (refused) throw refused;
-      await federatedCredentialWriteTurn(run, identity.subscriptionId);
-      const written = await retryWhile(run, [CONCURRENT_FIC_WRITE], run.limits.concurrentWriteMaxMs, 'federated credential write', () =>
-        run.deps.identities.putFederatedCredential(run.identityRef, fic.name, fic.issuer, fic.subject, fic.audiences),
-      );
+      const written = await retryWhile(run, [CONCURRENT_FIC_WRITE], run.limits.concurrentWriteMaxMs, 'federated credential write', async () => {
+        await writeTurn(run, identity.subscriptionId);
+        return run.deps.identities.putFederatedCredential(run.identityRef, fic.name, fic.issuer, fic.subject, fic.audiences);
+      });
       return { credential: written, reused: false };
     });
     await run.deps.recorder.recordResources(run.request.id, { federatedCredentialId: credential.credential.id });

@@ -5,7 +5,7 @@
 import { TAG_REQUEST_ID } from '../domain/plan';
 import { TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE } from '../domain/types';
 import type { ProvisionRun } from './context';
-import { identityWriteTurn } from './pacing';
+import { identityCreateTurn, writeTurn } from './pacing';
 import { done, type Step } from './step';
 
 /** Who approved the request, on the identity's tags. */
@@ -44,7 +44,8 @@ export const identityStep: Step = {
         run.identity = existing;
         detail = `reused ${existing.id}`;
       } else {
-        await identityWriteTurn(run, planned.subscriptionId);
+        if (existing) await writeTurn(run, planned.subscriptionId);
+        else await identityCreateTurn(run, planned.subscriptionId, planned.location);
         run.identity = await run.deps.identities.putIdentity(run.identityRef, planned.location, tags);
         detail = `${existing ? 'updated' : 'created'} ${run.identity.id}`;
       }

@@ -5,8 +5,7 @@
  */
 import { RetryableError, WidError } from '../domain/errors';
 import { abortableSleep, acquire } from '../queue/rate-limiter';
-import type { ProvisionRun } from './context';
-
+import type { ProvisionRun, RateBucket } from './context';
 
 /**
  * Runs fn; while it fails with one of `codes` (and only those), retries with exponential jittered pauses until
@@ -33,14 +32,40 @@ export async function retryWhile<T>(run: ProvisionRun, codes: readonly string[],
   }
 }
 
-/** Waits for this run's turn to write an identity in its subscription (shared by every worker on the Redis). */
-export async function identityWriteTurn(run: ProvisionRun, subscriptionId: string): Promise<void> {
-  const rate = run.limits.identityWritesPerSecond;
-  await acquire(run.deps.redis, run.deps.keys.rateBucket(`identity-writes:${subscriptionId.toLowerCase()}`), rate, 1, run.deps.signal ? { signal: run.deps.signal } : {});
+/**
+ * How many tokens of a bucket wid-bot leaves unused: one second of refill (at most half the bucket). Calls booked at
+ * the bucket's exact rate can still reach Azure bunched together (network and event-loop jitter, a slow TLS
+ * handshake); the headroom absorbs a second of that. For ARM's write bucket (200, 10/s) that is 10 tokens, for
+ * the identity-create limit (80, 4/s) 4.
+ */
+export function headroom(bucket: RateBucket): number {
+  return Math.max(0, Math.min(Math.floor(bucket.burst / 2), Math.ceil(bucket.perSecond)));
 }
 
-/** Waits for this run's turn to write a federated credential in its subscription. */
-export async function federatedCredentialWriteTurn(run: ProvisionRun, subscriptionId: string): Promise<void> {
-  const rate = run.limits.federatedCredentialWritesPerSecond;
-  await acquire(run.deps.redis, run.deps.keys.rateBucket(`fic-writes:${subscriptionId.toLowerCase()}`), rate, Math.max(1, Math.floor(rate)), run.deps.signal ? { signal: run.deps.signal } : {});
+/** A bucket as wid-bot books it: the configured limit less its headroom (at least 1 token). */
+export function bookedBurst(bucket: RateBucket): number {
+  return Math.max(1, bucket.burst - headroom(bucket));
+}
+
+async function turn(run: ProvisionRun, name: string, bucket: RateBucket): Promise<void> {
+  await acquire(run.deps.redis, run.deps.keys.rateBucket(name), bucket.perSecond, bookedBurst(bucket), run.deps.signal ? { signal: run.deps.signal } : {});
+}
+
+/** Waits for a token of ARM's write bucket of the subscription (one per PUT/PATCH/POST), shared by every worker on the Redis. */
+export async function writeTurn(run: ProvisionRun, subscriptionId: string): Promise<void> {
+  await turn(run, `arm-writes:${subscriptionId.toLowerCase()}`, run.limits.armWrites);
+}
+
+/** Waits for a token of ARM's delete bucket of the subscription. */
+export async function deleteTurn(run: ProvisionRun, subscriptionId: string): Promise<void> {
+  await turn(run, `arm-deletes:${subscriptionId.toLowerCase()}`, run.limits.armDeletes);
+}
+
+/**
+ * Waits for this run's turn to create a user-assigned identity: a token of the identity-create limit of the
+ * subscription and region first (the slower bucket), then one of the write bucket.
+ */
+export async function identityCreateTurn(run: ProvisionRun, subscriptionId: string, region: string): Promise<void> {
+  await turn(run, `identity-creates:${subscriptionId.toLowerCase()}:${region.toLowerCase().replace(/\s+/g, '')}`, run.limits.identityCreates);
+  await writeTurn(run, subscriptionId);
 }

@@ -15,7 +15,7 @@ import { ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID } from '../domain/types';
 import { identityRefOf, resolveLimits, type EngineDeps, type ProvisionRun } from './context';
 import { federatedCredentialLockKey } from './federated-credential';
 import { isManagedByWid } from './identity';
-import { federatedCredentialWriteTurn, identityWriteTurn } from './pacing';
+import { deleteTurn } from './pacing';
 import { resolveRoleDefinitionId, runPhase } from './runner';
 import { done, skipped, type StepResult } from './step';
 import { withLock } from '../queue/lock';
@@ -63,7 +63,7 @@ const credentialStep = {
         r.kept.push(`federated credential ${existing.id} (subject ${existing.subject})`);
         return skipped(`federated credential '${fic.name}' trusts ${existing.subject}, not ${fic.subject}: left as it is`);
       }
-      await federatedCredentialWriteTurn(run, identity.subscriptionId);
+      await deleteTurn(run, identity.subscriptionId);
       await run.deps.identities.deleteFederatedCredential(run.identityRef, fic.name);
       return done(`deleted federated credential ${existing.id}`);
     });
@@ -90,6 +90,7 @@ const assignmentStep = {
     const shared = run.identity ? (await run.deps.identities.listFederatedCredentials(run.identityRef)).some((f) => f.name !== ficName) : false;
     if (shared) {
       if (!plannedExisting) return skipped(`role assignment '${roleName}' on ${scope} does not exist`);
+      await deleteTurn(run, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
       await run.deps.authorization.deleteRoleAssignment(scope, planned);
       return done(`deleted role assignment ${plannedExisting.id} (the identity's other assignments still serve other ServiceAccounts)`);
     }
@@ -104,7 +105,12 @@ const assignmentStep = {
     // The plan's own assignment even if the listing has not caught up with it yet.
     if (plannedExisting) mine.set(plannedExisting.id.toLowerCase(), plannedExisting);
     if (mine.size === 0) return skipped(`no role assignment made by wid-bot for this identity (looked for '${roleName}' on ${scope})`);
-    await Promise.all([...mine.values()].map((a) => run.deps.authorization.deleteRoleAssignment(a.scope, a.name)));
+    await Promise.all(
+      [...mine.values()].map(async (a) => {
+        await deleteTurn(run, scopeSubscription(a.scope) ?? run.request.plan.identity.subscriptionId);
+        await run.deps.authorization.deleteRoleAssignment(a.scope, a.name);
+      }),
+    );
     return done(`deleted ${[...mine.values()].map((a) => `role assignment ${a.id}`).join(', ')}`);
   },
 };
@@ -125,7 +131,7 @@ const identityRemovalStep = {
       r.kept.push(`identity ${identity.id} (still used by ${users.join(', ')})`);
       return skipped(`identity ${identity.id} kept: still used by ${users.join(', ')}`);
     }
-    await identityWriteTurn(run, identity.subscriptionId);
+    await deleteTurn(run, identity.subscriptionId);
     await run.deps.identities.deleteIdentity(run.identityRef);
     return done(`deleted identity ${identity.id}`);
   },

@@ -6,7 +6,8 @@
 import { TerminalError } from '../domain/errors';
 import { roleAssignmentName } from '../domain/names';
 import type { ProvisionRun } from './context';
-import { retryWhile } from './pacing';
+import { retryWhile, writeTurn } from './pacing';
+import { scopeSubscription } from '../domain/scopes';
 import { done, type Step } from './step';
 import { withLock } from '../queue/lock';
 
@@ -28,11 +29,13 @@ export const roleAssignmentStep: Step = {
     let id: string;
     let detail: string;
     const hook = run.deps.grantAssignment;
+    const subscriptionId = scopeSubscription(scope) ?? identity.subscriptionId;
     const write = async () => {
       const description = hook ? await hook.description(run.request, await run.deps.authorization.getRoleAssignment(scope, name)) : undefined;
-      return retryWhile(run, ['PrincipalNotFound'], run.limits.principalNotFoundMaxMs, 'role assignment', () =>
-        run.deps.authorization.createRoleAssignment(scope, name, run.preflight.roleDefinitionId, identity.principalId, description),
-      );
+      return retryWhile(run, ['PrincipalNotFound'], run.limits.principalNotFoundMaxMs, 'role assignment', async () => {
+        await writeTurn(run, subscriptionId);
+        return run.deps.authorization.createRoleAssignment(scope, name, run.preflight.roleDefinitionId, identity.principalId, description);
+      });
     };
     try {
       const ra = hook ? await withLock(run.deps.redis, run.deps.keys.lock(hook.lockName(run.request)), run.limits.lockTtlMs, write, { waitMs: run.limits.lockTtlMs + 1000 }) : await write();

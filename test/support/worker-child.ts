@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     entraAuthorityHost: need('WID_ENTRA_URL'),
     verify: { enabled: true, timeoutMs: 10_000 },
     concurrency: 4,
-    limits: { retryBaseMs: 50, identityWritesPerSecond: 50, lockTtlMs: 1500 },
+    limits: { retryBaseMs: 50, lockTtlMs: 1500 },
     queue: { lockDurationMs: lockMs, stalledIntervalMs: Math.max(200, Math.floor(lockMs / 2)) },
     onStep(step, outcome) {
       if (step === killAfter && outcome !== 'failed') process.kill(process.pid, 'SIGKILL');

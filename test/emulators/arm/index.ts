@@ -18,7 +18,7 @@ import { isMetadataCall, metadataEndpoints } from './metadata';
 import { resourceGroupNotFound, subscriptionNotFound } from './resource-groups';
 import { resolve, type Route } from './router';
 import { ArmState, type ClusterConfig, type PrincipalType, type ResourceGroupConfig, type SubscriptionConfig } from './state';
-import { interval, Throttle, type ThrottleLimits, type ThrottleStats } from './throttle';
+import { interval, normaliseRegion, remainingHeader, Throttle, type TakeResult, type ThrottleLimits, type ThrottleStats } from './throttle';
 
 export { ArmState } from './state';
 export type {
@@ -35,8 +35,8 @@ export type {
 } from './state';
 export { API_VERSIONS, type ResourceType } from './api-versions';
 export type { DenyRule } from './auth';
-export type { BucketLimit, OperationClass, ThrottleLimits, ThrottleStats } from './throttle';
-export { DEFAULT_THROTTLE_LIMITS } from './throttle';
+export type { BucketLimit, LimitName, OperationClass, RequestKind, ThrottleLimits, ThrottleStats } from './throttle';
+export { DEFAULT_THROTTLE_LIMITS, scaledLimits } from './throttle';
 export { BUILT_IN_ROLES } from './role-definitions';
 
 export const DEFAULT_TENANT_ID = 'b6c948ef-f6b5-4384-8354-da3a15eca969';
@@ -71,7 +71,7 @@ export interface ArmEmulatorOptions {
   principals?: Array<{ id: string; type?: PrincipalType }>;
   /** Strict mode: only tokens this accepts pass (the Entra emulator supplies one). Default: any bearer token. */
   tokenValidator?: (token: string) => boolean;
-  /** Throttling limits per operation class, or false for none. Default: on, with DEFAULT_THROTTLE_LIMITS. */
+  /** Throttling buckets (reads, writes, deletes, identity creates), or false for none. Default: on, Azure's documented limits (DEFAULT_THROTTLE_LIMITS). */
   throttle?: ThrottleLimits | false;
   controls?: EmulatorControls;
 }
@@ -118,23 +118,31 @@ function decodePath(pathname: string): string {
   return normalisePath(segs.join('/'));
 }
 
-function throttled(route: Route, retryAfterSeconds: number, burst: number, perSecond: number): ArmError {
-  const namespace = route.action.split('/')[0] ?? 'Microsoft.Resources';
-  const window = interval(burst / perSecond);
-  if (route.throttle === 'identityWrite' || route.throttle === 'ficWrite') {
+/** The 429 ARM answers: its front door's token bucket (SubscriptionRequestsThrottled), or the identity-create limit. */
+function throttled(route: Route, principal: string, region: string | undefined, t: Extract<TakeResult, { ok: false }>, headers: Record<string, string>): ArmError {
+  const h = { ...headers, 'retry-after': String(t.retryAfterSeconds) };
+  if (t.by === 'identityCreate') {
     return new ArmError(
       429,
       'TooManyRequests',
-      `Number of '${route.action}' requests for subscription '${route.subscriptionId}' exceeded the limit of '${burst}' for time interval '${window}'. Please try again after '${retryAfterSeconds}' seconds.`,
-      { 'retry-after': String(retryAfterSeconds) },
+      `Number of '${route.action}' create requests for subscription '${route.subscriptionId}' in region '${region}' exceeded the limit of '${t.limit.burst}' for time interval '${interval(t.limit.burst / t.limit.perSecond)}'. Please try again after '${t.retryAfterSeconds}' seconds.`,
+      h,
     );
   }
+  const tenant = route.subscriptionId === 'tenant';
   return new ArmError(
     429,
-    'ResourceRequestsThrottled',
-    `Number of requests for ${namespace} exceeded the limit of '${burst}' for time interval '${window}'. Please try again after '${retryAfterSeconds}' seconds.`,
-    { 'retry-after': String(retryAfterSeconds) },
+    tenant ? 'TenantRequestsThrottled' : 'SubscriptionRequestsThrottled',
+    `Number of '${t.kind}' requests for ${tenant ? 'tenant' : `subscription '${route.subscriptionId}'`} actor '${principal}' exceeded. Please try again after '${t.retryAfterSeconds}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information.`,
+    h,
   );
+}
+
+/** The region of an identity this PUT would create; undefined when it updates one (or is no identity PUT). */
+function identityCreateRegion(state: ArmState, route: Route, call: ArmCall): string | undefined {
+  if (route.throttle !== 'identityWrite' || call.method !== 'PUT' || state.getIdentityById(route.scope)) return undefined;
+  const location = (call.body as { location?: unknown } | undefined)?.location;
+  return typeof location === 'string' ? normaliseRegion(location) : '';
 }
 
 export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promise<ArmEmulator> {
@@ -177,14 +185,27 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     checkApiVersion(route.resourceType, call.query['api-version'], locationOf(route, call), state.locations());
     if (route.subscriptionId !== 'tenant' && !state.subscriptionExists(route.subscriptionId)) throw subscriptionNotFound(route.subscriptionId);
     denies.check(call.method, call.path, route.action, route.scope, token);
-    if (route.throttle) {
-      const t = throttle.take(route.throttle, route.subscriptionId);
-      if (!t.ok) throw throttled(route, t.retryAfterSeconds, t.limit.burst, t.limit.perSecond);
+    const principal = call.callerObjectId ?? callerOf(token).objectId;
+    const region = identityCreateRegion(state, route, call);
+    const t = throttle.take(call.method, {
+      subscriptionId: route.subscriptionId,
+      principal,
+      ...(route.throttle ? { operation: route.throttle } : {}),
+      ...(region !== undefined ? { identityCreateRegion: region } : {}),
+    });
+    // Every answer past the front door says what is left of its bucket, errors too.
+    const headers: Record<string, string> = t.remaining === undefined ? {} : { [remainingHeader(t.kind, route.subscriptionId)]: String(t.remaining) };
+    if (!t.ok) throw throttled(route, principal, region, t, headers);
+    try {
+      if (route.resourceGroup !== undefined && !state.resourceGroupUsable(route.subscriptionId, route.resourceGroup)) {
+        throw resourceGroupNotFound(route.resourceGroup);
+      }
+      const r = await route.run();
+      return { ...r, headers: { ...headers, ...(r.headers ?? {}) } };
+    } catch (e) {
+      if (e instanceof ArmError) Object.assign(e.headers, headers);
+      throw e;
     }
-    if (route.resourceGroup !== undefined && !state.resourceGroupUsable(route.subscriptionId, route.resourceGroup)) {
-      throw resourceGroupNotFound(route.resourceGroup);
-    }
-    return route.run();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -334,15 +334,23 @@ describe('errors in ARM shape', () => {
     expect((res.body as { id: string }).id).toBe('/subscriptions/s1/resourcegroups/MyRg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/CaseId');
   });
 
-  test('a 429 from throttling carries an integer Retry-After ≥ 1', async () => {
-    arm.setThrottle({ identityWrite: { perSecond: 1, burst: 1 } });
+  test("a 429 from throttling carries an integer Retry-After ≥ 1, the remaining header at 0 and ARM's SubscriptionRequestsThrottled body", async () => {
+    arm.setThrottle({ write: { perSecond: 1, burst: 1 } });
     try {
       const put = (): Promise<RawResponse> =>
         send({ method: 'PUT', path: '/subscriptions/s-throttle/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/throttled-id?api-version=2024-11-30', body: { location: 'eastus' } });
-      expect((await put()).status).toBe(201);
+      const first = await put();
+      expect(first.status).toBe(201);
+      expect(first.headers['x-ms-ratelimit-remaining-subscription-writes']).toBe('0');
       const res = await put();
       expect(res.status).toBe(429);
-      expect(res.body).toMatchObject({ error: { code: 'TooManyRequests' } });
+      expect(res.body).toEqual({
+        error: {
+          code: 'SubscriptionRequestsThrottled',
+          message: expect.stringMatching(/^Number of 'write' requests for subscription 's-throttle' actor '[0-9a-f-]+' exceeded\. Please try again after '1' seconds after additional tokens are available\. Refer to https:\/\/aka\.ms\/arm-throttling for additional information\.$/),
+        },
+      });
+      expect(res.headers['x-ms-ratelimit-remaining-subscription-writes']).toBe('0');
       expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(String(res.headers['retry-after'])).toMatch(/^\d+$/);
     } finally {

@@ -109,16 +109,57 @@ describe('identities', () => {
     expect(all.length).toBe(arm.state.identities().filter((i) => i.subscriptionId === SUB).length);
   });
 
-  test('throttling: the third identity write within a second → 429 with Retry-After, which the SDK waits out and retries', async () => {
+  test('throttling: every answer carries what is left of its bucket (reads, writes, deletes), errors too', async () => {
     arm.setThrottle({});
+    const seen: Record<string, string | undefined>[] = [];
+    const onResponse = (r: { headers: { get(n: string): string | undefined } }): void => {
+      seen.push({
+        reads: r.headers.get('x-ms-ratelimit-remaining-subscription-reads'),
+        writes: r.headers.get('x-ms-ratelimit-remaining-subscription-writes'),
+        deletes: r.headers.get('x-ms-ratelimit-remaining-subscription-deletes'),
+      });
+    };
+    const name = uniqueName('headers');
+    await msi.userAssignedIdentities.createOrUpdate(RG, name, { location: 'eastus' }, { onResponse });
+    await msi.userAssignedIdentities.get(RG, name, { onResponse });
+    await msi.userAssignedIdentities.get(RG, name, { onResponse });
+    await failure(msi.userAssignedIdentities.get(RG, uniqueName('absent'), { onResponse }));
+    await msi.userAssignedIdentities.delete(RG, name, { onResponse });
+    expect(seen).toEqual([
+      { reads: undefined, writes: '199', deletes: undefined },
+      { reads: '249', writes: undefined, deletes: undefined },
+      { reads: '248', writes: undefined, deletes: undefined },
+      { reads: '247', writes: undefined, deletes: undefined },
+      { reads: undefined, writes: undefined, deletes: '199' },
+    ]);
+  });
+
+  test('throttling: an empty write bucket → 429 SubscriptionRequestsThrottled with Retry-After, which the SDK waits out and retries', async () => {
+    arm.setThrottle({ write: { burst: 2, perSecond: 1 } });
     const before = arm.stats();
     const started = Date.now();
     for (let i = 0; i < 3; i++) await msi.userAssignedIdentities.createOrUpdate(RG, uniqueName('throttled'), { location: 'eastus' });
     const after = arm.stats();
+    expect(after.byLimit.write.throttled - before.byLimit.write.throttled).toBe(1);
     expect(after.byOperation.identityWrite.throttled - before.byOperation.identityWrite.throttled).toBe(1);
     expect(after.throttled - before.throttled).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(arm.controls.requests({ method: 'PUT', path: '/userAssignedIdentities/throttled-' })).toHaveLength(4);
+  });
+
+  test('throttling: the identity-create limit is per region and counts creates only, not updates', async () => {
+    arm.setThrottle({ identityCreate: { burst: 1, perSecond: 0.01 } });
+    const before = arm.stats().byLimit.identityCreate;
+    const first = uniqueName('create');
+    await msi.userAssignedIdentities.createOrUpdate(RG, first, { location: 'westeurope' });
+    const e = await failure(new ManagedServiceIdentityClient(fakeCredential(), SUB, clientOptions(arm, 0)).userAssignedIdentities.createOrUpdate(RG, uniqueName('create'), { location: 'West Europe' }));
+    expect(e.statusCode).toBe(429);
+    expect(e.code).toBe('TooManyRequests');
+    expect(e.message).toContain("in region 'westeurope' exceeded the limit of '1' for time interval '00:01:40'");
+    await msi.userAssignedIdentities.createOrUpdate(RG, first, { location: 'westeurope', tags: { updated: 'yes' } });
+    await msi.userAssignedIdentities.createOrUpdate(RG, uniqueName('create'), { location: 'eastus' });
+    const after = arm.stats().byLimit.identityCreate;
+    expect({ allowed: after.allowed - before.allowed, throttled: after.throttled - before.throttled }).toEqual({ allowed: 2, throttled: 1 });
   });
 
   test('throttling can be switched off', async () => {

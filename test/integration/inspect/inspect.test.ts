@@ -127,6 +127,20 @@ describe('inspection verbs against a world with one case of every finding', () =
     expect(result.credentials).toHaveLength(3);
   });
 
+  it('on a terminal, the CLI draws its progress on stderr and wipes it; stdout keeps exactly the JSON', async () => {
+    const deps = inspectorDeps(world);
+    const plain = captureIo({});
+    await runAudit(['--policy', world.files.policy, '--cluster', 'blue', '--json'], plain, { clusters: deps.clusters, identities: deps.identities, kube: deps.kube });
+    const drawn: string[] = [];
+    const tty = { ...captureIo({}), terminal: { write: (t: string) => void drawn.push(t), columns: 100 } };
+    const code = await runAudit(['--policy', world.files.policy, '--cluster', 'blue', '--json'], tty, { clusters: deps.clusters, identities: deps.identities, kube: deps.kube });
+    expect(code).toBe(0);
+    expect(drawn.some((d) => /credentials \[[#-]+\] 7\/7/.test(d))).toBe(true);
+    expect(drawn[drawn.length - 1]).toBe('\r\x1b[K');
+    expect(tty.stderr).toEqual([]);
+    expect(JSON.parse(tty.stdout.join(''))).toEqual(JSON.parse(plain.stdout.join('')));
+  });
+
   it('Slack and the CLI give the same findings, and every Slack message is within Block Kit limits', async () => {
     const io = captureIo({});
     const deps = inspectorDeps(world);

@@ -137,7 +137,7 @@ describe('grant', () => {
 
     h.world.arm.controls.failNext(1000, { method: 'PUT', path: '/roleAssignments/', status: 400, code: 'PrincipalNotFound' });
     const other = await h.approvedGrant('never-replicates');
-    const e = await failure(provisionGrant(other, h.deps({ limits: { retryBaseMs: 20, principalNotFoundMaxMs: 300, identityWritesPerSecond: 50 } })));
+    const e = await failure(provisionGrant(other, h.deps({ limits: { retryBaseMs: 20, principalNotFoundMaxMs: 300 } })));
     expect(e).toBeInstanceOf(StepError);
     expect((e as StepError).step).toBe('roleAssignment');
     expect(e.kind).toBe('retryable');
@@ -268,7 +268,7 @@ describe('refusals: failed fast, before writing what cannot work', () => {
     h.world.kube.seedServiceAccount({ namespace: 'finance', name: 'two-failures' });
     const request = await h.approvedGrant('two-failures');
     h.world.arm.controls.failNext(1000, { method: 'PUT', path: '/federatedIdentityCredentials/', status: 409, code: 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity' });
-    const e = await failure(provisionGrant(request, h.deps({ limits: { retryBaseMs: 20, concurrentWriteMaxMs: 200, identityWritesPerSecond: 50 } })));
+    const e = await failure(provisionGrant(request, h.deps({ limits: { retryBaseMs: 20, concurrentWriteMaxMs: 200 } })));
     expect(e.kind).toBe('terminal');
     expect((e as StepError).step).toBe('roleAssignment');
     expect(e.message).toContain('Also failed: federatedCredential:');

@@ -65,7 +65,7 @@ export async function startHarness(options: WorldOptions = {}): Promise<Harness>
     keys: store.keys,
     recorder: store,
     verify: { enabled: true, timeoutMs: 10_000 },
-    limits: { retryBaseMs: 50, identityWritesPerSecond: 50, lockTtlMs: 1500 },
+    limits: { retryBaseMs: 50, lockTtlMs: 1500 },
     ...overrides,
   });
 
@@ -163,7 +163,7 @@ export function workerConfig(h: Harness, extra: Partial<WorkerConfig> = {}): Wor
     entraAuthorityHost: h.world.entra.url,
     verify: { enabled: true, timeoutMs: 10_000 },
     concurrency: 4,
-    limits: { retryBaseMs: 50, identityWritesPerSecond: 50, lockTtlMs: 1500 },
+    limits: { retryBaseMs: 50, lockTtlMs: 1500 },
     queue: { lockDurationMs: 1000, stalledIntervalMs: 300, backoffBaseMs: 200 },
     ...extra,
   };

@@ -110,7 +110,7 @@ test('a revoke request through the queue removes what the grant made; progress r
 
 test('retryable failures use up the queue attempts, then the request fails with the last error, marked retryable', async () => {
   const fewAttempts = await createQueues(testRedisUrl(), h.prefix, { provisionAttempts: 2 });
-  const worker = await startWorker(workerConfig(h, { limits: { retryBaseMs: 20, principalNotFoundMaxMs: 100, identityWritesPerSecond: 50, lockTtlMs: 1500 } }));
+  const worker = await startWorker(workerConfig(h, { limits: { retryBaseMs: 20, principalNotFoundMaxMs: 100, lockTtlMs: 1500 } }));
   h.world.arm.controls.failNext(10_000, { method: 'PUT', path: '/roleAssignments/', status: 400, code: 'PrincipalNotFound' });
   try {
     const request = await h.approvedGrant('never-visible');

@@ -49,7 +49,12 @@ describe('loadConfig', () => {
     expect(c.slack).toMatchObject({ mode: 'http', botToken: SECRETS.SLACK_BOT_TOKEN, signingSecret: SECRETS.SLACK_SIGNING_SECRET });
     expect(c.slack.apiUrl).toBeUndefined();
     expect(c.azure.resourceManagerUrl).toBe('https://management.azure.com');
-    expect(c.azure.identityWritesPerSecond).toBe(2);
+    expect(c.azure.limits).toEqual({
+      reads: { burst: 250, perSecond: 25 },
+      writes: { burst: 200, perSecond: 10 },
+      deletes: { burst: 200, perSecond: 10 },
+      identityCreates: { burst: 80, perSecond: 4 },
+    });
     expect(c.kube).toEqual({ kubeconfig, inCluster: false });
     expect(c.redis).toEqual({ url: 'redis://:redispassword@redis:6379', prefix: 'wid', auth: 'url' });
     expect(c.policy.policy.clusters.map((x) => x.name)).toEqual(['blue', 'green']);
@@ -66,7 +71,8 @@ describe('loadConfig', () => {
         WID_WORKER_CONCURRENCY: '9',
         WID_VERIFY: 'false',
         WID_VERIFY_TIMEOUT: '1m30s',
-        WID_AZURE_IDENTITY_WRITES_PER_SECOND: '0.5',
+        WID_AZURE_WRITE_LIMIT: '100/5',
+        WID_AZURE_IDENTITY_CREATE_LIMIT: ' 40 / 2.5 ',
         WID_REDIS_PREFIX: 'wid-prod',
         LOG_LEVEL: 'DEBUG',
         SLACK_APPROVALS_CHANNEL: 'C0WIDAPPROV',
@@ -77,7 +83,9 @@ describe('loadConfig', () => {
     expect(c.role).toBe('worker');
     expect(c.http.port).toBe(8080);
     expect(c.worker).toEqual({ concurrency: 9, verify: false, verifyTimeoutSeconds: 90, grantReconcileSeconds: 120 });
-    expect(c.azure.identityWritesPerSecond).toBe(0.5);
+    expect(c.azure.limits.writes).toEqual({ burst: 100, perSecond: 5 });
+    expect(c.azure.limits.identityCreates).toEqual({ burst: 40, perSecond: 2.5 });
+    expect(c.azure.limits.reads).toEqual({ burst: 250, perSecond: 25 });
     expect(c.azure.resourceManagerUrl).toBe('https://management.usgovcloudapi.net');
     expect(c.redis.prefix).toBe('wid-prod');
     expect(c.log.level).toBe('debug');
@@ -122,7 +130,8 @@ describe('loadConfig', () => {
         WID_WORKER_CONCURRENCY: '0',
         WID_VERIFY: 'maybe',
         WID_VERIFY_TIMEOUT: 'soon',
-        WID_AZURE_IDENTITY_WRITES_PER_SECOND: '-1',
+        WID_AZURE_WRITE_LIMIT: '10',
+        WID_AZURE_READ_LIMIT: '0/25',
         LOG_LEVEL: 'loud',
         KUBECONFIG: path.join(dir, 'missing-kubeconfig'),
       }),
@@ -142,7 +151,8 @@ describe('loadConfig', () => {
         'WID_WORKER_CONCURRENCY',
         'WID_VERIFY',
         'WID_VERIFY_TIMEOUT',
-        'WID_AZURE_IDENTITY_WRITES_PER_SECOND',
+        'WID_AZURE_WRITE_LIMIT',
+        'WID_AZURE_READ_LIMIT',
         'LOG_LEVEL',
         'KUBECONFIG',
       ].sort(),
