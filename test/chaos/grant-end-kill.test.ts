@@ -3,15 +3,12 @@
  * asked for, right before the delete, right after the delete (before its record), and right after the record;
  * a new worker finishes it. Exactly one DELETE reaches ARM, the assignment is gone, the record says so once.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type { Grant } from '../../src/domain/grants';
 import type { EndPoint } from '../../src/grants/context';
 import { RedisGrantStore } from '../../src/grants/store';
 import type { WidQueues } from '../../src/queue';
 import { storageScope } from '../emulators/world';
-import { queuesFor, startHarness, startWorker, waitFor, workerConfig, worldFor, type Harness } from '../integration/provision/harness';
-import { testRedisUrl } from '../support/redis';
+import { queuesFor, startHarness, startWorker, startWorkerChild, waitFor, workerConfig, worldFor, type Harness } from '../integration/provision/harness';
 
 jest.setTimeout(120_000);
 
@@ -28,30 +25,6 @@ afterAll(async () => {
   await queues?.close();
   await h?.close();
 });
-
-function doomedWorker(point: EndPoint): { exited: Promise<NodeJS.Signals | null>; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.resolve(__dirname, '../support/worker-child.ts')], {
-    cwd: path.resolve(__dirname, '../..'),
-    env: {
-      ...process.env,
-      WID_REDIS_URL: testRedisUrl(),
-      WID_PREFIX: h.prefix,
-      WID_ARM_URL: h.world.arm.url,
-      WID_KUBECONFIG: h.world.files.kubeconfig,
-      WID_ENTRA_URL: h.world.entra.url,
-      WID_POLICY_FILE: h.world.files.policy,
-      WID_KILL_AT_END_POINT: point,
-      WID_LOCK_MS: '1000',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, s) => resolve(s)));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-    child.once('exit', (c, s) => reject(new Error(`worker child exited before it was ready (${c ?? s})`)));
-  });
-  return { exited, ready };
-}
 
 const POINTS: EndPoint[] = ['ending', 'removing', 'removed', 'ended'];
 
@@ -77,8 +50,7 @@ test.each(POINTS)('SIGKILL at %s of the end, then a new worker: the assignment g
   const deletes = () => h.world.arm.controls.requests({ method: 'DELETE', path: ra?.name as string }).length;
   const deletes0 = deletes();
 
-  const doomed = doomedWorker(point);
-  await doomed.ready;
+  const doomed = await startWorkerChild(h, { WID_KILL_AT_END_POINT: point });
   const signal = await doomed.exited;
   expect(signal).toBe('SIGKILL');
 

@@ -18,6 +18,7 @@ import { parseCommand, parseDuration } from '../../src/domain/grammar';
 import { evaluateRequest } from '../../src/domain/policy';
 import { newRequest } from '../../src/domain/lifecycle';
 import type { Plan, Policy, WidRequest } from '../../src/domain/types';
+import { testPlan } from '../support/plans';
 
 const T0 = new Date('2026-11-30T08:00:00.000Z');
 const at = (min: number) => new Date(T0.getTime() + min * 60_000);
@@ -47,16 +48,12 @@ function grant(id: string, endMin: number | undefined, over: Partial<Grant> = {}
 }
 
 function request(durationSeconds?: number): WidRequest {
-  const plan: Plan = {
-    kind: 'grant',
-    cluster: { name: 'blue', subscriptionId: 's', resourceGroup: 'rg', aksName: 'aks' },
-    identity: { subscriptionId: 's', resourceGroup: 'rg', name: 'wid-x', location: 'westeurope', tags: {}, resourceId: '/x' },
+  const plan = testPlan({
+    namespace: 'finance',
+    serviceAccount: 'api',
     roleAssignment: { roleName: 'Contributor', scope: '/subscriptions/S/resourceGroups/RG' },
-    federatedCredential: { name: 'wid-x', issuer: 'https://i/', subject: 'system:serviceaccount:finance:api', audiences: ['api://AzureADTokenExchange'] },
-    serviceAccount: { namespace: 'finance', name: 'api', annotations: {} },
-    approvalsRequired: 1,
     ...(durationSeconds !== undefined ? { durationSeconds } : {}),
-  };
+  });
   const r = newRequest({ id: 'wid-aaaaaaaaaa', plan, requester: alice, now: T0, policy: { requestTtlSeconds: 3600 } }).request;
   return { ...r, approvals: [{ actor: bob, at: at(1).toISOString() }] };
 }

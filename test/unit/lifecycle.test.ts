@@ -1,5 +1,6 @@
 import { applyAction, newRequest, type RequestAction } from '../../src/domain/lifecycle';
 import type { Plan, RequestState, WidRequest } from '../../src/domain/types';
+import { testPlan } from '../support/plans';
 
 const T0 = new Date('2025-01-01T10:00:00.000Z');
 const later = (min: number) => new Date(T0.getTime() + min * 60_000);
@@ -7,15 +8,7 @@ const alice = { id: 'U_ALICE' };
 const bob = { id: 'U_BOB' };
 const carol = { id: 'U_CAROL' };
 
-const plan = (approvalsRequired: 1 | 2): Plan => ({
-  kind: 'grant',
-  cluster: { name: 'blue', subscriptionId: 's', resourceGroup: 'rg', aksName: 'aks' },
-  identity: { subscriptionId: 's', resourceGroup: 'rg', name: 'wid-x', location: 'westeurope', tags: {}, resourceId: '/x' },
-  roleAssignment: { roleName: 'Reader', scope: '/subscriptions/s' },
-  federatedCredential: { name: 'wid-x', issuer: 'https://i/', subject: 'system:serviceaccount:ns:sa', audiences: ['api://AzureADTokenExchange'] },
-  serviceAccount: { namespace: 'ns', name: 'sa', annotations: {} },
-  approvalsRequired,
-});
+const plan = (approvalsRequired: 1 | 2): Plan => testPlan({ approvalsRequired });
 
 function fresh(approvals: 1 | 2 = 1): WidRequest {
   return newRequest({ id: 'r1', plan: plan(approvals), requester: alice, reason: 'because', now: T0, policy: { requestTtlSeconds: 3600 } }).request;

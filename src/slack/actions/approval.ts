@@ -2,8 +2,9 @@
  * Approve, Deny and Retry buttons on the approval message: ack, claim, hand over to the request
  * service, and tell the clicker alone what happened.
  */
-import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
-import { errorMessage, infoMessage } from '../blocks/messages';
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import { errorMessage } from '../blocks/messages';
+import { buttonClick, tellClicker as tell } from './click';
 import { denyModal } from '../blocks/modals';
 import { claimOnce } from '../deliveries';
 import { ACTION } from '../ids';
@@ -17,19 +18,10 @@ export interface ActionDeps {
   logger: SlackLogger;
 }
 
-function tell(respond: RespondFn, text: string): Promise<unknown> {
-  const msg = infoMessage(text);
-  return respond({ response_type: 'ephemeral', replace_original: false, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
-}
-
-function clicked(body: BlockAction<ButtonAction>) {
-  const action = body.actions[0];
-  return {
-    requestId: action?.value ?? '',
-    actor: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) },
-    key: `act:${body.trigger_id}:${action?.action_ts ?? ''}`,
-  };
-}
+const clicked = (body: BlockAction<ButtonAction>) => {
+  const c = buttonClick(body);
+  return { ...c, requestId: c.value };
+};
 
 export function registerApprovalActions(app: App, deps: ActionDeps): void {
   const { service, store, logger } = deps;

@@ -3,14 +3,14 @@
  * alone what happened. Extending past what the policy lets the requester do alone becomes a new request of the
  * same access (it goes through approval, and shares the assignment: the later end wins).
  */
-import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { formatDuration } from '../../domain/grammar';
 import { isApprover } from '../../domain/policy';
 import type { GrantService } from '../../grants/service';
 import type { RedisRequestStore } from '../../store';
-import { infoMessage } from '../blocks/messages';
 import { parseGrantButtonValue } from '../blocks/grants';
 import { claimOnce } from '../deliveries';
+import { buttonClick, tellClicker as tell } from './click';
 import { ACTION } from '../ids';
 import { errorText, type SlackLogger } from '../logger';
 import type { RequestService } from '../requests-service';
@@ -22,15 +22,10 @@ export interface GrantActionDeps {
   logger: SlackLogger;
 }
 
-function tell(respond: RespondFn, text: string): Promise<unknown> {
-  const msg = infoMessage(text);
-  return respond({ response_type: 'ephemeral', replace_original: false, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
-}
-
-function clicked(body: BlockAction<ButtonAction>) {
-  const action = body.actions[0];
-  return { grantId: action?.value ?? '', actor: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) }, key: `act:${body.trigger_id}:${action?.action_ts ?? ''}` };
-}
+const clicked = (body: BlockAction<ButtonAction>) => {
+  const c = buttonClick(body);
+  return { ...c, grantId: c.value };
+};
 
 export function registerGrantActions(app: App, deps: GrantActionDeps): void {
   const { service, grants, store, logger } = deps;

@@ -175,8 +175,11 @@ export async function queuesFor(h: Harness): Promise<WidQueues> {
   return createQueues(testRedisUrl(), h.prefix);
 }
 
-/** A worker process that SIGKILLs itself right after `step` ends. Resolves once it takes jobs; `exited` when it died. */
-export async function startDoomedWorker(h: Harness, step: StepName): Promise<{ child: ChildProcess; exited: Promise<NodeJS.Signals | null> }> {
+/**
+ * A worker process (test/support/worker-child.ts) that SIGKILLs itself at the point `kill` names, e.g.
+ * `{ WID_KILL_AFTER_STEP: step }` or `{ WID_KILL_AT_END_POINT: point }`. Resolves once it takes jobs; `exited` when it died.
+ */
+export async function startWorkerChild(h: Harness, kill: Record<string, string>): Promise<{ child: ChildProcess; exited: Promise<NodeJS.Signals | null> }> {
   const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.resolve(__dirname, '../../support/worker-child.ts')], {
     cwd: path.resolve(__dirname, '../../..'),
     env: {
@@ -187,8 +190,8 @@ export async function startDoomedWorker(h: Harness, step: StepName): Promise<{ c
       WID_KUBECONFIG: h.world.files.kubeconfig,
       WID_ENTRA_URL: h.world.entra.url,
       WID_POLICY_FILE: h.world.files.policy,
-      WID_KILL_AFTER_STEP: step,
       WID_LOCK_MS: '1000',
+      ...kill,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -207,6 +210,11 @@ export async function startDoomedWorker(h: Harness, step: StepName): Promise<{ c
     });
   });
   return { child, exited };
+}
+
+/** A worker process that SIGKILLs itself right after `step` ends. */
+export function startDoomedWorker(h: Harness, step: StepName): Promise<{ child: ChildProcess; exited: Promise<NodeJS.Signals | null> }> {
+  return startWorkerChild(h, { WID_KILL_AFTER_STEP: step });
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { ALLOWED_ACTIONS, applyAction, isFinal, newRequest, SYSTEM_ACTOR, type RequestAction } from '../../../src/domain/lifecycle';
 import { OPEN_STATES, type Plan, type RequestState, type WidRequest } from '../../../src/domain/types';
+import { testPlan } from '../../support/plans';
 
 const T0 = new Date('2025-03-01T08:00:00.000Z');
 const TTL = 3600;
@@ -14,16 +15,7 @@ const alice = { id: 'U_ALICE' };
 const bob = { id: 'U_BOB' };
 const carol = { id: 'U_CAROL' };
 
-const plan = (approvalsRequired: 1 | 2, durationSeconds?: number): Plan => ({
-  kind: 'grant',
-  cluster: { name: 'blue', subscriptionId: 's', resourceGroup: 'rg', aksName: 'aks' },
-  identity: { subscriptionId: 's', resourceGroup: 'rg', name: 'wid-x', location: 'westeurope', tags: {}, resourceId: '/x' },
-  roleAssignment: { roleName: 'Reader', scope: '/subscriptions/s' },
-  federatedCredential: { name: 'wid-x', issuer: 'https://i/', subject: 'system:serviceaccount:ns:sa', audiences: ['api://AzureADTokenExchange'] },
-  serviceAccount: { namespace: 'ns', name: 'sa', annotations: {} },
-  approvalsRequired,
-  ...(durationSeconds !== undefined ? { durationSeconds } : {}),
-});
+const plan = (approvalsRequired: 1 | 2, durationSeconds?: number): Plan => testPlan({ approvalsRequired, ...(durationSeconds !== undefined ? { durationSeconds } : {}) });
 
 const fresh = (approvals: 1 | 2 = 1): WidRequest =>
   newRequest({ id: 'r1', plan: plan(approvals), requester: alice, now: T0, policy: { requestTtlSeconds: TTL } }).request;
