@@ -70,7 +70,16 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     ...(config.onStep ? { onStep: config.onStep } : {}),
   };
 
-  const grants = await startGrants({ redisUrl: config.redisUrl, prefix: config.prefix ?? 'wid', policy: config.policy, engine: deps, requests: store, ...config.grants });
+  // Grant ends delete from the same ARM bucket as revocations, booked at the same configured limit.
+  const grants = await startGrants({
+    redisUrl: config.redisUrl,
+    prefix: config.prefix ?? 'wid',
+    policy: config.policy,
+    engine: deps,
+    requests: store,
+    ...config.grants,
+    limits: { armDeletes: resolveLimits(config.limits).armDeletes, ...config.grants?.limits },
+  });
   deps.grantAssignment = grants.service.assignmentHook();
 
   /** Applies one lifecycle action by compare-and-set on the freshest copy; undefined when the request moved on meanwhile. */

@@ -8,6 +8,7 @@ import type { WidRequest } from '../domain/types';
 import type { EngineDeps } from '../provision';
 import type { RedisRequestStore } from '../store';
 import type { RedisGrantStore } from './store';
+import { AZURE_LIMITS, type RateBucket } from '../domain/azure-limits';
 
 /** Where a grant's life is told to people (the Slack side implements it); must not throw for delivery problems. */
 export interface GrantNotifier {
@@ -20,10 +21,8 @@ export interface GrantNotifier {
 }
 
 export interface GrantLimits {
-  /** Role-assignment deletes per second per subscription, across all workers (default 10: ARM's documented refill). */
-  deletesPerSecond?: number;
-  /** Deletes that may go back to back before the rate applies (default 200: ARM's documented burst). */
-  deleteBurst?: number;
+  /** ARM's delete bucket per subscription, the same one revocations take from (default: Azure's documented 200 burst, 10/s). */
+  armDeletes?: RateBucket;
   /** How long a grant's locks outlive a crashed holder (default 15 s). */
   lockTtlMs?: number;
   /** How long an end waits for its request's provisioning to let go before retrying later (default 5 s). */
@@ -51,7 +50,7 @@ export interface GrantDeps {
 }
 
 export function resolveGrantLimits(l: GrantLimits = {}): Required<GrantLimits> {
-  return { deletesPerSecond: l.deletesPerSecond ?? 10, deleteBurst: l.deleteBurst ?? 200, lockTtlMs: l.lockTtlMs ?? 15_000, lockWaitMs: l.lockWaitMs ?? 5_000 };
+  return { armDeletes: l.armDeletes ?? AZURE_LIMITS.deletes, lockTtlMs: l.lockTtlMs ?? 15_000, lockWaitMs: l.lockWaitMs ?? 5_000 };
 }
 
 /** The lock every decision about a ServiceAccount's role assignments holds (grant ends and the provisioning's role-assignment write). */

@@ -12,7 +12,7 @@ import { roleAssignmentName } from '../domain/names';
 import { scopeSubscription } from '../domain/scopes';
 import type { StepRecord } from '../domain/types';
 import { provisionRevoke, resolveRoleDefinitionId } from '../provision';
-import { acquire } from '../queue/rate-limiter';
+import { armDeleteTurn } from '../provision/pacing';
 import { resolveGrantLimits, type EndRun } from './context';
 
 export type EndStepName = 'assignment' | 'release';
@@ -44,10 +44,7 @@ async function resolveAssignment(run: EndRun): Promise<void> {
 }
 
 async function deleteTurn(run: EndRun, scope: string): Promise<void> {
-  const limits = resolveGrantLimits(run.deps.limits);
-  const sub = (scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId).toLowerCase();
-  const { engine } = run.deps;
-  await acquire(engine.redis, engine.keys.rateBucket(`ra-deletes:${sub}`), limits.deletesPerSecond, limits.deleteBurst, engine.signal ? { signal: engine.signal } : {});
+  await armDeleteTurn(run.deps.engine, resolveGrantLimits(run.deps.limits).armDeletes, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
 }
 
 export const assignmentStep: EndStep = {

@@ -14,7 +14,7 @@ import type { ManagedIdentity, RoleAssignment } from '../domain/ports';
 import { scopeSubscription } from '../domain/scopes';
 import type { Policy } from '../domain/types';
 import { isManagedByWid } from '../provision';
-import { acquire } from '../queue/rate-limiter';
+import { armDeleteTurn } from '../provision/pacing';
 import { withLock } from '../queue/lock';
 import { resolveGrantLimits, serviceAccountLockName, type GrantDeps } from './context';
 import { endGrant } from './end';
@@ -132,8 +132,7 @@ async function removeOverdue(deps: GrantDeps, a: RoleAssignment, identity: Manag
       const live = (await deps.grants.openOfServiceAccount(sa)).filter(isLive);
       const sharer = await findSharer(deps, live, fresh);
       if (sharer) return rewrite(deps, fresh, sharer);
-      const sub = (scopeSubscription(a.scope) ?? identity.subscriptionId).toLowerCase();
-      await acquire(engine.redis, engine.keys.rateBucket(`ra-deletes:${sub}`), limits.deletesPerSecond, limits.deleteBurst, engine.signal ? { signal: engine.signal } : {});
+      await armDeleteTurn(engine, limits.armDeletes, scopeSubscription(a.scope) ?? identity.subscriptionId);
       await engine.authorization.deleteRoleAssignment(a.scope, a.name);
       engine.logger?.warn(
         { requestId, assignment: a.id, endsAt: d.endsAt },

@@ -47,8 +47,23 @@ export function bookedBurst(bucket: RateBucket): number {
   return Math.max(1, bucket.burst - headroom(bucket));
 }
 
+/** What a turn needs: the Redis the buckets live on, their key layout, and the run's abort signal. */
+type TurnDeps = Pick<ProvisionRun['deps'], 'redis' | 'keys' | 'signal'>;
+
+async function take(deps: TurnDeps, name: string, bucket: RateBucket): Promise<void> {
+  await acquire(deps.redis, deps.keys.rateBucket(name), bucket.perSecond, bookedBurst(bucket), deps.signal ? { signal: deps.signal } : {});
+}
+
 async function turn(run: ProvisionRun, name: string, bucket: RateBucket): Promise<void> {
-  await acquire(run.deps.redis, run.deps.keys.rateBucket(name), bucket.perSecond, bookedBurst(bucket), run.deps.signal ? { signal: run.deps.signal } : {});
+  await take(run.deps, name, bucket);
+}
+
+/**
+ * A token of ARM's delete bucket of the subscription, shared by every worker on the Redis and by every caller that
+ * deletes (revocations and grant ends alike: Azure counts them in one bucket).
+ */
+export async function armDeleteTurn(deps: TurnDeps, bucket: RateBucket, subscriptionId: string): Promise<void> {
+  await take(deps, `arm-deletes:${subscriptionId.toLowerCase()}`, bucket);
 }
 
 /** Waits for a token of ARM's write bucket of the subscription (one per PUT/PATCH/POST), shared by every worker on the Redis. */
@@ -58,7 +73,7 @@ export async function writeTurn(run: ProvisionRun, subscriptionId: string): Prom
 
 /** Waits for a token of ARM's delete bucket of the subscription. */
 export async function deleteTurn(run: ProvisionRun, subscriptionId: string): Promise<void> {
-  await turn(run, `arm-deletes:${subscriptionId.toLowerCase()}`, run.limits.armDeletes);
+  await armDeleteTurn(run.deps, run.limits.armDeletes, subscriptionId);
 }
 
 /**
