@@ -83,6 +83,19 @@ export function renderNamespaceRbac(rbac: NamespaceRbac, source: string): string
   return `${header}\n${docs.length ? docs.map((d) => `---\n${d}`).join('\n') : '# (the policy names no namespace wid-bot may provision in)'}\n`;
 }
 
+/** The options both `wid manifests rbac` and `wid policy check` take: the policy file and wid-bot's own account. */
+export function policyAndBot(options: Record<string, string | boolean | undefined>, io: CliIo, command: string, usageLine: string): { policyPath: string; bot: BotAccount } {
+  const policyPath = typeof options.policy === 'string' ? options.policy : io.env.WID_POLICY;
+  if (!policyPath) throw new CliError(`${command} needs the policy file: --policy FILE.\nUsage: ${usageLine}`);
+  return {
+    policyPath,
+    bot: {
+      namespace: typeof options.namespace === 'string' ? options.namespace : DEFAULT_BOT_ACCOUNT.namespace,
+      serviceAccount: typeof options['service-account'] === 'string' ? options['service-account'] : DEFAULT_BOT_ACCOUNT.serviceAccount,
+    },
+  };
+}
+
 export async function run(args: string[], io: CliIo): Promise<number> {
   const [what, ...rest] = args;
   if (what === '--help' || what === 'help') {
@@ -96,12 +109,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (extra.length) throw new CliError(`unexpected argument ${JSON.stringify(extra[0])}.\nUsage: ${usage.split('\n')[0]}`);
-  const policyPath = typeof options.policy === 'string' ? options.policy : io.env.WID_POLICY;
-  if (!policyPath) throw new CliError(`wid manifests rbac needs the policy file: --policy FILE.\nUsage: ${usage.split('\n')[0]}`);
-  const bot: BotAccount = {
-    namespace: typeof options.namespace === 'string' ? options.namespace : DEFAULT_BOT_ACCOUNT.namespace,
-    serviceAccount: typeof options['service-account'] === 'string' ? options['service-account'] : DEFAULT_BOT_ACCOUNT.serviceAccount,
-  };
+  const { policyPath, bot } = policyAndBot(options, io, 'wid manifests rbac', usage.split('\n')[0] ?? usage);
   const rbac = namespaceRbac(loadPolicyFile(policyPath), bot);
   for (const ns of rbac.skippedReserved) io.err(`wid manifests rbac: ${ns} is a reserved namespace: no Role or RoleBinding generated for it.`);
   io.out(renderNamespaceRbac(rbac, policyPath));

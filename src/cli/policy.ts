@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { loadPolicyFile } from '../config/policy';
 import { RESERVED_NAMESPACES, type Policy } from '../domain/types';
-import { DEFAULT_BOT_ACCOUNT, NAMESPACE_RBAC_NAME, NAMESPACE_RULES, type BotAccount } from './manifests';
+import { DEFAULT_BOT_ACCOUNT, NAMESPACE_RBAC_NAME, NAMESPACE_RULES, policyAndBot, type BotAccount } from './manifests';
 import { CliError, takeOptions, type CliIo } from './verb';
 
 export const usage = [
@@ -111,14 +111,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (extra.length) throw new CliError(`unexpected argument ${JSON.stringify(extra[0])}.\nUsage: ${usage.split('\n')[0]}`);
-  const policyPath = typeof options.policy === 'string' ? options.policy : io.env.WID_POLICY;
-  if (!policyPath) throw new CliError(`wid policy check needs the policy file: --policy FILE.\nUsage: ${usage.split('\n')[0]}`);
+  const { policyPath, bot } = policyAndBot(options, io, 'wid policy check', usage.split('\n')[0] ?? usage);
   if (typeof options.manifests !== 'string') throw new CliError(`wid policy check needs what is deployed: --manifests FILE, or --manifests - to read \`kubectl kustomize\` output from stdin.\nUsage: ${usage.split('\n')[0]}`);
   const policy = loadPolicyFile(policyPath);
-  const bot: BotAccount = {
-    namespace: typeof options.namespace === 'string' ? options.namespace : DEFAULT_BOT_ACCOUNT.namespace,
-    serviceAccount: typeof options['service-account'] === 'string' ? options['service-account'] : DEFAULT_BOT_ACCOUNT.serviceAccount,
-  };
   const findings = checkNamespaceRbac(policy, readObjects(options.manifests, io), bot);
   if (findings.length === 0) {
     io.out(`policy and manifests agree: ${policy.namespaces.length} namespace${policy.namespaces.length === 1 ? '' : 's'}, each with wid-bot's Role and RoleBinding.`);
