@@ -15,7 +15,7 @@ import type { InspectHook } from './slack/inspect';
 import { FollowUps } from './slack/follow-ups';
 import { SlackConnection, type SlackIdentity } from './slack/connection';
 import { errorText, silentLogger, type SlackLogger } from './slack/logger';
-import { RequestService } from './slack/requests-service';
+import { RequestService } from './app/requests';
 import { timerProcessor } from './slack/timers';
 import { policyGroupIds, UserGroups } from './slack/usergroups';
 import { registerDenyView } from './slack/views/deny';

@@ -12,7 +12,7 @@ import { evaluateRequest } from '../../src/domain/policy';
 import type { ClusterFacts, PolicyCluster } from '../../src/domain/types';
 import { ACTION, CALLBACK, INPUT_ACTION, REQUEST_BLOCK } from '../../src/slack/ids';
 import { silentLogger } from '../../src/slack/logger';
-import { RequestService } from '../../src/slack/requests-service';
+import { RequestService } from '../../src/app/requests';
 import { policyGroupIds, UserGroups } from '../../src/slack/usergroups';
 import { readRequestForm } from '../../src/slack/views/request';
 import { createAzureAdapters } from '../../src/azure';

@@ -9,7 +9,7 @@ import { denyModal } from '../blocks/modals';
 import { claimOnce } from '../deliveries';
 import { ACTION } from '../ids';
 import { errorText, type SlackLogger } from '../logger';
-import type { RequestService } from '../requests-service';
+import type { RequestService } from '../../app/requests';
 import type { RedisRequestStore } from '../../store';
 
 export interface ActionDeps {

@@ -13,7 +13,7 @@ import { claimOnce } from '../deliveries';
 import { buttonClick, tellClicker as tell } from './click';
 import { ACTION } from '../ids';
 import { errorText, type SlackLogger } from '../logger';
-import type { RequestService } from '../requests-service';
+import type { RequestService } from '../../app/requests';
 
 export interface GrantActionDeps {
   service: RequestService;

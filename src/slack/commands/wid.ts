@@ -16,7 +16,7 @@ import type { FollowUps } from '../follow-ups';
 import { COMMAND } from '../ids';
 import type { InspectHook, InspectProgress, InspectVerb } from '../inspect';
 import { errorText, type SlackLogger } from '../logger';
-import type { RequestService, SubmitOutcome } from '../requests-service';
+import type { RequestService, SubmitOutcome } from '../../app/requests';
 import type { RedisRequestStore } from '../../store';
 import type { GrantService } from '../../grants/service';
 import { grantEndBlocks, grantEndedBlocks, grantsListMessage } from '../blocks/grants';

@@ -8,7 +8,7 @@ import type { DenyModalMetadata } from '../blocks/modals';
 import { claimOnce } from '../deliveries';
 import { CALLBACK, DENY_BLOCK } from '../ids';
 import { errorText, type SlackLogger } from '../logger';
-import type { RequestService } from '../requests-service';
+import type { RequestService } from '../../app/requests';
 import type { RedisRequestStore } from '../../store';
 import { inputValue } from './request';
 

@@ -11,7 +11,7 @@ import { submitAnswer } from '../commands/wid';
 import { claimOnce } from '../deliveries';
 import { CALLBACK, INPUT_ACTION, REQUEST_BLOCK } from '../ids';
 import { errorText, type SlackLogger } from '../logger';
-import type { RequestService } from '../requests-service';
+import type { RequestService } from '../../app/requests';
 import type { RedisRequestStore } from '../../store';
 
 export interface RequestViewDeps {

@@ -6,7 +6,7 @@ import type { WebClient } from '@slack/web-api';
 import { FollowUps } from '../../../src/slack/follow-ups';
 import { INPUT_ACTION, REQUEST_BLOCK } from '../../../src/slack/ids';
 import { silentLogger } from '../../../src/slack/logger';
-import { newRequestId, REQUEST_ID_PATTERN } from '../../../src/slack/requests-service';
+import { newRequestId, REQUEST_ID_PATTERN } from '../../../src/app/requests';
 import { policyGroupIds, UserGroups } from '../../../src/slack/usergroups';
 import { readRequestForm } from '../../../src/slack/views/request';
 import { startWeb } from '../../../src/web';

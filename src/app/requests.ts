@@ -13,11 +13,11 @@ import { approvalsChannelFor, evaluateRequest, findNamespace, isApprover, princi
 import { OPEN_STATES, type Actor, type ClusterFacts, type Plan, type Policy, type PolicyCluster, type TransitionEvent, type WidRequest } from '../domain/types';
 import type { WidQueues } from '../queue';
 import { openRequestKey, type RedisRequestStore } from '../store';
-import { approvalMessage, type ApprovalMessageOptions } from './blocks/approval';
-import { approvedDm, deniedDm, expiredDm, reminderReply } from './blocks/result';
-import type { SlackMessage } from './blocks/text';
-import { errorText, type SlackLogger } from './logger';
-import type { UserGroups } from './usergroups';
+import { approvalMessage, type ApprovalMessageOptions } from '../slack/blocks/approval';
+import { approvedDm, deniedDm, expiredDm, reminderReply } from '../slack/blocks/result';
+import type { SlackMessage } from '../slack/blocks/text';
+import { errorText, type SlackLogger } from '../slack/logger';
+import type { UserGroups } from '../slack/usergroups';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
