@@ -314,6 +314,7 @@ function emptyPolicyPlaceholder(source: string): Policy {
     clusters: [],
     defaultCluster: '',
     identities: { subscriptionId: '', resourceGroup: '', location: '', tags: {} },
+    operators: { users: [], groups: [], anyone: false },
     roles: [],
     namespaces: [],
     approvers: { users: [], groups: [], anyone: false },

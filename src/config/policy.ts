@@ -99,6 +99,7 @@ const policySchema = z.strictObject({
   roles: z.array(z.unknown()).min(1, { error: 'expected at least one requestable role' }),
   namespaces: z.array(z.unknown()).min(1, { error: 'expected at least one namespace' }),
   approvers: principals.optional(),
+  operators: principals.optional(),
   approvalsChannel: text.optional(),
   allowReservedNamespaces: z.boolean().optional(),
   settings: z
@@ -362,6 +363,7 @@ function build(file: PolicyFile, source: string, problems: PolicyProblem[], brok
     roles,
     namespaces,
     approvers: globalApprovers,
+    operators: toPrincipals(file.operators),
     ...(file.approvalsChannel !== undefined ? { approvalsChannel: file.approvalsChannel } : {}),
     allowReservedNamespaces: allowReserved,
     requestTtlSeconds,

@@ -170,6 +170,11 @@ export function isApprover(policy: Policy, namespaceName: string, actorId: strin
   return principalsInclude(policy.approvers, actorId, actorGroups) || (ns !== undefined && principalsInclude(ns.approvers, actorId, actorGroups));
 }
 
+/** Whether the actor is one of the policy's operators (the people who run wid-bot). */
+export function isOperator(policy: Policy, actorId: string, actorGroups: readonly string[]): boolean {
+  return principalsInclude(policy.operators, actorId, actorGroups);
+}
+
 /** The Slack channel for a namespace's approval messages, if the policy names one. */
 export function approvalsChannelFor(policy: Policy, namespaceName: string): string | undefined {
   return findNamespace(policy, namespaceName)?.approvalsChannel ?? policy.approvalsChannel;

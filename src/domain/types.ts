@@ -77,6 +77,8 @@ export interface Policy {
   roles: PolicyRole[];
   namespaces: PolicyNamespace[];
   approvers: Principals;
+  /** Who runs wid-bot: they see every namespace's answers, every request's status, and the operator home. */
+  operators: Principals;
   approvalsChannel?: string;
   allowReservedNamespaces: boolean;
   /** Pending requests expire after this many seconds (default 24 h). */

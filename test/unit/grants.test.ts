@@ -87,6 +87,7 @@ describe('durations', () => {
       ],
       namespaces: [{ name: 'finance', requesters: { users: [], groups: [], anyone: true }, approvers: { users: ['U_BOB'], groups: [], anyone: false }, roles: ['Reader', 'Key Vault Secrets User'], defaultScopes: {} }],
       approvers: { users: [], groups: [], anyone: false },
+      operators: { users: [], groups: [], anyone: false },
       allowReservedNamespaces: false,
       requestTtlSeconds: 3600,
       reminderAfterSeconds: 0,

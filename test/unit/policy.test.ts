@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { loadPolicyFile, parsePolicy, PolicyError } from '../../src/config/policy';
 import { parseCommand, type RequestCommand, type RevokeCommand } from '../../src/domain/grammar';
-import { approvalsChannelFor, evaluateRequest, isApprover, requestOptionsFor } from '../../src/domain/policy';
+import { approvalsChannelFor, evaluateRequest, isApprover, isOperator, requestOptionsFor } from '../../src/domain/policy';
 import { scopeMatches, validateScope } from '../../src/domain/scopes';
 import type { Policy } from '../../src/domain/types';
 
@@ -168,6 +169,15 @@ describe('scopes', () => {
 
 describe('policy decisions', () => {
   const policy: Policy = loadPolicyFile(EXAMPLE);
+
+  it('operators are the principals the policy names under operators, and nobody when it names none', () => {
+    expect(isOperator(policy, 'U0SOMEONE', ['S0PLATFORM'])).toBe(true);
+    expect(isOperator(policy, 'U0ALICE01', ['S0PAYMENTSDEV'])).toBe(false);
+    const none = parsePolicy(fs.readFileSync(EXAMPLE, 'utf8').replace(/^operators:\n  groups: \[S0PLATFORM\]\n/m, ''), 'no-operators');
+    expect(none.operators).toEqual({ users: [], groups: [], anyone: false });
+    expect(isOperator(none, 'U0SOMEONE', ['S0PLATFORM'])).toBe(false);
+    expect(() => parsePolicy(fs.readFileSync(EXAMPLE, 'utf8').replace('operators:\n  groups: [S0PLATFORM]', 'operators:\n  teams: [x]'), 'bad')).toThrow(PolicyError);
+  });
   const alice = { id: 'U0ALICE01' };
   const req = (text: string): RequestCommand => {
     const r = parseCommand(text);

@@ -12,7 +12,7 @@ const cluster = { name: 'blue', subscriptionId: SUB, resourceGroup: 'rg-aks', ak
 const policy: Policy = {
   source: 'test', tenantId: 'tenant-1', clusters: [cluster], defaultCluster: 'blue',
   identities: { subscriptionId: SUB, resourceGroup: 'rg-ids', location: 'westeurope', tags: { owner: 'team', 'managed-by': 'someone-else' } },
-  roles: [role], namespaces: [], approvers: { users: [], groups: [], anyone: false }, allowReservedNamespaces: false, requestTtlSeconds: 60, reminderAfterSeconds: 0,
+  roles: [role], namespaces: [], approvers: { users: [], groups: [], anyone: false }, operators: { users: [], groups: [], anyone: false }, allowReservedNamespaces: false, requestTtlSeconds: 60, reminderAfterSeconds: 0,
 };
 const decision: RequestDecision = {
   kind: 'grant', cluster, namespace: { name: 'team', requesters: { users: [], groups: [], anyone: true }, approvers: { users: [], groups: [], anyone: false }, roles: ['Reader'], defaultScopes: {} },

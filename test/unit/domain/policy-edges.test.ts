@@ -34,6 +34,7 @@ const policy = (over: Partial<Policy> = {}): Policy => ({
   roles: [kvUser, blob, acr, reader, twoExact],
   namespaces: [ns('team', { defaultScopes: { 'Key Vault Secrets User': `${KV}/kv-team` }, approvalsChannel: 'C_TEAM' }), ns('kube-system'), ns('open', { requesters: { users: [], groups: [], anyone: true }, approvers: groups('S_LEADS') })],
   approvers: groups('S_PLATFORM'),
+  operators: groups('S_PLATFORM'),
   approvalsChannel: 'C_GLOBAL',
   allowReservedNamespaces: false,
   requestTtlSeconds: 3600,
