@@ -160,6 +160,11 @@ describe('scopes', () => {
     expect(scopeMatches(`/subscriptions/${SUB}`, `/subscriptions/${SUB}/resourceGroups/rg`)).toBe(false);
   });
 
+  it('a "**" that is not the last segment (which the policy refuses) never stands for everything below', () => {
+    expect(scopeMatches(`/subscriptions/${SUB}/**/rg`, `/subscriptions/${SUB}/resourceGroups`)).toBe(false);
+    expect(scopeMatches(`/subscriptions/${SUB}/**/rg`, `/subscriptions/${SUB}/resourceGroups/other/deeper`)).toBe(false);
+  });
+
   it('refuses scopes that are not ARM ids', () => {
     for (const s of ['; rm -rf /', '$(whoami)', '/subscriptions/x y', '/subscriptions/*', '/', 'subscriptions/x', '/subscriptions/../x', '/a/`id`']) {
       expect(validateScope(s)).toMatchObject({ ok: false, error: { code: 'invalid-scope', field: 'scope' } });
