@@ -16,10 +16,10 @@ FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # No install scripts: the runtime dependencies ship prebuilt binaries or pure JS.
-# Then drop type declarations, source maps, docs and the browser / React Native builds (about 100 MB).
+# Then drop type declarations, source maps, docs and the browser / React Native / workerd builds (about 100 MB).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -iname '*.md' \) -delete \
- && find node_modules -type d \( -path '*/dist/browser' -o -path '*/dist/react-native' \) -prune -exec rm -rf {} + \
+ && find node_modules -type d \( -path '*/dist/browser' -o -path '*/dist/react-native' -o -path '*/dist/workerd' \) -prune -exec rm -rf {} + \
  && rm -rf node_modules/@types
 
 # ── runtime: production dependencies and the compiled code only ──

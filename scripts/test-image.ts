@@ -153,8 +153,12 @@ async function main(): Promise<void> {
   if (build) {
     process.stdout.write(`building ${IMAGE} (docker build, classic builder)…\n`);
     const t0 = Date.now();
-    const b = spawnSync('docker', ['build', '-q', '-t', IMAGE, '.'], { cwd: ROOT, env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (!check(b.status === 0, `image ${IMAGE} builds from the Dockerfile`, `${Math.round((Date.now() - t0) / 1000)} s`)) process.exit(1);
+    // The classic builder needs no registry for a frontend; its output is shown only when the build fails.
+    const b = spawnSync('docker', ['build', '-t', IMAGE, '.'], { cwd: ROOT, env: { ...process.env, DOCKER_BUILDKIT: '0' }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (!check(b.status === 0, `image ${IMAGE} builds from the Dockerfile`, `${Math.round((Date.now() - t0) / 1000)} s`)) {
+      process.stdout.write(`${b.stdout.split('\n').slice(-40).join('\n')}\n${b.stderr}\n`);
+      process.exit(1);
+    }
   }
   const size = Number((await docker(['image', 'inspect', IMAGE, '--format', '{{.Size}}'])).trim());
   const baseSize = Number((await docker(['image', 'inspect', 'node:20-bookworm-slim', '--format', '{{.Size}}'])).trim());
@@ -195,6 +199,12 @@ async function main(): Promise<void> {
 
     // ── confinement, from docker inspect and from inside ──
     const ids = (await compose(['ps', '-q'])).trim().split('\n').filter(Boolean);
+    const memory = async (when: string): Promise<void> => {
+      const stats = await docker(['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', ...ids]).catch(() => '');
+      const lines = stats.trim().split('\n').filter((l) => !l.includes('redis')).map((l) => l.replace(/ \/ .*$/, '').replace(`${PROJECT}-`, ''));
+      if (lines.length) note(`memory ${when}: ${lines.join(', ')}`);
+    };
+    await memory('idle after start');
     const inspected = JSON.parse(await docker(['inspect', ...ids])) as Inspected[];
     for (const c of inspected) {
       const name = c.Name.replace(/^\//, '');
@@ -247,6 +257,7 @@ async function main(): Promise<void> {
       check(false, 'a signed /wid request is approved and provisioned', e instanceof Error ? e.message : String(e));
     }
     await sleep(1500); // the metrics feed reads the audit stream asynchronously
+    await memory('after one request');
     const metrics = await get(`${web}/metrics`).catch((e: Error) => ({ status: 0, text: e.message }));
     check(metrics.status === 200 && /wid_request_transitions_total\{[^}]*to="approved"[^}]*\} 1/.test(metrics.text) && metrics.text.includes('wid_queue_jobs'), 'web /metrics: Prometheus text with the approval counted and queue depth');
     const workerMetrics = await get(`${workerUrl}/metrics`).catch((e: Error) => ({ status: 0, text: e.message }));
