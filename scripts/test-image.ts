@@ -183,6 +183,7 @@ async function main(): Promise<void> {
     writeFileSync(envFile, keep.map((k) => `${k}=${world?.env[k] ?? ''}`).join('\n') + '\nLOG_LEVEL=info\n', { mode: 0o644 });
     writeFileSync(path.join(dir, 'compose.test.yml'), overrideYaml({ dir, envFile, redisPort, webPort, workerPort }));
 
+    await compose(['down', '-v', '--remove-orphans'], 120_000).catch(() => ''); // what an interrupted run left
     await compose(['up', '-d', '--no-build'], 180_000);
     const web = `http://127.0.0.1:${webPort}`;
     const workerUrl = `http://127.0.0.1:${workerPort}`;
