@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { onFirstCall } from '../../../src/app/on-first-call';
 import { lazyKubeAdapter } from '../../../src/kube/lazy';
@@ -72,8 +74,23 @@ describe('lazyKubeAdapter', () => {
     expect(JSON.parse(r.stdout)).toEqual({ before: false, after: true });
   });
 
-  it('turns an unusable kubeconfig into a TerminalError at the first call', async () => {
-    const kube = lazyKubeAdapter({ kubeconfigYaml: 'not: [a kubeconfig' });
+  it('refuses at start a kubeconfig that is not YAML, not a mapping, or not readable', () => {
+    expect(() => lazyKubeAdapter({ kubeconfigYaml: 'not: [a kubeconfig' })).toThrow(expect.objectContaining({ code: 'KubeConfigInvalid', message: expect.stringContaining('not YAML') }));
+    expect(() => lazyKubeAdapter({ kubeconfigYaml: '- a list' })).toThrow(/a kubeconfig is a YAML mapping/);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wid-kubeconfig-'));
+    try {
+      const good = path.join(dir, 'good');
+      writeFileSync(good, 'apiVersion: v1\nkind: Config\n');
+      writeFileSync(path.join(dir, 'bad'), '{{');
+      expect(() => lazyKubeAdapter({ kubeconfigPath: [good, path.join(dir, 'bad')].join(path.delimiter) })).toThrow(new RegExp(`the kubeconfig '${dir}/bad': it is not YAML`));
+      expect(() => lazyKubeAdapter({ kubeconfigPath: path.join(dir, 'missing') })).toThrow(/it does not exist/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('turns a kubeconfig client-node refuses into a TerminalError at the first call', async () => {
+    const kube = lazyKubeAdapter({ kubeconfigYaml: 'apiVersion: v1\nkind: Config\ncurrent-context: nowhere\n' });
     await expect(kube.listPods()).rejects.toMatchObject({ code: 'KubeConfigInvalid' });
   });
 });
