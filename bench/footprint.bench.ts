@@ -3,6 +3,7 @@
  * one process, compiled JavaScript as shipped), of `serve --role web` and of `serve --role worker`,
  * measured beside a bare Bolt app that only acks, started the same way in the same run. Idle RSS is
  * VmRSS after 3 s without traffic, as `ps` or a container's memory metric shows it.
+ * `--modules` also prints, per variant, the packages that add the most resident memory when first required.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -104,6 +105,19 @@ export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Prom
       idle_rss_worker_role_mb: r2(median(samples.workerRss)),
       rounds,
     };
+    if (opts.argv?.includes('--modules')) {
+      // Which packages the idle RSS is made of, per variant (a require hook; separate processes, after the timed rounds).
+      for (const [label, args] of [['serve', []], ['serve --role web', ['--role', 'web']], ['serve --role worker', ['--role', 'worker']]] as const) {
+        const port = await freePort();
+        const file = path.join(dir, `modules-${port}.json`);
+        const hook = path.join(ROOT, 'bench', 'support', 'require-rss.cjs');
+        const p = await startAndWait(['--expose-gc', '-r', hook, 'dist/cli.js', 'serve', ...args], { ...env, PORT: String(port), WID_REDIS_PREFIX: `wid-mod-${port}`, WID_REQUIRE_RSS_FILE: file }, `http://127.0.0.1:${port}/readyz`);
+        await sleep(3000);
+        await stop(p.child);
+        const added = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { pkg: string; mb: number }[]) : [];
+        log(`${label}: ${added.slice(0, 8).map((a) => `${a.pkg} +${a.mb} MB`).join(', ')}`);
+      }
+    }
     log(
       `cold start ${footprint.cold_start_s} s (bare Bolt ${footprint.cold_start_bare_bolt_s} s), idle RSS serve ${footprint.idle_rss_mb} MB, web role ${footprint.idle_rss_web_role_mb} MB, worker role ${footprint.idle_rss_worker_role_mb} MB (bare Bolt ${footprint.idle_rss_bare_bolt_mb} MB); goals ≤ 1.5 s, serve ≤ 150 MB, each role ≤ 120 MB`,
     );
