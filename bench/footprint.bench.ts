@@ -6,7 +6,7 @@
  * `--modules` also prints, per variant, the packages that add the most resident memory when first required.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +44,16 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
+/** dist/ is what gets measured: rebuild it when it is missing or any file under src/ is newer. */
+function distIsStale(): boolean {
+  const built = path.join(ROOT, 'dist', 'cli.js');
+  if (!existsSync(built)) return true;
+  const at = statSync(built).mtimeMs;
+  const newer = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((e) => (e.isDirectory() ? newer(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs > at));
+  return newer(path.join(ROOT, 'src'));
+}
+
 const BARE_BOLT = `
 const { App, HTTPReceiver } = require('@slack/bolt');
 const receiver = new HTTPReceiver({ signingSecret: process.env.SLACK_SIGNING_SECRET, customRoutes: [{ path: '/readyz', method: ['GET'], handler: (_q, s) => { s.writeHead(200); s.end('ok'); } }] });
@@ -56,8 +66,8 @@ export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Prom
   const log = (s: string): void => {
     if (!opts.quiet) process.stdout.write(s + '\n');
   };
-  if (!existsSync(path.join(ROOT, 'dist', 'cli.js'))) {
-    log('building dist/ (npm run build)…');
+  if (distIsStale()) {
+    log('building dist/ (npm run build): it is missing or older than src/…');
     const b = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
     if (b.status !== 0) throw new Error('npm run build failed');
   }
