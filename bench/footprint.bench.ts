@@ -1,10 +1,12 @@
 /**
  * Footprint: cold start (process spawn → /readyz 200) and idle RSS of `wid serve` (web + worker in
- * one process, compiled JavaScript as shipped), measured beside a bare Bolt app that only acks,
- * started the same way in the same run.
+ * one process, compiled JavaScript as shipped), of `serve --role web` and of `serve --role worker`,
+ * measured beside a bare Bolt app that only acks, started the same way in the same run. Idle RSS is
+ * VmRSS after 3 s without traffic, as `ps` or a container's memory metric shows it.
+ * `--modules` also prints, per variant, the packages that add the most resident memory when first required.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,6 +44,16 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
+/** dist/ is what gets measured: rebuild it when it is missing or any file under src/ is newer. */
+function distIsStale(): boolean {
+  const built = path.join(ROOT, 'dist', 'cli.js');
+  if (!existsSync(built)) return true;
+  const at = statSync(built).mtimeMs;
+  const newer = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((e) => (e.isDirectory() ? newer(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs > at));
+  return newer(path.join(ROOT, 'src'));
+}
+
 const BARE_BOLT = `
 const { App, HTTPReceiver } = require('@slack/bolt');
 const receiver = new HTTPReceiver({ signingSecret: process.env.SLACK_SIGNING_SECRET, customRoutes: [{ path: '/readyz', method: ['GET'], handler: (_q, s) => { s.writeHead(200); s.end('ok'); } }] });
@@ -54,8 +66,8 @@ export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Prom
   const log = (s: string): void => {
     if (!opts.quiet) process.stdout.write(s + '\n');
   };
-  if (!existsSync(path.join(ROOT, 'dist', 'cli.js'))) {
-    log('building dist/ (npm run build)…');
+  if (distIsStale()) {
+    log('building dist/ (npm run build): it is missing or older than src/…');
     const b = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
     if (b.status !== 0) throw new Error('npm run build failed');
   }
@@ -66,7 +78,7 @@ export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Prom
   writeFileSync(bareFile, BARE_BOLT);
   try {
     const env = { ...process.env, ...world.env, REDIS_URL: redis.url, LOG_LEVEL: 'warn', NODE_PATH: path.join(ROOT, 'node_modules') };
-    const samples: { wid: number[]; bare: number[]; widRss: number[]; bareRss: number[]; webRss: number[] } = { wid: [], bare: [], widRss: [], bareRss: [], webRss: [] };
+    const samples: { wid: number[]; bare: number[]; widRss: number[]; bareRss: number[]; webRss: number[]; workerRss: number[] } = { wid: [], bare: [], widRss: [], bareRss: [], webRss: [], workerRss: [] };
     const rounds = 3;
     for (let i = 0; i < rounds; i++) {
       const p1 = await freePort();
@@ -75,12 +87,16 @@ export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Prom
       const bare = await startAndWait([bareFile], { ...env, PORT: String(p2) }, `http://127.0.0.1:${p2}/readyz`);
       const p3 = await freePort();
       const web = await startAndWait(['dist/cli.js', 'serve', '--role', 'web'], { ...env, PORT: String(p3), WID_REDIS_PREFIX: 'wid-web' }, `http://127.0.0.1:${p3}/readyz`);
+      const p4 = await freePort();
+      const worker = await startAndWait(['dist/cli.js', 'serve', '--role', 'worker'], { ...env, PORT: String(p4), WID_REDIS_PREFIX: 'wid-worker' }, `http://127.0.0.1:${p4}/readyz`);
       await sleep(3000); // idle: timers, queue polling and GC settle
       samples.wid.push(wid.ms);
       samples.bare.push(bare.ms);
       samples.widRss.push(rssMb(wid.child.pid ?? 0));
       samples.bareRss.push(rssMb(bare.child.pid ?? 0));
       samples.webRss.push(rssMb(web.child.pid ?? 0));
+      samples.workerRss.push(rssMb(worker.child.pid ?? 0));
+      await stop(worker.child);
       await stop(web.child);
       await stop(wid.child);
       await stop(bare.child);
@@ -93,11 +109,28 @@ export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Prom
       cold_start_ratio_to_bare_bolt: r2(median(samples.wid) / median(samples.bare)),
       idle_rss_mb: r2(median(samples.widRss)),
       idle_rss_bare_bolt_mb: r2(median(samples.bareRss)),
-      /** `serve --role web`: a web-only replica, which loads the Kubernetes client only on the first inspection. */
+      /** `serve --role web`: a web-only replica; it loads the ARM SDK clients on the first request and the Kubernetes client on the first inspection. */
       idle_rss_web_role_mb: r2(median(samples.webRss)),
+      /** `serve --role worker`: it loads the Kubernetes client on the first job. */
+      idle_rss_worker_role_mb: r2(median(samples.workerRss)),
       rounds,
     };
-    log(`cold start ${footprint.cold_start_s} s (bare Bolt ${footprint.cold_start_bare_bolt_s} s), idle RSS ${footprint.idle_rss_mb} MB (web role alone ${footprint.idle_rss_web_role_mb} MB, bare Bolt ${footprint.idle_rss_bare_bolt_mb} MB); goals ≤ 2 s, ≤ 120 MB`);
+    if (opts.argv?.includes('--modules')) {
+      // Which packages the idle RSS is made of, per variant (a require hook; separate processes, after the timed rounds).
+      for (const [label, args] of [['serve', []], ['serve --role web', ['--role', 'web']], ['serve --role worker', ['--role', 'worker']]] as const) {
+        const port = await freePort();
+        const file = path.join(dir, `modules-${port}.json`);
+        const hook = path.join(ROOT, 'bench', 'support', 'require-rss.cjs');
+        const p = await startAndWait(['--expose-gc', '-r', hook, 'dist/cli.js', 'serve', ...args], { ...env, PORT: String(port), WID_REDIS_PREFIX: `wid-mod-${port}`, WID_REQUIRE_RSS_FILE: file }, `http://127.0.0.1:${port}/readyz`);
+        await sleep(3000);
+        await stop(p.child);
+        const added = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { pkg: string; mb: number }[]) : [];
+        log(`${label}: ${added.slice(0, 8).map((a) => `${a.pkg} +${a.mb} MB`).join(', ')}`);
+      }
+    }
+    log(
+      `cold start ${footprint.cold_start_s} s (bare Bolt ${footprint.cold_start_bare_bolt_s} s), idle RSS serve ${footprint.idle_rss_mb} MB, web role ${footprint.idle_rss_web_role_mb} MB, worker role ${footprint.idle_rss_worker_role_mb} MB (bare Bolt ${footprint.idle_rss_bare_bolt_mb} MB); goals ≤ 1.5 s, serve ≤ 150 MB, each role ≤ 120 MB`,
+    );
     return { footprint };
   } finally {
     await world.close();

@@ -6,13 +6,15 @@
 import os from 'node:os';
 import { WebClient, LogLevel } from '@slack/web-api';
 import { loadConfig, describeConfig, type Config, type Role } from './config/env';
-import { createAzureAdapters, credentialFromEnv, resourceManagerFromEnv, type AzureConfig } from './azure';
+import type { AzureAdapters, AzureConfig } from './azure';
+import { credentialFromEnv, resourceManagerFromEnv } from './azure/credential';
+import { onFirstCall } from './app/on-first-call';
 import type { KubeAdapterConfig } from './kube';
 import type { KubePort } from './domain/ports';
 import { inspectForSlack } from './inspect';
 import { createLogger, Metrics, bullmqQueueCounts, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
 import { followTransitions, type TransitionFeed } from './observability/transitions';
-import { startWeb, type RunningWeb } from './web';
+import type { RunningWeb } from './web';
 import type { RunningWorker } from './worker';
 import { createSlackProgressSink } from './slack/progress';
 import { SlackGrantNotifier } from './slack/grants-notifier';
@@ -159,7 +161,15 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
     // Socket Mode has no Bolt HTTP server: probes get their own, up before Slack is reached.
     if (!runWeb || config.slack.mode === 'socket') healthServer = await startHealthServer(config.http.port, healthRoutes);
     if (runWeb) {
-      const adapters = createAzureAdapters(azure);
+      // A web-only replica loads Bolt here and the ARM SDK clients on the first request or inspection.
+      const { startWeb } = require('./web') as typeof import('./web');
+      let azureLoaded: AzureAdapters | undefined;
+      const azureAdapters = (): AzureAdapters => (azureLoaded ??= (require('./azure') as typeof import('./azure')).createAzureAdapters(azure));
+      const adapters = {
+        clusters: onFirstCall('the AKS adapter', () => azureAdapters().clusters),
+        identities: onFirstCall('the managed identity adapter', () => azureAdapters().identities),
+        authorization: onFirstCall('the role assignment adapter', () => azureAdapters().authorization),
+      };
       // The web side needs Kubernetes only for /wid list|audit|legacy: a web-only replica loads the client on first use.
       let kubePort: KubePort | undefined;
       const kubeOnDemand = (): KubePort => (kubePort ??= (require('./kube') as typeof import('./kube')).createKubeAdapter(kube));

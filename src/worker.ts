@@ -9,7 +9,8 @@ import { applyAction, SYSTEM_ACTOR, type RequestAction } from './domain/lifecycl
 import type { ProgressSink } from './domain/ports';
 import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
 import { createTokenExchange } from './entra';
-import { createKubeAdapter, type KubeAdapterConfig } from './kube';
+import type { KubeAdapterConfig } from './kube';
+import { lazyKubeAdapter } from './kube/lazy';
 import { provisionGrant, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
@@ -52,7 +53,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   const logger = config.logger ?? SILENT;
   const store = await RedisRequestStore.connect(config.redisUrl, config.prefix ? { prefix: config.prefix } : {});
   const azure = createAzureAdapters(config.azure);
-  const kube = createKubeAdapter(config.kube);
+  const kube = lazyKubeAdapter(config.kube);
   const tokenExchange = createTokenExchange(config.entraAuthorityHost ? { authorityHost: config.entraAuthorityHost } : {});
   const deps: EngineDeps = {
     identities: azure.identities,

@@ -3,8 +3,7 @@
  * (coalesced to about one chat.update per second per message), then the result in its thread and a
  * DM to the requester. Delivery problems are logged, never thrown: the request record is the truth.
  */
-import { LogLevel, webApi } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
+import { LogLevel, WebClient } from '@slack/web-api';
 import type { ProgressEvent, ProgressSink } from '../domain/ports';
 import type { StepRecord, WidRequest } from '../domain/types';
 import type { RedisRequestStore } from '../store';
@@ -132,7 +131,7 @@ export interface CreateSlackProgressSinkOptions {
 
 /** The worker process's progress sink, with its own Web API client (few retries: the worker must not hang on Slack). */
 export function createSlackProgressSink(opts: CreateSlackProgressSinkOptions): SlackProgressSink {
-  const client = new webApi.WebClient(opts.botToken, {
+  const client = new WebClient(opts.botToken, {
     ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
     retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
     rejectRateLimitedCalls: false,
