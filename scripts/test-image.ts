@@ -135,13 +135,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const build = !process.argv.includes('--no-build');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'wid-image-'));
+  // One scratch directory for both starts (the first removes it when the second exits).
+  const dir = process.env.WID_IMAGE_TEST_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'wid-image-'));
   // Entra fetches the cluster issuer's keys over HTTPS: this process must trust the world's certificate,
   // which NODE_EXTRA_CA_CERTS does only from start-up; so make it, then start again trusting it.
   const tlsDir = process.env.WID_TEST_TLS_DIR ?? path.join(dir, 'tls');
   const tls = await createTls(tlsDir);
   if (process.env.NODE_EXTRA_CA_CERTS !== tls.caFile) {
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.caFile, WID_TEST_TLS_DIR: tlsDir } });
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.caFile, WID_TEST_TLS_DIR: tlsDir, WID_IMAGE_TEST_DIR: dir } });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
     child.on('exit', (code) => {
       rmSync(dir, { recursive: true, force: true });
@@ -180,7 +181,7 @@ async function main(): Promise<void> {
     // What a user puts in .env: Slack's secrets and the Azure identity; the rest comes from the compose file.
     const envFile = path.join(dir, 'wid.env');
     const keep = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL', 'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_AUTHORITY_HOST', 'AZURE_RESOURCE_MANAGER_URL'];
-    writeFileSync(envFile, keep.map((k) => `${k}=${world?.env[k] ?? ''}`).join('\n') + '\nLOG_LEVEL=info\n', { mode: 0o644 });
+    writeFileSync(envFile, keep.map((k) => `${k}=${world?.env[k] ?? ''}`).join('\n') + '\nLOG_LEVEL=info\n', { mode: 0o600 });
     writeFileSync(path.join(dir, 'compose.test.yml'), overrideYaml({ dir, envFile, redisPort, webPort, workerPort }));
 
     await compose(['down', '-v', '--remove-orphans'], 120_000).catch(() => ''); // what an interrupted run left
