@@ -299,6 +299,17 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
         for await (const a of auth(armScope).roleAssignments.listForScope(bareScope(armScope), options)) out.push(toRoleAssignment(a, armScope));
         return out;
       }),
+
+    getRoleDefinitionName: async (roleDefinitionId) => {
+      const guid = roleDefinitionId.split('/').filter(Boolean).pop() ?? roleDefinitionId;
+      const at = slashScope(roleDefinitionId.replace(/\/providers\/Microsoft\.Authorization\/roleDefinitions\/[^/]+\/?$/i, '') || '/');
+      const d = await read(
+        'roleDefinitions.get',
+        { what: `read the role definition '${guid}'`, action: 'Microsoft.Authorization/roleDefinitions/read', scope: at },
+        () => auth(at).roleDefinitions.get(bareScope(at), guid),
+      );
+      return d?.roleName ?? undefined;
+    },
   };
 
   const clusters: ClusterPort = {

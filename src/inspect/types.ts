@@ -88,6 +88,8 @@ export interface LegacyItem {
   selector?: string;
   /** The `/wid request …` line that moves this to workload identity. */
   request: string;
+  /** Bindings: the `/wid migrate …` line that moves them keeping the identity they use. */
+  migrate?: string;
   /** What else to do, e.g. switch the add-on off once nothing uses it. */
   note?: string;
 }
