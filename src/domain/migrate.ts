@@ -11,6 +11,7 @@ import { CLIENT_ID_PLACEHOLDER, enableWorkloadIdentityCommand } from './plan';
 import type { MigrateCommand } from './grammar';
 import { describePrincipals, findCluster, findNamespace, isApprover, principalsInclude } from './policy';
 import { isPrivilegedRole } from './roles';
+import { searchScopeText } from './search-scopes';
 import { listOf } from './text';
 import {
   ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, LABEL_USE, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY, WORKLOAD_IDENTITY_AUDIENCE,
@@ -78,9 +79,6 @@ export function adoptableScopes(policy: Policy): IdentitySearchScope[] {
   return [{ subscriptionId: policy.identities.subscriptionId, resourceGroup: policy.identities.resourceGroup }, ...(policy.identitySearchScopes ?? [])];
 }
 
-export function scopeText(s: IdentitySearchScope): string {
-  return s.resourceGroup ? `${s.subscriptionId}/${s.resourceGroup}` : s.subscriptionId;
-}
 
 export function inScopes(scopes: readonly IdentitySearchScope[], id: UserAssignedIdentityId): boolean {
   return scopes.some(
@@ -204,7 +202,7 @@ export function planMigration(input: MigrationPlanInput): Result<Plan> {
   if (!inScopes(allowed, parsed)) {
     return refuse(
       'identity-outside-policy',
-      `The identity '${parsed.name}' is in subscription ${parsed.subscriptionId}, resource group ${parsed.resourceGroup}, which the policy does not let wid-bot adopt from. Allowed: ${allowed.map(scopeText).join(', ')}. Ask the platform team to add the scope to identitySearchScopes.`,
+      `The identity '${parsed.name}' is in subscription ${parsed.subscriptionId}, resource group ${parsed.resourceGroup}, which the policy does not let wid-bot adopt from. Allowed: ${allowed.map(searchScopeText).join(', ')}. Ask the platform team to add the scope to identitySearchScopes.`,
       'binding',
     );
   }
