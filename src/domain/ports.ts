@@ -71,6 +71,11 @@ export interface AuthorizationPort {
   getRoleDefinitionName(roleDefinitionId: string): Promise<string | undefined>;
 }
 
+/** Microsoft.Resources: the subscriptions the caller may read (ARM `GET /subscriptions`). */
+export interface SubscriptionPort {
+  listSubscriptions(): Promise<Array<{ subscriptionId: string; displayName?: string }>>;
+}
+
 /** Microsoft.ContainerService: the AKS cluster read. */
 export interface ClusterPort {
   getClusterFacts(cluster: PolicyCluster): Promise<ClusterFacts>;
