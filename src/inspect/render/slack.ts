@@ -6,7 +6,7 @@
  */
 import { migrateButtonValue } from '../../slack/blocks/migrate-button';
 import { ACTION } from '../../slack/ids';
-import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, LegacyResult, ListResult, Severity } from '../types';
+import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, LegacyResult, ListResult, SearchedScopes, Severity } from '../types';
 
 export interface SlackMessage {
   text: string;
@@ -21,6 +21,14 @@ export const SECTIONS_PER_PAGE = 10;
 const INLINE_SECTIONS = 3;
 /** Thread pages at most; beyond that the summary says how much is left out and where to get it. */
 export const MAX_PAGES = 25;
+
+/** The searched scopes as a footer line; the unreadable ones named. */
+function scopesFooter(scopes: SearchedScopes | undefined): string | undefined {
+  if (!scopes) return undefined;
+  const unreadable = scopes.unreadable.map((u) => `:warning: could not read ${code(u.scope)} (${esc(u.reason.length > 300 ? `${u.reason.slice(0, 297)}...` : u.reason)})`);
+  const text = [`Searched ${scopes.searched.map(code).join(', ') || 'nothing'}.`, ...unreadable].join(' ');
+  return text.length > 2500 ? `${text.slice(0, 2480)}… (more in the CLI's --json)` : text;
+}
 
 /** Slack mrkdwn control characters. */
 export function esc(s: string): string {
@@ -186,19 +194,24 @@ function auditRendering(r: AuditResult): Rendering {
   };
 }
 
+function withScopes(r: Rendering, scopes: SearchedScopes | undefined): Rendering {
+  const line = scopesFooter(scopes);
+  return line ? { ...r, footer: r.footer ? `${r.footer} ${line}` : line } : r;
+}
+
 /** The Slack messages for a result: the summary first, then the pages for its thread. */
 export function renderSlack(result: InspectResult, user?: string): SlackMessage[] {
   switch (result.verb) {
     case 'cluster':
       return paged(clusterRendering(result), user);
     case 'list':
-      return paged(listRendering(result), user);
+      return paged(withScopes(listRendering(result), result.scopes), user);
     case 'creds':
-      return paged(credsRendering(result), user);
+      return paged(withScopes(credsRendering(result), result.scopes), user);
     case 'legacy':
       return paged(legacyRendering(result), user);
     case 'audit':
-      return paged(auditRendering(result), user);
+      return paged(withScopes(auditRendering(result), result.scopes), user);
   }
 }
 

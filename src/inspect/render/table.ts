@@ -1,5 +1,13 @@
 /** Human-readable tables for the CLI: aligned columns, then the details a column cannot hold. */
-import type { AuditResult, ClusterResult, CredsResult, InspectResult, LegacyResult, ListResult, Severity } from '../types';
+import type { AuditResult, ClusterResult, CredsResult, InspectResult, LegacyResult, ListResult, SearchedScopes, Severity } from '../types';
+
+/** Which scopes were searched and which Azure refused (403), under a result; empty when not reported. */
+export function scopesText(scopes: SearchedScopes | undefined): string {
+  if (!scopes) return '';
+  const lines = [`Searched for identities: ${scopes.searched.join(', ') || 'nothing'}.`];
+  for (const u of scopes.unreadable) lines.push(`Could not read ${u.scope}: ${u.reason}`);
+  return `\n\n${lines.join('\n')}`;
+}
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -82,12 +90,12 @@ export function renderTable(result: InspectResult): string {
     case 'cluster':
       return clusterTable(result);
     case 'list':
-      return listTable(result);
+      return listTable(result) + scopesText(result.scopes);
     case 'creds':
-      return credsTable(result);
+      return credsTable(result) + scopesText(result.scopes);
     case 'legacy':
       return legacyTable(result);
     case 'audit':
-      return auditTable(result);
+      return auditTable(result) + scopesText(result.scopes);
   }
 }
