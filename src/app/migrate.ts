@@ -113,8 +113,8 @@ export class Migrations {
   }
 
   /** The frozen migrate plan for the request `requestId`, or why not. */
-  async plan(user: Actor, groups: readonly string[], command: MigrateCommand, requestId: string): Promise<Result<Plan>> {
-    const decision = evaluateMigrate(this.deps.policy, { requester: user, requesterGroups: groups, command });
+  async plan(user: Actor, groups: readonly string[], command: MigrateCommand, requestId: string, opts: { skipRequesterCheck?: boolean } = {}): Promise<Result<Plan>> {
+    const decision = evaluateMigrate(this.deps.policy, { requester: user, requesterGroups: groups, command, ...(opts.skipRequesterCheck ? { skipRequesterCheck: true } : {}) });
     if (!decision.ok) return decision;
     const { cluster, namespace } = decision.value;
     const [clusterFacts, facts] = await Promise.all([this.deps.clusterFacts(cluster), this.readFacts(cluster, namespace.name, command.binding, command.serviceAccount)]);

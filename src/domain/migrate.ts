@@ -108,7 +108,10 @@ export interface MigrateDecision {
  * Whether this person may migrate (or finish migrating) a binding in the namespace: the namespace's
  * requesters may, as for `/wid request`; Finish also lets its approvers.
  */
-export function evaluateMigrate(policy: Policy, input: { requester: { id: string }; requesterGroups: readonly string[]; command: MigrateCommand }): Result<MigrateDecision> {
+export function evaluateMigrate(
+  policy: Policy,
+  input: { requester: { id: string }; requesterGroups: readonly string[]; command: MigrateCommand; /** The CLI's dry run without --as. */ skipRequesterCheck?: boolean },
+): Result<MigrateDecision> {
   const { command } = input;
   const nsName = validateNamespace(command.namespace, { allowReserved: policy.allowReservedNamespaces });
   if (!nsName.ok) return nsName;
@@ -124,7 +127,7 @@ export function evaluateMigrate(policy: Policy, input: { requester: { id: string
   }
   const mayRequest = principalsInclude(namespace.requesters, input.requester.id, input.requesterGroups);
   const mayFinish = command.finish && isApprover(policy, namespace.name, input.requester.id, input.requesterGroups);
-  if (!mayRequest && !mayFinish) {
+  if (!mayRequest && !mayFinish && !input.skipRequesterCheck) {
     return refuse(
       'requester-not-allowed',
       `You may not migrate bindings in "${namespace.name}": the policy lets ${describePrincipals(namespace.requesters)} request there${command.finish ? ', and its approvers finish migrations' : ''}.`,

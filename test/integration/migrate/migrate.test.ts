@@ -14,6 +14,7 @@ import { applyAction, newRequest } from '../../../src/domain/lifecycle';
 import type { Plan, Policy, WidRequest } from '../../../src/domain/types';
 import { createKubeAdapter } from '../../../src/kube';
 import { provisionMigration, provisionRevoke } from '../../../src/provision';
+import { run as runPlan } from '../../../src/cli/plan';
 import { keyVaultScope, worldPolicyYaml } from '../../emulators/world';
 import { startHarness, WORLD, type Harness } from '../provision/harness';
 
@@ -224,5 +225,36 @@ describe('/wid migrate against the world', () => {
     const r = await plan('nooidc-binding');
     expect(!r.ok && r.error.code).toBe('oidc-issuer-off');
     expect(!r.ok && r.error.message).toContain('az aks update');
+  });
+});
+
+describe('wid plan … migrate', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ kube: { namespaces: ['finance', 'payments'], podIdentityCrds: true } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('prints the migrate plan with the roles the identity holds, and refuses with the planner\'s reason', async () => {
+    const identity = h.world.arm.state.seedIdentity({ subscriptionId: SUB, resourceGroup: WORLD.identityResourceGroup, name: 'id-dry' });
+    h.world.arm.state.seedRoleAssignment({ scope: keyVaultScope(), role: 'Key Vault Secrets User', principalId: identity.principalId });
+    h.world.kube.seedAzureIdentity({ namespace: 'finance', name: 'dry-identity', clientID: identity.clientId, resourceID: identity.id });
+    h.world.kube.seedAzureIdentityBinding({ namespace: 'finance', name: 'dry-binding', azureIdentity: 'dry-identity', selector: 'dry' });
+    const azure = createAzureAdapters(h.azureConfig);
+    const kube = createKubeAdapter({ kubeconfigYaml: h.world.kube.kubeconfig() });
+    const deps = { clusterPort: azure.clusters, migrations: { identities: azure.identities, authorization: azure.authorization, kube: () => kube } };
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: () => {}, env: {} };
+    expect(await runPlan(['--policy', h.world.files.policy, 'migrate', 'finance', 'dry-binding'], io, deps)).toBe(0);
+    const plan = JSON.parse(out.join('')) as Plan;
+    expect(plan.kind).toBe('migrate');
+    expect(plan.migration?.existingRoles.map((r) => r.roleName)).toEqual(['Key Vault Secrets User']);
+    expect(plan.federatedCredential.issuer).toBe(h.world.kube.issuerUrl);
+    // nothing was written
+    expect(h.world.arm.state.federatedCredentials().filter((f) => f.identityId.toLowerCase() === identity.id.toLowerCase())).toEqual([]);
+    await expect(runPlan(['--policy', h.world.files.policy, 'migrate', 'finance', 'no-binding'], io, deps)).rejects.toThrow('There is no AzureIdentityBinding "no-binding"');
+    await expect(runPlan(['--policy', h.world.files.policy, '--as', WORLD.users.outsider, 'migrate', 'payments', 'dry-binding'], io, deps)).rejects.toThrow('You may not migrate bindings in "payments"');
   });
 });
