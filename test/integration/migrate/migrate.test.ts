@@ -13,7 +13,7 @@ import type { MigrateCommand } from '../../../src/domain/grammar';
 import { applyAction, newRequest } from '../../../src/domain/lifecycle';
 import type { Plan, Policy, WidRequest } from '../../../src/domain/types';
 import { createKubeAdapter } from '../../../src/kube';
-import { provisionMigration, provisionRevoke } from '../../../src/provision';
+import { provisionMigration, provisionRevoke, StepError } from '../../../src/provision';
 import { run as runPlan } from '../../../src/cli/plan';
 import { keyVaultScope, worldPolicyYaml } from '../../emulators/world';
 import { startHarness, WORLD, type Harness } from '../provision/harness';
@@ -214,6 +214,22 @@ describe('/wid migrate against the world', () => {
       expect(!r.ok && r.error.code).toBe('identity-not-writable');
       expect(!r.ok && r.error.message).toContain('Managed Identity Contributor');
       expect(!r.ok && r.error.message).toContain(LEGACY_RG);
+    } finally {
+      h.world.arm.clearDenies();
+    }
+  });
+
+  it('a credential write Azure refuses (403) fails terminally, saying wid-bot lacks Managed Identity Contributor there', async () => {
+    legacyApp('readonly');
+    const p = await plan('readonly-binding');
+    if (!p.ok) throw new Error(p.error.message);
+    const request = await approved(p.value);
+    h.world.arm.deny({ method: 'PUT', path: 'id-readonly/federatedIdentityCredentials' });
+    try {
+      const e = await provisionMigration(request, h.deps()).then(() => undefined, (x: unknown) => x);
+      expect(e).toBeInstanceOf(StepError);
+      expect(e).toMatchObject({ kind: 'terminal', step: 'federatedCredential', code: 'AuthorizationFailed' });
+      expect((e as StepError).message).toContain(`Managed Identity Contributor on resource group ${LEGACY_RG}`);
     } finally {
       h.world.arm.clearDenies();
     }
