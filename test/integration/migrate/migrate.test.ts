@@ -13,7 +13,7 @@ import type { MigrateCommand } from '../../../src/domain/grammar';
 import { applyAction, newRequest } from '../../../src/domain/lifecycle';
 import type { Plan, Policy, WidRequest } from '../../../src/domain/types';
 import { createKubeAdapter } from '../../../src/kube';
-import { provisionMigration, provisionRevoke, StepError } from '../../../src/provision';
+import { provisionMigration, provisionRevoke, readInventory, StepError } from '../../../src/provision';
 import { run as runPlan } from '../../../src/cli/plan';
 import { keyVaultScope, worldPolicyYaml } from '../../emulators/world';
 import { startHarness, WORLD, type Harness } from '../provision/harness';
@@ -230,6 +230,11 @@ describe('/wid migrate against the world', () => {
       expect(e).toBeInstanceOf(StepError);
       expect(e).toMatchObject({ kind: 'terminal', step: 'federatedCredential', code: 'AuthorizationFailed' });
       expect((e as StepError).message).toContain(`Managed Identity Contributor on resource group ${LEGACY_RG}`);
+      // what the failed request shows: the identity and its own roles as they were, no role assignment "missing"
+      const inventory = await readInventory(request, h.deps());
+      expect(inventory.text).toContain('unchanged: the adopted identity\'s own 1 role assignment(s)');
+      expect(inventory.text).not.toContain('missing: role assignment');
+      expect(inventory.text).toContain(`missing: federated credential '${request.plan.federatedCredential.name}'`);
     } finally {
       h.world.arm.clearDenies();
     }
