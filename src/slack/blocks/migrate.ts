@@ -18,7 +18,17 @@ export function existingRolesText(r: WidRequest): string {
   const roles = r.plan.migration?.existingRoles ?? [];
   if (roles.length === 0) return '_none: the identity holds no role assignment wid-bot can read_';
   const lines = roles.map((x) => `• ${esc(clip(x.roleName, 120))} on ${code(clip(x.scope, 300))}`);
-  return fit(lines.join('\n'), LIMIT.fieldText - 40);
+  // Whole lines only (never half an escaped entity), and the count of the rest.
+  const budget = LIMIT.fieldText - 120;
+  const shown: string[] = [];
+  let used = 0;
+  for (const line of lines) {
+    if (used + line.length + 1 > budget) break;
+    shown.push(line);
+    used += line.length + 1;
+  }
+  const rest = lines.length - shown.length;
+  return rest > 0 ? `${shown.join('\n')}\n_… and ${rest} more (shortened; \`wid plan … migrate\` lists all)_` : shown.join('\n');
 }
 
 /** The migrate request's ask line. */
@@ -60,7 +70,7 @@ export function migrationResultReply(r: WidRequest): SlackMessage {
   const verified = r.resources.verified === true ? ':white_check_mark: Verified: a token for the ServiceAccount was exchanged for an Azure token as the adopted identity.' : ':grey_question: The token exchange was not verified.';
   const blocks: KnownBlock[] = [
     section(`:white_check_mark: *Ready side by side.* ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} is bound to the identity the binding uses; the AzureIdentity and AzureIdentityBinding are still in place, so the pods keep working as they are.`),
-    section(fit(podsText, 2900)),
+    section(clip(podsText, 2900)),
     section(`Point their Deployment at the ServiceAccount and add the label ${code(`${LABEL_USE}: "true"`)} to the pod template:\n\`\`\`${clip(deploymentPatch(r.serviceAccount), 1200)}\`\`\`\nor: ${code(clip(deploymentPatchCommand(r.namespace, r.serviceAccount), 1200))}`),
     section(verified),
     context(`Once the pods rolled, press *Finish* (or \`/wid migrate --finish ${esc(r.namespace)} ${esc(m?.binding.name ?? '')}\`): it removes the binding and its AzureIdentity when no running pod still depends on them.`),
@@ -71,5 +81,5 @@ export function migrationResultReply(r: WidRequest): SlackMessage {
 
 /** What Finish did, or why not yet. */
 export function finishMessage(ok: boolean, message: string): SlackMessage {
-  return { text: clip(message, LIMIT.fallbackText), blocks: [section(`${ok ? ':broom:' : ':hourglass:'} ${fit(esc(message), 2800)}`)] };
+  return { text: clip(message, LIMIT.fallbackText), blocks: [section(`${ok ? ':broom:' : ':hourglass:'} ${fit(message, 2800)}`)] };
 }
