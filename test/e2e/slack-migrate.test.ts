@@ -1,7 +1,8 @@
 /**
  * From aad-pod-identity to workload identity through Slack: /wid legacy's Migrate button → the plan with the
  * roles the identity already holds → approve → worker → credential and annotated ServiceAccount → result
- * with Finish → Finish refused while the old pod runs → pods moved → /wid migrate --finish removes the binding.
+ * with Finish → Finish refused while the old pod runs → pods moved → /wid migrate --finish removes the binding →
+ * /wid revoke removes only the credential and annotation.
  */
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createKubeAdapter } from '../../src/kube';
@@ -90,5 +91,17 @@ describe('migrate from aad-pod-identity through Slack', () => {
     await slack.waitFor((e) => e.kind === 'post' && e.threadTs === approval.ts && (e.text ?? '').includes('pressed Finish'), 10_000, { since: started });
     // the identity stays: wid-bot did not create it
     expect(arm.state.identities().some((i) => i.id.toLowerCase() === identity.id.toLowerCase())).toBe(true);
+
+    // revoking the migrated ServiceAccount takes only what wid-bot added; the identity and its role stay
+    await h.wid(ALICE, 'revoke finance reports --reason moved to another identity');
+    const revokeId = requestIdIn(await waitForEphemeral(h.world, ALICE, (t) => t.includes('waiting for approval') && !t.includes(id))) as string;
+    expect(JSON.stringify(h.approvalMessage(revokeId).blocks)).toContain('the adopted identity and its roles stay');
+    await h.click(BOB, ACTION.approve, revokeId);
+    const revoked = await h.waitForRequest(revokeId, (r) => r.state === 'succeeded' || r.state === 'failed', 30_000);
+    expect(revoked.failure).toBeUndefined();
+    expect(arm.state.identities().some((i) => i.id.toLowerCase() === identity.id.toLowerCase())).toBe(true);
+    expect(arm.state.roleAssignments().filter((a) => a.principalId === identity.principalId)).toHaveLength(1);
+    expect(arm.state.federatedCredentials().some((f) => f.subject === 'system:serviceaccount:finance:reports')).toBe(false);
+    expect(kube.getServiceAccount('finance', 'reports')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBeUndefined();
   }, 90_000);
 });
