@@ -3,8 +3,7 @@
  * in Azure with the roles it holds, and hands them to the pure planner (src/domain/migrate.ts). Finish
  * removes the pod-identity objects once the pods moved. Reads and deletes go through the ports only.
  */
-import { WidError } from '../domain/errors';
-import { ok, refuse, type DomainRefusal, type Result } from '../domain/errors';
+import { ok, refuse, WidError, type DomainRefusal, type Result } from '../domain/errors';
 import type { MigrateCommand } from '../domain/grammar';
 import {
   decideFinish, evaluateMigrate, inScopes, adoptableScopes, otherBindingsOf, parseUserAssignedIdentityId, planMigration,

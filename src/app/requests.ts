@@ -92,7 +92,7 @@ export class RequestService {
     return decision.ok ? undefined : decision.error;
   }
 
-  /** `/wid request …` and `/wid revoke …`: a pending request with its approval message, or why not. */
+  /** `/wid request …`, `/wid revoke …` and `/wid migrate …`: a pending request with its approval message, or why not. */
   async submit(user: Actor, command: RequestCommand | RevokeCommand | MigrateCommand): Promise<SubmitOutcome> {
     const { policy, store } = this.deps;
     try {
