@@ -173,10 +173,17 @@ export class Migrations {
       removed.push(`AzureIdentity ${aiRef}`);
     }
     const left = before.filter((o) => o.kind === 'AzureIdentityBinding' && !(o.namespace === m.binding.namespace && o.name === m.binding.name));
-    const addonOff =
-      left.length === 0
-        ? `No AzureIdentityBinding is left on ${cluster.name}: the AKS pod-identity add-on can be switched off with az aks update -g ${cluster.resourceGroup} -n ${cluster.aksName} --disable-pod-identity`
-        : `${left.length} other AzureIdentityBinding${left.length === 1 ? '' : 's'} still on ${cluster.name} (${left.slice(0, 5).map((o) => `${o.namespace}/${o.name}`).join(', ')}${left.length > 5 ? ', …' : ''}): keep the pod-identity add-on until they are migrated too.`;
+    let addonOff: string;
+    if (left.length > 0) {
+      addonOff = `${left.length} other AzureIdentityBinding${left.length === 1 ? '' : 's'} still on ${cluster.name} (${left.slice(0, 5).map((o) => `${o.namespace}/${o.name}`).join(', ')}${left.length > 5 ? ', …' : ''}): keep the pod-identity add-on until they are migrated too.`;
+    } else {
+      // The AKS add-on is switched off with az; aad-pod-identity installed by hand (Helm, manifests) is uninstalled the same way it came.
+      const aksAddon = await this.deps.clusterFacts(cluster).then((f) => f.podIdentityEnabled === true, () => undefined);
+      addonOff =
+        aksAddon === false
+          ? `No AzureIdentityBinding is left on ${cluster.name}, and the AKS pod-identity add-on is off: aad-pod-identity, if it was installed by Helm or manifests, can be uninstalled.`
+          : `No AzureIdentityBinding is left on ${cluster.name}: the AKS pod-identity add-on can be switched off with az aks update -g ${cluster.resourceGroup} -n ${cluster.aksName} --disable-pod-identity`;
+    }
     const what = removed.length ? `Removed ${removed.join(' and ')}.` : `Nothing left to remove: the binding ${bindingRef} and its AzureIdentity are already gone.`;
     const covered = verdict.covered.length ? ` Pods on workload identity: ${verdict.covered.join(', ')}.` : '';
     const keptText = kept.length ? ` Kept: ${kept.join('; ')}.` : '';

@@ -17,7 +17,7 @@ const { requester: ALICE, approver: BOB } = WORLD.users;
 describe('migrate from aad-pod-identity through Slack', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ worker: true, migrate: true, world: { kube: { namespaces: ['finance', 'payments'], podIdentityCrds: true } } });
+    h = await startHarness({ worker: true, migrate: true, world: { kube: { namespaces: ['finance', 'payments'], podIdentityCrds: true }, arm: { podIdentityEnabled: true } } });
   });
   afterAll(async () => {
     await h?.close();
