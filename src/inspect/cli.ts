@@ -88,7 +88,7 @@ export const USAGES: Record<InspectVerb, string> = {
   list: ['wid list --policy FILE [--cluster NAME] [--json] [namespace]', '  ServiceAccounts with the workload-identity client-id annotation or use label, and whether their client id is a managed identity.', ...COMMON_USAGE].join('\n'),
   creds: ['wid creds --policy FILE [--cluster NAME] [--subscription ID[/GROUP]]... [--all-subscriptions] [--json]', "  Federated credentials, across the policy's identity resource group and identitySearchScopes, that trust this cluster's issuer.", ...COMMON_USAGE, ...SEARCH_USAGE].join('\n'),
   audit: ['wid audit --policy FILE [--cluster NAME] [--subscription ID[/GROUP]]... [--all-subscriptions] [--json]', '  Findings with severity and fix: ServiceAccounts, pods, credentials and the cluster joined.', ...COMMON_USAGE, ...SEARCH_USAGE].join('\n'),
-  legacy: ['wid legacy --policy FILE [--cluster NAME] [--json]', '  aad-pod-identity leftovers, each with the /wid request line that moves it to workload identity.', ...COMMON_USAGE].join('\n'),
+  legacy: ['wid legacy --policy FILE [--cluster NAME] [--json]', '  aad-pod-identity leftovers, each with the /wid migrate (bindings) or /wid request line that moves it to workload identity.', ...COMMON_USAGE].join('\n'),
 };
 
 function loadPolicy(path: string): Policy {

@@ -66,9 +66,9 @@ function credsTable(r: CredsResult): string {
 
 function legacyTable(r: LegacyResult): string {
   if (r.items.length === 0) return `No aad-pod-identity leftovers on cluster ${r.cluster.name}: no AzureIdentity or AzureIdentityBinding, and the pod-identity add-on is off.`;
-  const rows = r.items.map((i) => [i.kind, i.namespace ?? '-', i.name, i.clientId ?? i.azureIdentity ?? '-', i.request]);
+  const rows = r.items.map((i) => [i.kind, i.namespace ?? '-', i.name, i.clientId ?? i.azureIdentity ?? '-', i.migrate ?? i.request]);
   const notes = r.items.filter((i) => i.note).map((i) => `- ${i.kind} ${i.namespace ? `${i.namespace}/` : ''}${i.name}: ${i.note ?? ''}`);
-  return [table(['KIND', 'NAMESPACE', 'NAME', 'CLIENT ID / IDENTITY', 'MOVE WITH'], rows), '', 'Then:', ...notes, '', 'Replace <role> with the role the old identity was granted.'].join('\n');
+  return [table(['KIND', 'NAMESPACE', 'NAME', 'CLIENT ID / IDENTITY', 'MOVE WITH'], rows), '', 'Then:', ...notes, '', '/wid migrate keeps the identity a binding uses (its roles included); in a /wid request line, replace <role> with the role the old identity was granted.'].join('\n');
 }
 
 const SEVERITY_LABEL: Record<Severity, string> = { error: 'ERROR', warning: 'WARNING', info: 'INFO' };
