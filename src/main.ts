@@ -201,6 +201,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           // src/inspect renders Block Kit as plain data (its tests check it against Slack's limits).
           return messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] }));
         },
+        migrations: { identities: adapters.identities, authorization: adapters.authorization, kube: kubeOnDemand },
         extraRoutes: healthRoutes.routes(),
         // Slack unreachable at start is not fatal: the server answers /healthz and /readyz while it retries.
         awaitSlack: 'first-attempt',

@@ -24,6 +24,8 @@ import { GrantQueue } from './grants/queue';
 import { GrantService } from './grants/service';
 import { RedisGrantStore } from './grants/store';
 import { registerRequestView } from './slack/views/request';
+import { Migrations, type MigrationWorld } from './app/migrate';
+import { registerMigrateActions } from './slack/actions/migrate';
 
 export interface WebConfig {
   slack: {
@@ -49,6 +51,8 @@ export interface WebConfig {
   logger?: SlackLogger;
   /** `/wid cluster|list|creds|audit|legacy`; without it those verbs answer that inspection is not configured. */
   inspect?: InspectHook;
+  /** `/wid migrate` and the Migrate/Finish buttons: Azure and Kubernetes as the web side reads them; without it migrate answers that it is not configured. */
+  migrations?: MigrationWorld;
   /** More routes on the same HTTP server, e.g. /healthz /readyz /metrics (HTTP mode only; Socket Mode has no server). */
   extraRoutes?: CustomRoute[];
   /** Run the expiry/reminder timers in this process (default true). */
@@ -128,6 +132,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
 
     let teamUrl: string | undefined;
     const groups = new UserGroups(client, () => policyGroupIds(config.policy), logger);
+    const migrations = config.migrations ? new Migrations({ ...config.migrations, policy: config.policy, clusterFacts: config.clusterFacts }) : undefined;
     const service = new RequestService({
       store,
       queues,
@@ -138,16 +143,18 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       ...(config.approvalsChannelFallback ? { approvalsChannelFallback: config.approvalsChannelFallback } : {}),
       teamUrl: () => teamUrl,
       logger,
+      ...(migrations ? { migrations } : {}),
     });
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
     grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');
     const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy });
-    const deps = { service, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}) };
+    const deps = { service, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}) };
     registerWidCommand(app, deps);
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
     registerDenyView(app, deps);
     registerGrantActions(app, deps);
+    registerMigrateActions(app, deps);
 
     if (config.timers !== false) {
       timers = createTimerWorker(config.redisUrl, config.prefix, timerProcessor(service), {

@@ -11,7 +11,7 @@ import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
 import { createTokenExchange } from './entra';
 import type { KubeAdapterConfig } from './kube';
 import { lazyKubeAdapter } from './kube/lazy';
-import { provisionGrant, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { startGrants, type GrantWorkerConfig, type RunningGrants } from './grants/worker';
@@ -159,7 +159,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       }
     }
 
-    const run = request.kind === 'revoke' ? provisionRevoke : provisionGrant;
+    const run = request.kind === 'revoke' ? provisionRevoke : request.kind === 'migrate' ? provisionMigration : provisionGrant;
     try {
       // Progress goes to the sink and onto the job, so watchProvisionEvents sees it in every process.
       const progress: ProgressSink = {
@@ -174,7 +174,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');
-        if (succeeded.kind === 'revoke') await grants.service.endByRevokeRequest(succeeded).catch((e: unknown) => logger.warn({ requestId, err: e instanceof Error ? e.message : String(e) }, 'could not record the end of the revoked grants'));
+        if (succeeded.kind === 'revoke' && !succeeded.plan.migration) await grants.service.endByRevokeRequest(succeeded).catch((e: unknown) => logger.warn({ requestId, err: e instanceof Error ? e.message : String(e) }, 'could not record the end of the revoked grants'));
         await finish(succeeded);
       }
     } catch (e) {

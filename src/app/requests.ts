@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import { WidError, type DomainRefusal } from '../domain/errors';
-import type { RequestCommand, RevokeCommand } from '../domain/grammar';
+import type { MigrateCommand, RequestCommand, RevokeCommand } from '../domain/grammar';
 import { applyAction, newRequest, SYSTEM_ACTOR, type RequestAction } from '../domain/lifecycle';
 import { buildPlan } from '../domain/plan';
 import { approvalsChannelFor, evaluateRequest, findNamespace, isApprover, principalsInclude } from '../domain/policy';
@@ -18,6 +18,7 @@ import { approvedDm, deniedDm, expiredDm, reminderReply } from '../slack/blocks/
 import type { SlackMessage } from '../slack/blocks/text';
 import { errorText, type SlackLogger } from '../slack/logger';
 import type { UserGroups } from '../slack/usergroups';
+import type { Migrations } from './migrate';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -43,6 +44,8 @@ export interface RequestServiceDeps {
   teamUrl?: () => string | undefined;
   logger: SlackLogger;
   now?: () => Date;
+  /** `/wid migrate`: reads aad-pod-identity objects and the adopted identity (src/app/migrate.ts). */
+  migrations?: Migrations;
 }
 
 export type SubmitOutcome =
@@ -89,8 +92,8 @@ export class RequestService {
     return decision.ok ? undefined : decision.error;
   }
 
-  /** `/wid request …` and `/wid revoke …`: a pending request with its approval message, or why not. */
-  async submit(user: Actor, command: RequestCommand | RevokeCommand): Promise<SubmitOutcome> {
+  /** `/wid request …`, `/wid revoke …` and `/wid migrate …`: a pending request with its approval message, or why not. */
+  async submit(user: Actor, command: RequestCommand | RevokeCommand | MigrateCommand): Promise<SubmitOutcome> {
     const { policy, store } = this.deps;
     try {
       const groups = await this.groupsOf(user.id);
@@ -101,6 +104,11 @@ export class RequestService {
         if (!decision.ok) return { kind: 'refused', refusal: decision.error };
         const facts = await this.deps.clusterFacts(decision.value.cluster);
         const built = buildPlan({ policy, decision: decision.value, clusterFacts: facts, requestId: id, requester: user, kind: 'grant' });
+        if (!built.ok) return { kind: 'refused', refusal: built.error };
+        plan = built.value;
+      } else if (command.verb === 'migrate') {
+        if (!this.deps.migrations) return { kind: 'error', message: 'Migration (/wid migrate) is not configured on this wid-bot.' };
+        const built = await this.deps.migrations.plan(user, groups, command, id);
         if (!built.ok) return { kind: 'refused', refusal: built.error };
         plan = built.value;
       } else {
@@ -185,7 +193,7 @@ export class RequestService {
     for (const id of succeeded) {
       const r = await this.deps.store.get(id);
       if (!r || r.state !== 'succeeded' || r.clusterName !== clusterName || r.namespace !== namespace || r.serviceAccount !== serviceAccount) continue;
-      if (r.kind === 'grant' && (!grant || r.updatedAt > grant.updatedAt)) grant = r;
+      if ((r.kind === 'grant' || r.kind === 'migrate') && (!grant || r.updatedAt > grant.updatedAt)) grant = r;
       if (r.kind === 'revoke' && (!revoke || r.updatedAt > revoke.updatedAt)) revoke = r;
     }
     if (grant && revoke && revoke.updatedAt > grant.updatedAt) return undefined;

@@ -4,11 +4,12 @@
  * (@azure/arm-containerservice). Every failure leaves here as a RetryableError or TerminalError.
  */
 import type { TokenCredential } from '@azure/core-auth';
-import type { HttpClient, Pipeline } from '@azure/core-rest-pipeline';
+import { createPipelineRequest, RestError, type HttpClient, type Pipeline } from '@azure/core-rest-pipeline';
 import { ManagedServiceIdentityClient, type FederatedIdentityCredential as SdkFic, type Identity } from '@azure/arm-msi';
 import { AuthorizationManagementClient, type RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorization';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import type {
+  SubscriptionPort,
   AdapterCallHook,
   AuthorizationPort,
   ClusterPort,
@@ -54,6 +55,7 @@ export interface AzureAdapters {
   identities: IdentityPort;
   authorization: AuthorizationPort;
   clusters: ClusterPort;
+  subscriptions: SubscriptionPort;
   /** The read pacer shared by these adapters' clients (undefined when pacing is off). */
   readPacer?: ReadPacer;
 }
@@ -299,6 +301,17 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
         for await (const a of auth(armScope).roleAssignments.listForScope(bareScope(armScope), options)) out.push(toRoleAssignment(a, armScope));
         return out;
       }),
+
+    getRoleDefinitionName: async (roleDefinitionId) => {
+      const guid = roleDefinitionId.split('/').filter(Boolean).pop() ?? roleDefinitionId;
+      const at = slashScope(roleDefinitionId.replace(/\/providers\/Microsoft\.Authorization\/roleDefinitions\/[^/]+\/?$/i, '') || '/');
+      const d = await read(
+        'roleDefinitions.get',
+        { what: `read the role definition '${guid}'`, action: 'Microsoft.Authorization/roleDefinitions/read', scope: at },
+        () => auth(at).roleDefinitions.get(bareScope(at), guid),
+      );
+      return d?.roleName ?? undefined;
+    },
   };
 
   const clusters: ClusterPort = {
@@ -328,5 +341,25 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
     },
   };
 
-  return { identities, authorization, clusters, ...(readPacer ? { readPacer } : {}) };
+  const subscriptions: SubscriptionPort = {
+    listSubscriptions: () =>
+      call('subscriptions.list', { what: 'list the subscriptions', action: 'Microsoft.Resources/subscriptions/read', scope: '/' }, async () => {
+        // No SDK for Microsoft.Resources here: any client's pipeline brings the token, retry and pacing policies.
+        const client = msi(NO_SUBSCRIPTION);
+        const out: Array<{ subscriptionId: string; displayName?: string }> = [];
+        let url: string | undefined = `${endpoint}/subscriptions?api-version=2022-12-01`;
+        while (url) {
+          const res = await client.sendRequest(createPipelineRequest({ url, method: 'GET' }));
+          const body = JSON.parse(res.bodyAsText || '{}') as { value?: Array<{ subscriptionId?: string; displayName?: string }>; nextLink?: string; error?: { code?: string; message?: string } };
+          if (res.status !== 200) {
+            throw new RestError(body.error?.message ?? `HTTP ${res.status}`, { statusCode: res.status, ...(body.error?.code ? { code: body.error.code } : {}), request: res.request, response: res });
+          }
+          for (const v of body.value ?? []) if (v.subscriptionId) out.push({ subscriptionId: v.subscriptionId, ...(v.displayName ? { displayName: v.displayName } : {}) });
+          url = body.nextLink || undefined;
+        }
+        return out;
+      }),
+  };
+
+  return { identities, authorization, clusters, subscriptions, ...(readPacer ? { readPacer } : {}) };
 }

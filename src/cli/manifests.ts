@@ -12,7 +12,7 @@ import { CliError, takeOptions, type CliIo } from './verb';
 export const usage = [
   'wid manifests rbac --policy FILE [--namespace NS] [--service-account NAME]',
   '  Prints one Role and RoleBinding per namespace of the policy (never a reserved one) that let wid-bot create and',
-  '  annotate ServiceAccounts and request their tokens there, and nowhere else. Write it to manifests/base/rbac-namespaces.yaml:',
+  '  annotate ServiceAccounts, request their tokens and delete migrated aad-pod-identity objects there, and nowhere else. Write it to manifests/base/rbac-namespaces.yaml:',
   '    wid manifests rbac --policy manifests/base/policy.yaml > manifests/base/rbac-namespaces.yaml',
   '  --namespace        where wid-bot itself runs (default wid)',
   '  --service-account  wid-bot\'s own ServiceAccount (default wid-bot)',
@@ -27,6 +27,8 @@ export const NAMESPACE_RULES = [
   { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['create', 'patch'] },
   // TokenRequest for the verification (audience and lifetime are limited by the ValidatingAdmissionPolicy).
   { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
+  // Finish of /wid migrate: remove the AzureIdentityBinding and AzureIdentity once their pods moved.
+  { apiGroups: ['aadpodidentity.k8s.io'], resources: ['azureidentities', 'azureidentitybindings'], verbs: ['delete'] },
 ];
 
 export interface BotAccount {

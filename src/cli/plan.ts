@@ -9,6 +9,8 @@ import { evaluateRequest } from '../domain/policy';
 import type { ClusterPort } from '../domain/ports';
 import type { Actor } from '../domain/types';
 import { clusterFactsFor } from './cluster-facts';
+import type { MigrationWorld } from '../app/migrate';
+import { planMigrate } from './plan-migrate';
 import { CliError, takeOptions, type CliIo } from './verb';
 
 export const usage = [
@@ -17,12 +19,14 @@ export const usage = [
   '  --cluster  cluster from the policy (default: its defaultCluster)',
   '  --issuer   the cluster\'s OIDC issuer URL; with it (or issuerUrl in the policy) nothing is read from Azure',
   '  --as       check the request as this Slack user id (without it, who may request is not checked)',
+  'wid plan --policy FILE [--cluster NAME] [--issuer URL] [--as USER] migrate <namespace> <azureidentitybinding> [serviceaccount]',
+  '  the /wid migrate plan: reads the binding (KUBECONFIG) and the identity with its roles (AZURE_*), changes nothing',
 ].join('\n');
 
 /** The dry run's request id, written into the planned tags. */
 export const DRY_RUN_REQUEST_ID = 'dry-run';
 
-export async function run(args: string[], io: CliIo, deps: { clusterPort?: ClusterPort } = {}): Promise<number> {
+export async function run(args: string[], io: CliIo, deps: { clusterPort?: ClusterPort; migrations?: MigrationWorld } = {}): Promise<number> {
   const { options, rest } = takeOptions(args, ['policy', 'cluster', 'issuer', 'as'], ['help']);
   if (options.help) {
     io.out(usage);
@@ -37,8 +41,20 @@ export async function run(args: string[], io: CliIo, deps: { clusterPort?: Clust
   const parsed = parseArgv(rest);
   if (!parsed.ok) throw new CliError(parsed.error.message.replace(/\/wid /g, 'wid plan … '));
   const command = parsed.value;
+  if (command.verb === 'migrate') {
+    const planCluster = typeof options.cluster === 'string' ? options.cluster : undefined;
+    if (planCluster !== undefined && command.cluster !== undefined && planCluster !== command.cluster) {
+      throw new CliError(`--cluster is given twice with different values (${planCluster} and ${command.cluster}); give it once.`);
+    }
+    const as = typeof options.as === 'string' ? options.as : undefined;
+    const cluster = command.cluster ?? planCluster;
+    return planMigrate({ ...command, ...(cluster !== undefined ? { cluster } : {}) }, policy, as ? { id: as } : { id: `cli:${io.env.USER ?? 'operator'}` }, {
+      ...(typeof options.issuer === 'string' ? { issuerUrl: options.issuer } : {}),
+      checkRequester: as !== undefined,
+    }, io, { ...(deps.migrations ? { world: deps.migrations } : {}), ...(deps.clusterPort ? { clusterPort: deps.clusterPort } : {}) });
+  }
   if (command.verb !== 'request') {
-    throw new CliError(`wid plan plans requests only, not ${command.verb}.\nUsage: ${usage.split('\n')[0]}`);
+    throw new CliError(`wid plan plans requests and migrations only, not ${command.verb}.\nUsage: ${usage.split('\n')[0]}`);
   }
   const planCluster = typeof options.cluster === 'string' ? options.cluster : undefined;
   if (planCluster !== undefined && command.cluster !== undefined && planCluster !== command.cluster) {

@@ -21,6 +21,6 @@ export const VERBS: Record<string, VerbEntry> = {
   audit: { summary: 'find what breaks workload identity on a cluster, with the fix for each finding', load: () => require('./audit') as VerbModule },
   manifests: { summary: "print wid-bot's Role and RoleBinding for each namespace of the policy (wid manifests rbac)", load: () => require('./manifests') as VerbModule },
   policy: { summary: 'check the policy against what is deployed (wid policy check)', load: () => require('./policy') as VerbModule },
-  legacy: { summary: 'find aad-pod-identity leftovers and the /wid request line that moves each', load: () => require('./legacy') as VerbModule },
+  legacy: { summary: 'find aad-pod-identity leftovers and the /wid migrate or /wid request line that moves each', load: () => require('./legacy') as VerbModule },
   grants: { summary: 'list active grants and when each ends (reads REDIS_URL)', load: () => require('./grants') as VerbModule },
 };

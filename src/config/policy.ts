@@ -12,7 +12,8 @@ import { normaliseScope, validateClusterName, validateNamespace } from '../domai
 import { findBuiltInRole, isGuid, isPrivilegedRole, PRIVILEGED_ROLE_NAMES, roleDefinitionGuid, roleKey } from '../domain/roles';
 import { isScopePattern, scopeAllowed, scopePatternProblem, validateScope } from '../domain/scopes';
 import { listOf, show } from '../domain/text';
-import { RESERVED_NAMESPACES, TAG_MANAGED_BY, type Policy, type PolicyNamespace, type PolicyRole, type Principals } from '../domain/types';
+import { RESERVED_NAMESPACES, TAG_MANAGED_BY, type IdentitySearchScope, type Policy, type PolicyNamespace, type PolicyRole, type Principals } from '../domain/types';
+import { parseSearchScope } from '../domain/search-scopes';
 
 export interface PolicyProblem {
   /** Field path, e.g. `roles[2].approvals`; empty for the whole file. */
@@ -102,6 +103,7 @@ const policySchema = z.strictObject({
   operators: principals.optional(),
   approvalsChannel: text.optional(),
   allowReservedNamespaces: z.boolean().optional(),
+  identitySearchScopes: z.array(text).optional(),
   settings: z
     .strictObject({
       requestTtl: text.optional(),
@@ -369,5 +371,17 @@ function build(file: PolicyFile, source: string, problems: PolicyProblem[], brok
     requestTtlSeconds,
     reminderAfterSeconds,
     ...(grantReminderSeconds !== undefined ? { grantReminderSeconds } : {}),
+    ...(file.identitySearchScopes ? { identitySearchScopes: searchScopes(file.identitySearchScopes, add) } : {}),
   };
+}
+
+/** `identitySearchScopes:` entries, each parsed; a bad one is a problem at its index. */
+function searchScopes(items: readonly string[], add: (path: string, message: string) => void): IdentitySearchScope[] {
+  const out: IdentitySearchScope[] = [];
+  items.forEach((item, i) => {
+    const r = parseSearchScope(item);
+    if (r.ok) out.push(r.value);
+    else add(`identitySearchScopes[${i}]`, r.error.message);
+  });
+  return out;
 }

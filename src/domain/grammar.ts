@@ -45,7 +45,17 @@ export interface GrantsCommand {
   verb: 'grants';
   namespace?: string;
 }
-export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand;
+/** `/wid migrate <namespace> <azureidentitybinding> [serviceaccount]`, or with `--finish` the clean-up after the pods moved. */
+export interface MigrateCommand {
+  verb: 'migrate';
+  namespace: string;
+  binding: string;
+  serviceAccount?: string;
+  cluster?: string;
+  reason?: string;
+  finish: boolean;
+}
+export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | MigrateCommand;
 export type Verb = WidCommand['verb'];
 
 /** Longest command text accepted; Slack caps slash commands well below this anyway. */
@@ -53,7 +63,9 @@ export const MAX_COMMAND_LENGTH = 2000;
 /** Longest duration accepted by `--for`. */
 export const MAX_DURATION_SECONDS = 366 * 24 * 3600;
 
-type FlagName = 'scope' | 'cluster' | 'reason' | 'for';
+type FlagName = 'scope' | 'cluster' | 'reason' | 'for' | 'finish';
+/** Flags that take no value: present or not. */
+const SWITCHES: readonly FlagName[] = ['finish'];
 
 interface VerbSpec {
   usage: string;
@@ -79,6 +91,11 @@ const SPECS: Record<Verb, VerbSpec> = {
   audit: { usage: '/wid audit [--cluster <name>]', summary: 'find drift between the policy, Azure and the cluster', flags: ['cluster'] },
   legacy: { usage: '/wid legacy [--cluster <name>]', summary: 'find aad-pod-identity leftovers to migrate', flags: ['cluster'] },
   grants: { usage: '/wid grants [namespace]', summary: 'list active grants and when each ends', flags: [] },
+  migrate: {
+    usage: '/wid migrate [--finish] <namespace> <azureidentitybinding> [serviceaccount] [--cluster <name>] [--reason <text>]',
+    summary: "move an aad-pod-identity binding to workload identity with the identity it already uses (--finish removes the binding once its pods moved)",
+    flags: ['cluster', 'reason', 'finish'],
+  },
   help: { usage: '/wid help [command]', summary: 'show this help', flags: [] },
 };
 
@@ -324,6 +341,11 @@ function parseTokens(tokens: Token[]): Result<WidCommand> {
     const flag = name as FlagName;
     if (flags[flag] !== undefined) return refuseWithUsage('duplicate-flag', `--${flag} is given twice; give it once.`, verb, flag);
     i++;
+    if (SWITCHES.includes(flag)) {
+      if (inline !== undefined) return refuseWithUsage('unexpected-flag-value', `--${flag} takes no value; leave out "=${show(inline, 40)}".`, verb, flag);
+      flags[flag] = 'true';
+      continue;
+    }
     const words: string[] = inline !== undefined && inline !== '' ? [inline] : [];
     if (flag === 'reason') {
       // A reason runs to the next flag, so `--reason needs the vault` works without quotes.
@@ -399,6 +421,13 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
       const t = topic.toLowerCase();
       if (!isVerb(t)) return refuseWithUsage('unknown-verb', `There is no command ${show(topic, 40)} to explain. Commands: ${VERBS.join(', ')}.`, verb);
       return ok({ verb, topic: t });
+    }
+    case 'migrate': {
+      const [namespace, binding, serviceAccount, ...extra] = pos;
+      if (namespace === undefined) return refuseWithUsage('missing-argument', 'migrate needs a namespace and the name of an AzureIdentityBinding in it.', verb, 'namespace');
+      if (binding === undefined) return refuseWithUsage('missing-argument', `migrate needs the AzureIdentityBinding after the namespace ${show(namespace, 40)}; /wid legacy lists them.`, verb, 'binding');
+      if (extra.length) return tooMany(verb, extra);
+      return ok({ verb, namespace, binding, ...(serviceAccount !== undefined ? { serviceAccount } : {}), ...cluster, ...reason, finish: flags.finish !== undefined });
     }
     case 'cluster':
     case 'creds':

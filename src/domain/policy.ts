@@ -44,7 +44,7 @@ export function principalsInclude(p: Principals, actorId: string, actorGroups: r
   return p.anyone || p.users.includes(actorId) || p.groups.some((g) => actorGroups.includes(g));
 }
 
-function describePrincipals(p: Principals): string {
+export function describePrincipals(p: Principals): string {
   // Stryker disable next-line ConditionalExpression,StringLiteral: only named for principals that just refused someone, which "anyone" never does
   if (p.anyone) return 'anyone';
   const parts = [...p.users.map((u) => `<@${u}>`), ...p.groups.map((g) => `<!subteam^${g}>`)];

@@ -67,6 +67,13 @@ export interface AuthorizationPort {
   createRoleAssignment(scope: string, name: string, roleDefinitionId: string, principalId: string, description?: string): Promise<RoleAssignment>;
   deleteRoleAssignment(scope: string, name: string): Promise<void>;
   listRoleAssignments(scope: string, principalId?: string): Promise<RoleAssignment[]>;
+  /** The display name of a role definition, by its full id; undefined when Azure has no such definition. */
+  getRoleDefinitionName(roleDefinitionId: string): Promise<string | undefined>;
+}
+
+/** Microsoft.Resources: the subscriptions the caller may read (ARM `GET /subscriptions`). */
+export interface SubscriptionPort {
+  listSubscriptions(): Promise<Array<{ subscriptionId: string; displayName?: string }>>;
 }
 
 /** Microsoft.ContainerService: the AKS cluster read. */
@@ -89,6 +96,8 @@ export interface PodInfo {
   labels: Record<string, string>;
   /** Env var AZURE_CLIENT_ID of the first container that sets it, if any. */
   azureClientIdEnv?: string;
+  /** status.phase (Pending, Running, Succeeded, Failed, Unknown) when the API says. */
+  phase?: string;
 }
 
 export interface LegacyPodIdentity {
@@ -100,6 +109,8 @@ export interface LegacyPodIdentity {
   resourceId?: string;
   azureIdentity?: string;
   selector?: string;
+  /** AzureIdentity spec.type: 0 user-assigned identity, 1 service principal, 2 service principal certificate. */
+  identityType?: number;
 }
 
 /** The Kubernetes API of one cluster. */
@@ -115,6 +126,8 @@ export interface KubePort {
   requestServiceAccountToken(namespace: string, name: string, audience: string, expirationSeconds?: number): Promise<string>;
   /** aad-pod-identity objects in every namespace; [] when the CRDs are not installed. */
   listLegacyPodIdentities(): Promise<LegacyPodIdentity[]>;
+  /** Deletes one aad-pod-identity object; one already gone is not an error. */
+  deleteLegacyPodIdentity(kind: LegacyPodIdentity['kind'], namespace: string, name: string): Promise<void>;
 }
 
 /** Entra ID: exchange a ServiceAccount token for an access token as the identity (the pod's own path). */

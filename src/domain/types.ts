@@ -1,6 +1,7 @@
 /**
  * The vocabulary of wid-bot. Pure data: no I/O, no SDK types. Every other room speaks in these terms.
  */
+import type { MigrationPlan } from './migrate';
 
 export const WORKLOAD_IDENTITY_AUDIENCE = 'api://AzureADTokenExchange';
 export const ANNOTATION_CLIENT_ID = 'azure.workload.identity/client-id';
@@ -87,6 +88,14 @@ export interface Policy {
   reminderAfterSeconds: number;
   /** Remind a grant's requester this long before its end (or at 10 % of the duration when shorter); 0 = never; default 30 min. */
   grantReminderSeconds?: number;
+  /** Where the Slack inspection verbs and `/wid migrate` also look for identities: subscriptions or subscription/resource group. */
+  identitySearchScopes?: IdentitySearchScope[];
+}
+
+/** A subscription, or one resource group of it, searched for identities. */
+export interface IdentitySearchScope {
+  subscriptionId: string;
+  resourceGroup?: string;
 }
 
 // ───────────────────────────── cluster facts ─────────────────────────────
@@ -137,7 +146,8 @@ export interface PlannedServiceAccount {
 }
 
 export interface Plan {
-  kind: 'grant' | 'revoke';
+  /** `migrate` adopts an aad-pod-identity identity (plan.migration says which); its revoke keeps `migration`. */
+  kind: 'grant' | 'revoke' | 'migrate';
   cluster: { name: string; subscriptionId: string; resourceGroup: string; aksName: string };
   tenantId?: string;
   identity: PlannedIdentity;
@@ -146,6 +156,8 @@ export interface Plan {
   serviceAccount: PlannedServiceAccount;
   approvalsRequired: 1 | 2;
   durationSeconds?: number;
+  /** Set on migrate plans (and on their revokes): the binding, the adopted identity and the roles it already holds. */
+  migration?: MigrationPlan;
 }
 
 // ───────────────────────────── requests ─────────────────────────────
@@ -196,11 +208,13 @@ export interface ProvisionedResources {
   verified?: boolean;
   /** True when wid-bot created the identity (revoke deletes only those). */
   identityCreatedByWid?: boolean;
+  /** Migrate: the running pods the AzureIdentityBinding's selector covered when the ServiceAccount was bound. */
+  migratedPods?: string[];
 }
 
 export interface WidRequest {
   id: string;
-  kind: 'grant' | 'revoke';
+  kind: 'grant' | 'revoke' | 'migrate';
   state: RequestState;
   requester: Actor;
   clusterName: string;

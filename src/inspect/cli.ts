@@ -5,7 +5,9 @@
  */
 import { loadPolicyFile } from '../config/policy';
 import { WidError } from '../domain/errors';
-import type { ClusterPort, IdentityPort, KubePort } from '../domain/ports';
+import type { ClusterPort, IdentityPort, KubePort, SubscriptionPort } from '../domain/ports';
+import { parseSearchScope } from '../domain/search-scopes';
+import type { IdentitySearchScope } from '../domain/types';
 import type { Policy } from '../domain/types';
 import { CliError, takeOptions, type CliIo } from '../cli/verb';
 import { createInspector, resolveCluster } from './inspector';
@@ -18,6 +20,8 @@ export interface InspectCliDeps {
   clusters?: ClusterPort;
   identities?: IdentityPort;
   kube?: (clusterName: string) => KubePort;
+  /** `--all-subscriptions`: every subscription the caller can list. */
+  subscriptions?: SubscriptionPort;
   /** The grants' audit findings (default: from Azure's assignment descriptions, and the store when REDIS_URL is set). */
   grantFindings?: () => Promise<Finding[]>;
 }
@@ -48,12 +52,43 @@ const COMMON_USAGE = [
   'Azure is reached with the standard AZURE_* variables (DefaultAzureCredential, AZURE_RESOURCE_MANAGER_URL); Kubernetes with KUBECONFIG.',
 ];
 
+const SEARCH_USAGE = [
+  '  --subscription       also search this subscription (or <subscription>/<resource group>) for identities; repeatable',
+  '  --all-subscriptions  also search every subscription the caller can list (ARM GET /subscriptions)',
+  'Scopes Azure refuses to list (403) are named in the result; the others still answer.',
+];
+
+/** The search options of creds and audit, taken out of argv wherever they stand. */
+export function takeSearchOptions(args: readonly string[]): { scopes: IdentitySearchScope[]; all: boolean; rest: string[] } {
+  const scopes: IdentitySearchScope[] = [];
+  const rest: string[] = [];
+  let all = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--all-subscriptions') {
+      all = true;
+      continue;
+    }
+    const m = /^--subscription(?:=(.*))?$/s.exec(a);
+    if (!m) {
+      rest.push(a);
+      continue;
+    }
+    const value = m[1] ?? args[++i];
+    if (value === undefined || value.startsWith('--') || value.trim() === '') throw new CliError('--subscription needs a subscription id (or <subscription id>/<resource group>).');
+    const parsed = parseSearchScope(value);
+    if (!parsed.ok) throw new CliError(`--subscription: ${parsed.error.message}`);
+    scopes.push(parsed.value);
+  }
+  return { scopes, all, rest };
+}
+
 export const USAGES: Record<InspectVerb, string> = {
   cluster: ['wid cluster --policy FILE [--cluster NAME] [--json]', '  OIDC issuer, workload identity, cluster identity and the legacy pod-identity add-on; the az command that fixes what is off.', ...COMMON_USAGE].join('\n'),
   list: ['wid list --policy FILE [--cluster NAME] [--json] [namespace]', '  ServiceAccounts with the workload-identity client-id annotation or use label, and whether their client id is a managed identity.', ...COMMON_USAGE].join('\n'),
-  creds: ['wid creds --policy FILE [--cluster NAME] [--json]', "  Federated credentials, across the policy's identity resource group, that trust this cluster's issuer.", ...COMMON_USAGE].join('\n'),
-  audit: ['wid audit --policy FILE [--cluster NAME] [--json]', '  Findings with severity and fix: ServiceAccounts, pods, credentials and the cluster joined.', ...COMMON_USAGE].join('\n'),
-  legacy: ['wid legacy --policy FILE [--cluster NAME] [--json]', '  aad-pod-identity leftovers, each with the /wid request line that moves it to workload identity.', ...COMMON_USAGE].join('\n'),
+  creds: ['wid creds --policy FILE [--cluster NAME] [--subscription ID[/GROUP]]... [--all-subscriptions] [--json]', "  Federated credentials, across the policy's identity resource group and identitySearchScopes, that trust this cluster's issuer.", ...COMMON_USAGE, ...SEARCH_USAGE].join('\n'),
+  audit: ['wid audit --policy FILE [--cluster NAME] [--subscription ID[/GROUP]]... [--all-subscriptions] [--json]', '  Findings with severity and fix: ServiceAccounts, pods, credentials and the cluster joined.', ...COMMON_USAGE, ...SEARCH_USAGE].join('\n'),
+  legacy: ['wid legacy --policy FILE [--cluster NAME] [--json]', '  aad-pod-identity leftovers, each with the /wid migrate (bindings) or /wid request line that moves it to workload identity.', ...COMMON_USAGE].join('\n'),
 };
 
 function loadPolicy(path: string): Policy {
@@ -80,6 +115,7 @@ function environmentAdapters(io: CliIo, context: string | undefined): Required<O
   return {
     clusters: azure.clusters,
     identities: azure.identities,
+    subscriptions: azure.subscriptions,
     // One kubeconfig context serves the selected cluster: the named one, or the current one.
     kube: () => (kube ??= createKubeAdapter({ ...kubeconfigFrom(io.env), ...(context ? { context } : {}) })),
   };
@@ -106,7 +142,9 @@ function parseArgs(args: readonly string[], verb: InspectVerb, firstLine: string
 
 export async function runInspectVerb(verb: InspectVerb, args: string[], io: CliIo, deps: InspectCliDeps = {}): Promise<number> {
   const usage = USAGES[verb];
-  const { options, rest } = parseArgs(args, verb, usage.split('\n')[0] ?? '');
+  const wide = verb === 'creds' || verb === 'audit';
+  const search = wide ? takeSearchOptions(args) : { scopes: [], all: false, rest: [...args] };
+  const { options, rest } = parseArgs(search.rest, verb, usage.split('\n')[0] ?? '');
   if (options.help) {
     io.out(usage);
     return 0;
@@ -131,9 +169,15 @@ export async function runInspectVerb(verb: InspectVerb, args: string[], io: CliI
   }
 
   try {
-    const env = deps.clusters && deps.identities && deps.kube ? undefined : environmentAdapters(io, typeof options.context === 'string' ? options.context : undefined);
+    const env = deps.clusters && deps.identities && deps.kube && (!search.all || deps.subscriptions) ? undefined : environmentAdapters(io, typeof options.context === 'string' ? options.context : undefined);
+    const extra = [...search.scopes];
+    if (search.all) {
+      const subscriptions = deps.subscriptions ?? (env as Required<Omit<InspectCliDeps, 'grantFindings'>>).subscriptions;
+      for (const s of await subscriptions.listSubscriptions()) extra.push({ subscriptionId: s.subscriptionId.toLowerCase() });
+    }
     const inspector = createInspector({
       policy,
+      ...(extra.length ? { extraIdentityScopes: extra } : {}),
       clusters: deps.clusters ?? (env as Required<Omit<InspectCliDeps, 'grantFindings'>>).clusters,
       identities: deps.identities ?? (env as Required<Omit<InspectCliDeps, 'grantFindings'>>).identities,
       kube: deps.kube ?? (env as Required<Omit<InspectCliDeps, 'grantFindings'>>).kube,

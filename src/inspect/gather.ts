@@ -3,10 +3,16 @@
  * Credential listing runs one call per identity under bounded parallelism and waits out throttling
  * (RetryableError with retryAfterSeconds) instead of failing the scan.
  */
-import { isRetryable } from '../domain/errors';
+import { isRetryable, WidError } from '../domain/errors';
+import { searchScopeText } from '../domain/search-scopes';
 import type { ClusterPort, FederatedCredential, IdentityPort, KubePort, LegacyPodIdentity, ManagedIdentity, PodInfo, ServiceAccountInfo } from '../domain/ports';
 import type { ClusterFacts, Policy, PolicyCluster } from '../domain/types';
-import type { ProgressCallback } from './types';
+import type { ProgressCallback, SearchedScopes } from './types';
+
+/** Azure's 403 for the caller (AuthorizationFailed and its linked form). */
+export function isForbidden(e: unknown): e is WidError {
+  return e instanceof WidError && /^(Linked)?AuthorizationFailed$|^Forbidden$/i.test(e.code);
+}
 
 /** Credential listings in flight at once: enough to keep the CPU busy while ~20–100 ms ARM calls are in flight (throttled calls still wait their Retry-After). */
 export const DEFAULT_CONCURRENCY = 48;
@@ -83,10 +89,11 @@ export function identityScopes(policy: Policy, extra: readonly IdentityScope[] =
  * arrive so credential listing can start before the last page. A throttled or failed page restarts
  * that scope's listing after the wait; identities already yielded are skipped.
  */
-export async function* streamIdentities(identities: IdentityPort, scopes: readonly IdentityScope[], retry: RetryOptions = {}): AsyncGenerator<ManagedIdentity> {
+export async function* streamIdentities(identities: IdentityPort, scopes: readonly IdentityScope[], retry: RetryOptions = {}, report?: SearchedScopes): AsyncGenerator<ManagedIdentity> {
   const seen = new Set<string>();
   for (const s of scopes) {
     let attempt = 0;
+    report?.searched.push(searchScopeText(s));
     for (;;) {
       try {
         for await (const i of identities.listIdentities(s.subscriptionId, s.resourceGroup)) {
@@ -97,6 +104,12 @@ export async function* streamIdentities(identities: IdentityPort, scopes: readon
         }
         break;
       } catch (e) {
+        // An extra scope the caller may not read is reported and skipped: the others still answer. The scope
+        // holding the policy's own identities is not optional: wid-bot cannot work without reading it.
+        if (report && isForbidden(e) && !report.required?.(s)) {
+          report.unreadable.push({ scope: searchScopeText(s), reason: e.message });
+          break;
+        }
         if (!isRetryable(e) || attempt >= (retry.maxRetries ?? 6)) throw e;
         const wait = e.retryAfterSeconds !== undefined ? e.retryAfterSeconds * 1000 : (retry.baseDelayMs ?? 250) * 2 ** attempt;
         attempt++;
@@ -107,9 +120,9 @@ export async function* streamIdentities(identities: IdentityPort, scopes: readon
 }
 
 /** Every identity in the scopes, each once. */
-export async function gatherIdentities(identities: IdentityPort, scopes: readonly IdentityScope[], retry: RetryOptions = {}): Promise<ManagedIdentity[]> {
+export async function gatherIdentities(identities: IdentityPort, scopes: readonly IdentityScope[], retry: RetryOptions = {}, report?: SearchedScopes): Promise<ManagedIdentity[]> {
   const out: ManagedIdentity[] = [];
-  for await (const i of streamIdentities(identities, scopes, retry)) out.push(i);
+  for await (const i of streamIdentities(identities, scopes, retry, report)) out.push(i);
   return out;
 }
 

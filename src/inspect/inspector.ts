@@ -11,7 +11,7 @@ import { inspectCreds } from './creds';
 import { DEFAULT_CONCURRENCY, gatherAllClusterFacts, gatherClusterFacts, gatherCredentials, gatherIdentities, gatherKube, identityScopes, streamIdentities, type IdentityScope, type RetryOptions } from './gather';
 import { inspectLegacy } from './legacy';
 import { inspectList } from './list';
-import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, InspectVerb, LegacyResult, ListResult, ProgressCallback } from './types';
+import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, InspectVerb, LegacyResult, ListResult, ProgressCallback, SearchedScopes } from './types';
 
 export interface InspectorDeps {
   policy: Policy;
@@ -56,10 +56,16 @@ export function resolveCluster(policy: Policy, name: string | undefined): Policy
 
 export function createInspector(deps: InspectorDeps): Inspector {
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
-  const scopes = identityScopes(deps.policy, deps.extraIdentityScopes);
+  // The policy's identitySearchScopes (what the Slack commands search) and any the caller adds (the CLI's --subscription).
+  const scopes = identityScopes(deps.policy, [...(deps.policy.identitySearchScopes ?? []), ...(deps.extraIdentityScopes ?? [])]);
   const nameCluster = deps.policy.clusters.length > 1;
-  const credentialsOf = (onProgress: ProgressCallback | undefined) =>
-    gatherCredentials(deps.identities, streamIdentities(deps.identities, scopes, deps.retry), { concurrency, ...(onProgress ? { onProgress } : {}), ...(deps.retry ? { retry: deps.retry } : {}) });
+  const credentialsOf = (onProgress: ProgressCallback | undefined, report: SearchedScopes) =>
+    gatherCredentials(deps.identities, streamIdentities(deps.identities, scopes, deps.retry, report), { concurrency, ...(onProgress ? { onProgress } : {}), ...(deps.retry ? { retry: deps.retry } : {}) });
+  const own = deps.policy.identities;
+  const holdsOwn = (s: { subscriptionId: string; resourceGroup?: string }): boolean =>
+    s.subscriptionId.toLowerCase() === own.subscriptionId.toLowerCase() && (!s.resourceGroup || s.resourceGroup.toLowerCase() === own.resourceGroup.toLowerCase());
+  const newReport = (): SearchedScopes => ({ searched: [], unreadable: [], required: holdsOwn });
+  const searched = (r: SearchedScopes): SearchedScopes => ({ searched: r.searched, unreadable: r.unreadable });
 
   const inspector: Inspector = {
     async cluster(args = {}) {
@@ -70,19 +76,21 @@ export function createInspector(deps: InspectorDeps): Inspector {
     async list(args = {}, onProgress) {
       const cluster = resolveCluster(deps.policy, args.cluster);
       onProgress?.({ done: 0, total: 2, phase: 'serviceaccounts and identities' });
+      const report = newReport();
       const [kube, identities] = await Promise.all([
         gatherKube(deps.kube(cluster.name), { serviceAccounts: true, ...(args.namespace !== undefined ? { namespace: args.namespace } : {}) }, deps.retry),
-        gatherIdentities(deps.identities, scopes, deps.retry),
+        gatherIdentities(deps.identities, scopes, deps.retry, report),
       ]);
       onProgress?.({ done: 2, total: 2, phase: 'serviceaccounts and identities' });
-      return inspectList(cluster, kube.serviceAccounts, identities, args.namespace);
+      return { ...inspectList(cluster, kube.serviceAccounts, identities, args.namespace), scopes: searched(report) };
     },
 
     async creds(args = {}, onProgress) {
       const cluster = resolveCluster(deps.policy, args.cluster);
       // Credentials are listed while the identity pages still arrive.
-      const [facts, gathered] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), credentialsOf(onProgress)]);
-      return inspectCreds(cluster, facts, gathered);
+      const report = newReport();
+      const [facts, gathered] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), credentialsOf(onProgress, report)]);
+      return { ...inspectCreds(cluster, facts, gathered), scopes: searched(report) };
     },
 
     async legacy(args = {}) {
@@ -93,15 +101,16 @@ export function createInspector(deps: InspectorDeps): Inspector {
 
     async audit(args = {}, onProgress) {
       const cluster = resolveCluster(deps.policy, args.cluster);
+      const report = newReport();
       const [knownClusters, kube, gathered] = await Promise.all([
         gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry),
         gatherKube(deps.kube(cluster.name), { serviceAccounts: true, pods: true }, deps.retry),
-        credentialsOf(onProgress),
+        credentialsOf(onProgress, report),
       ]);
       const own = knownClusters.find((k) => k.cluster.name === cluster.name);
       // This cluster's facts are needed for every check: its failure is the audit's failure.
       const facts = own?.facts ?? (await gatherClusterFacts(deps.clusters, cluster, deps.retry));
-      const result = auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster });
+      const result = { ...auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster }), scopes: searched(report) };
       if (!deps.grantFindings) return result;
       const grants = await deps.grantFindings();
       const findings = [...result.findings.filter((f) => f.severity === 'error'), ...grants.filter((f) => f.severity === 'error'), ...result.findings.filter((f) => f.severity !== 'error'), ...grants.filter((f) => f.severity !== 'error')];

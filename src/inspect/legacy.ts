@@ -37,8 +37,9 @@ export function inspectLegacy(cluster: PolicyCluster, facts: ClusterFacts, objec
       ...(o.azureIdentity ? { azureIdentity: o.azureIdentity } : {}),
       ...(o.selector ? { selector: o.selector } : {}),
       request: requestLine(o.namespace, serviceAccountFor(o), clusterFlag),
+      ...(o.kind === 'AzureIdentityBinding' ? { migrate: `/wid migrate ${o.namespace} ${o.name}${clusterFlag ? ` --cluster ${clusterFlag}` : ''}` } : {}),
     };
-    if (o.kind === 'AzureIdentityBinding') item.note = `Once the pods run with the new ServiceAccount: kubectl delete azureidentitybinding ${o.name} -n ${o.namespace}`;
+    if (o.kind === 'AzureIdentityBinding') item.note = `Keeps the identity it uses (same client id, same roles); Finish removes the binding once the pods run with the new ServiceAccount.`;
     else item.note = `Grant the new identity the roles this one has${resourceId ? ` (az role assignment list --assignee ${clientId ?? resourceId} --all)` : ''}; then: kubectl delete azureidentity ${o.name} -n ${o.namespace}`;
     return item;
   });

@@ -50,6 +50,15 @@ export interface ServiceAccountRow {
   identity?: { name: string; resourceGroup: string; subscriptionId: string };
 }
 
+/** Where identities were looked for, and where Azure refused to list them (403): named, not fatal. */
+export interface SearchedScopes {
+  /** `<subscription>` or `<subscription>/<resource group>`, in search order. */
+  searched: string[];
+  unreadable: Array<{ scope: string; reason: string }>;
+  /** A scope whose 403 fails the search (the one with the policy's own identities); not serialised. */
+  required?: (scope: { subscriptionId: string; resourceGroup?: string }) => boolean;
+}
+
 export interface ListResult {
   verb: 'list';
   cluster: ClusterRef;
@@ -57,6 +66,7 @@ export interface ListResult {
   serviceAccounts: ServiceAccountRow[];
   /** How many identities were searched for the client ids. */
   identitiesSearched: number;
+  scopes?: SearchedScopes;
 }
 
 export interface CredentialRow {
@@ -76,6 +86,7 @@ export interface CredsResult {
   credentials: CredentialRow[];
   identitiesSearched: number;
   credentialsSearched: number;
+  scopes?: SearchedScopes;
 }
 
 export interface LegacyItem {
@@ -88,6 +99,8 @@ export interface LegacyItem {
   selector?: string;
   /** The `/wid request …` line that moves this to workload identity. */
   request: string;
+  /** Bindings: the `/wid migrate …` line that moves them keeping the identity they use. */
+  migrate?: string;
   /** What else to do, e.g. switch the add-on off once nothing uses it. */
   note?: string;
 }
@@ -148,6 +161,7 @@ export interface AuditResult {
   findings: Finding[];
   counts: Record<Severity, number>;
   scanned: { identities: number; credentials: number; serviceAccounts: number; pods: number };
+  scopes?: SearchedScopes;
 }
 
 export type InspectResult = ClusterResult | ListResult | CredsResult | LegacyResult | AuditResult;

@@ -85,6 +85,7 @@ function toPod(p: V1Pod): PodInfo {
     serviceAccountName: p.spec?.serviceAccountName ?? 'default',
     labels: { ...(p.metadata?.labels ?? {}) },
     ...(azureClientIdEnv !== undefined ? { azureClientIdEnv } : {}),
+    ...(p.status?.phase ? { phase: p.status.phase } : {}),
   };
 }
 
@@ -117,7 +118,9 @@ function toLegacy(kind: LegacyPodIdentity['kind'], o: CustomObject): LegacyPodId
   if (kind === 'AzureIdentity') {
     const clientId = str(spec.clientID) ?? str(spec.clientId);
     const resourceId = str(spec.resourceID) ?? str(spec.resourceId);
-    return { ...base, ...(clientId ? { clientId } : {}), ...(resourceId ? { resourceId } : {}) };
+    // aad-pod-identity reads a missing type as 0 (user-assigned identity).
+    const identityType = typeof spec.type === 'number' ? spec.type : typeof spec.type === 'string' && /^\d+$/.test(spec.type) ? Number(spec.type) : 0;
+    return { ...base, ...(clientId ? { clientId } : {}), ...(resourceId ? { resourceId } : {}), identityType };
   }
   const azureIdentity = str(spec.azureIdentity);
   const selector = selectorText(spec.selector);
@@ -260,6 +263,19 @@ export function createKubeAdapter(config: KubeAdapterConfig = {}): KubePort {
         } while (cont);
       }
       return out;
+    },
+
+    deleteLegacyPodIdentity: async (kind, namespace, name) => {
+      const plural = kind === 'AzureIdentity' ? 'azureidentities' : 'azureidentitybindings';
+      // 404: already deleted (or the CRDs are gone with everything in them).
+      await call(
+        `legacy.${plural}.delete`,
+        { verb: 'delete', resource: plural, group: AAD_POD_IDENTITY_GROUP, namespace, name },
+        async () => {
+          await custom.deleteNamespacedCustomObject({ group: AAD_POD_IDENTITY_GROUP, version: AAD_POD_IDENTITY_VERSION, namespace, plural, name });
+        },
+        () => undefined,
+      );
     },
   };
 }

@@ -56,13 +56,16 @@ export async function readInventory(request: WidRequest, deps: Pick<EngineDeps, 
   // The deterministic name when the plan knows the role's id; otherwise the name the grant recorded.
   const assignmentName = principalId && guid ? roleAssignmentName(ra.scope, principalId, roleDefinitionResourceId(subscriptionId, guid)) : request.resources.roleAssignmentId?.split('/').pop();
   const [assignment, credential, serviceAccount] = await Promise.all([
-    assignmentName ? attempt(() => deps.authorization.getRoleAssignment(ra.scope, assignmentName)) : Promise.resolve(undefined),
+    // A migration writes no role assignment: there is none of wid-bot's to look for.
+    assignmentName && !plan.migration ? attempt(() => deps.authorization.getRoleAssignment(ra.scope, assignmentName)) : Promise.resolve(undefined),
     'value' in identity && identity.value ? attempt(() => deps.identities.getFederatedCredential(ref, plan.federatedCredential.name)) : Promise.resolve(undefined),
     attempt(() => deps.kube.getServiceAccount(plan.serviceAccount.namespace, plan.serviceAccount.name)),
   ]);
 
   const raLabel = `role assignment '${ra.roleName}' on ${ra.scope}`;
-  if (assignment === undefined) {
+  if (plan.migration) {
+    lines.push(`unchanged: the adopted identity's own ${plan.migration.existingRoles.length} role assignment(s) (a migration writes none)`);
+  } else if (assignment === undefined) {
     const known = request.resources.roleAssignmentId;
     items.push({ what: 'roleAssignment', exists: false, ...(known ? { id: known } : {}) });
     lines.push(principalId ? `missing: ${raLabel}${known ? ` (${known})` : ''}` : `missing: ${raLabel} (no identity to assign it to)`);

@@ -157,12 +157,37 @@ async function stillUsedBy(run: ProvisionRun, identity: ManagedIdentity): Promis
 
 export const REVOKE_PHASES = [[annotationsStep], [credentialStep, assignmentStep], [identityRemovalStep]] as const;
 
+/** A migrated ServiceAccount's revoke: only the annotation and the credential wid-bot added go; the adopted identity and its roles stay. */
+export const MIGRATION_REVOKE_PHASES = [[annotationsStep], [credentialStep]] as const;
+
+/** Revokes a migration (the plan carries `migration`): never deletes the adopted identity, never touches its role assignments. */
+async function revokeMigration(request: WidRequest, deps: EngineDeps): Promise<ProvisionedResources> {
+  const ref = identityRefOf(request);
+  const { namespace, name } = request.plan.serviceAccount;
+  const [identity, serviceAccount] = await Promise.all([deps.identities.getIdentity(ref), deps.kube.getServiceAccount(namespace, name)]);
+  const run: RevokeRun = {
+    request: { ...request, steps: [...request.steps] },
+    deps,
+    limits: resolveLimits(deps.limits),
+    identityRef: ref,
+    preflight: { ...(identity ? { identity } : {}), ...(serviceAccount ? { serviceAccount } : {}), roleDefinitionId: '' },
+    resources: {},
+    ...(identity ? { identity } : {}),
+    ...(serviceAccount ? { serviceAccount } : {}),
+    kept: [`identity ${request.plan.identity.resourceId} and its role assignments (adopted from aad-pod-identity, not created by wid-bot)`],
+  };
+  for (const phase of MIGRATION_REVOKE_PHASES) await runPhase(run, phase);
+  deps.logger?.info({ requestId: request.id, kept: run.kept }, 'revoke of a migration left the adopted identity alone');
+  return run.resources;
+}
+
 /**
  * Revokes what a grant made, using the grant's plan (kind 'revoke'). Resolves with what remains for the record
  * (empty when everything wid-bot made is gone); rejects with a StepError like provisionGrant.
  */
 export async function provisionRevoke(request: WidRequest, deps: EngineDeps): Promise<ProvisionedResources> {
   if (request.kind !== 'revoke') throw new TerminalError(`Request ${request.id} is a ${request.kind}, not a revoke.`, 'WrongKind');
+  if (request.plan.migration) return revokeMigration(request, deps);
   const ref = identityRefOf(request);
   const { namespace, name } = request.plan.serviceAccount;
   const [identity, serviceAccount, roleDefinitionId] = await Promise.all([

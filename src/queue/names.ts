@@ -10,7 +10,7 @@ export const TIMERS_QUEUE = 'wid-timers';
 export const GRANTS_QUEUE = 'wid-grants';
 export type WidQueueName = typeof PROVISION_QUEUE | typeof TIMERS_QUEUE | typeof GRANTS_QUEUE;
 
-export type ProvisionAction = 'grant' | 'revoke';
+export type ProvisionAction = 'grant' | 'revoke' | 'migrate';
 export interface ProvisionJobData {
   requestId: string;
   action: ProvisionAction;

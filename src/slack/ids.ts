@@ -12,6 +12,10 @@ export const ACTION = {
   retry: 'wid_retry',
   grantExtend: 'wid_grant_extend',
   grantDone: 'wid_grant_done',
+  /** Beside each AzureIdentityBinding of /wid legacy: starts /wid migrate for it. */
+  migrate: 'wid_migrate',
+  /** On a migration's result: removes the binding and its AzureIdentity once the pods moved. */
+  migrateFinish: 'wid_migrate_finish',
 } as const;
 
 export const CALLBACK = {

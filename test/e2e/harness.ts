@@ -3,6 +3,9 @@
  * app (startWeb) and the real worker (startWorker), with Slack's signing client acting as Slack.
  */
 import { ClientSecretCredential } from '@azure/identity';
+import type { KnownBlock } from '@slack/types';
+import { inspectForSlack } from '../../src/inspect';
+import { createKubeAdapter } from '../../src/kube';
 import { createAzureAdapters, type AzureConfig } from '../../src/azure';
 import { parsePolicy } from '../../src/config/policy';
 import type { Policy, WidRequest } from '../../src/domain/types';
@@ -46,6 +49,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** Runs once the world is up, before anything connects to Redis. */
   beforeConnect?: (world: World) => Promise<void>;
+  /** Wire `/wid migrate` and the inspection verbs (`/wid legacy` with its Migrate buttons) to the world, as src/main.ts does. */
+  migrate?: boolean;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -59,13 +64,22 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     resourceManagerUrl: world.arm.url,
     retry: { maxRetries: 1, retryDelayMs: 50, maxRetryDelayMs: 200 },
   };
-  const clusters = createAzureAdapters(azure).clusters;
+  const adapters = createAzureAdapters(azure);
+  const clusters = adapters.clusters;
+  const kubePort = opts.migrate ? createKubeAdapter({ kubeconfigPath: world.files.kubeconfig }) : undefined;
+  const inspect = kubePort ? inspectForSlack({ policy, clusters, identities: adapters.identities, kube: () => kubePort }) : undefined;
   const web = await startWeb({
     slack: { mode: 'http', botToken: WORLD.botToken, signingSecret: WORLD.signingSecret, apiUrl: world.slack.apiUrl, port: 0 },
     redisUrl,
     prefix,
     policy,
     clusterFacts: (c) => clusters.getClusterFacts(c),
+    ...(kubePort && inspect
+      ? {
+          migrations: { identities: adapters.identities, authorization: adapters.authorization, kube: () => kubePort },
+          inspect: async (verb, args, user, onProgress) => (await inspect(verb, args, user.id, onProgress)).map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })),
+        }
+      : {}),
     ...opts.web,
   });
   const store = await RedisRequestStore.connect(redisUrl, { prefix });

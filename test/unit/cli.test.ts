@@ -117,7 +117,7 @@ describe('wid plan', () => {
     const revoke = await plan('payments', 'api');
     expect(revoke.code).toBe(2);
     const notRequest = await wid('plan', '--policy', POLICY, 'revoke', 'payments', 'api');
-    expect(notRequest.stderr).toContain('plans requests only');
+    expect(notRequest.stderr).toContain('plans requests and migrations only');
   });
 });
 

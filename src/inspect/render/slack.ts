@@ -4,7 +4,9 @@
  * message stays within Slack's limits (50 blocks, 3000 characters per section text), and nothing is
  * cut without saying so.
  */
-import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, LegacyResult, ListResult, Severity } from '../types';
+import { migrateButtonValue } from '../../slack/blocks/migrate-button';
+import { ACTION } from '../../slack/ids';
+import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, LegacyResult, ListResult, SearchedScopes, Severity } from '../types';
 
 export interface SlackMessage {
   text: string;
@@ -19,6 +21,14 @@ export const SECTIONS_PER_PAGE = 10;
 const INLINE_SECTIONS = 3;
 /** Thread pages at most; beyond that the summary says how much is left out and where to get it. */
 export const MAX_PAGES = 25;
+
+/** The searched scopes as a footer line; the unreadable ones named. */
+function scopesFooter(scopes: SearchedScopes | undefined): string | undefined {
+  if (!scopes) return undefined;
+  const unreadable = scopes.unreadable.map((u) => `:warning: could not read ${code(u.scope)} (${esc(u.reason.length > 300 ? `${u.reason.slice(0, 297)}...` : u.reason)})`);
+  const text = [`Searched ${scopes.searched.map(code).join(', ') || 'nothing'}.`, ...unreadable].join(' ');
+  return text.length > 2500 ? `${text.slice(0, 2480)}… (more in the CLI's --json)` : text;
+}
 
 /** Slack mrkdwn control characters. */
 export function esc(s: string): string {
@@ -62,13 +72,29 @@ interface Rendering {
   items: string[];
   /** Said after the items, e.g. how to read the list. */
   footer?: string;
+  /** A button beside an item (same index); items with buttons are never packed together. */
+  buttons?: Array<{ text: string; actionId: string; value: string } | undefined>;
+}
+
+/** One section per item with its button, packed items otherwise. */
+function sectionsOf(r: Rendering): unknown[] {
+  const buttons = r.buttons;
+  if (!buttons?.some(Boolean)) return packSections(r.items).map(section);
+  return r.items.flatMap((item, i) => {
+    const [first, ...rest] = splitItem(item);
+    const b = buttons[i];
+    const head = b
+      ? { type: 'section', text: { type: 'mrkdwn', text: first ?? '' }, accessory: { type: 'button', action_id: b.actionId, text: { type: 'plain_text', text: b.text }, value: b.value.slice(0, 2000) } }
+      : section(first ?? '');
+    return [head, ...rest.map(section)];
+  });
 }
 
 function paged(r: Rendering, user: string | undefined): SlackMessage[] {
-  const sections = packSections(r.items);
+  const sections = sectionsOf(r);
   const by = user ? ` · asked by <@${esc(user)}>` : '';
   if (sections.length <= INLINE_SECTIONS) {
-    const blocks = [header(r.title), section(r.summary), ...sections.map(section)];
+    const blocks = [header(r.title), section(r.summary), ...sections];
     if (r.footer) blocks.push(context(r.footer + by));
     else if (by) blocks.push(context(by.slice(3)));
     return [{ text: `${r.title}: ${r.summary}`.slice(0, 3000), blocks }];
@@ -88,7 +114,7 @@ function paged(r: Rendering, user: string | undefined): SlackMessage[] {
   const pages: SlackMessage[] = [];
   for (let p = 0; p < shownPages; p++) {
     const label = `${r.title} — page ${p + 1} of ${pageCount}`;
-    pages.push({ text: label, blocks: [context(esc(label)), ...sections.slice(p * SECTIONS_PER_PAGE, (p + 1) * SECTIONS_PER_PAGE).map(section)] });
+    pages.push({ text: label, blocks: [context(esc(label)), ...sections.slice(p * SECTIONS_PER_PAGE, (p + 1) * SECTIONS_PER_PAGE)] });
   }
   return [summary, ...pages];
 }
@@ -148,10 +174,13 @@ function legacyRendering(r: LegacyResult): Rendering {
     summary:
       r.items.length === 0
         ? ':white_check_mark: No aad-pod-identity leftovers: no AzureIdentity or AzureIdentityBinding, and the pod-identity add-on is off.'
-        : `*${r.items.length}* aad-pod-identity leftovers${r.podIdentityProfileEnabled ? ' (the AKS pod-identity add-on is on)' : ''}. Each line below moves one to workload identity; replace \`<role>\` with the role it had.`,
+        : `*${r.items.length}* aad-pod-identity leftovers${r.podIdentityProfileEnabled ? ' (the AKS pod-identity add-on is on)' : ''}. *Migrate* moves a binding to workload identity with the identity it already uses; the other lines make a new identity (replace \`<role>\` with the role it had).`,
     items: r.items.map(
       (i) =>
-        `*${i.kind}* ${code(`${i.namespace ? `${i.namespace}/` : ''}${i.name}`)}${i.clientId ? ` client id ${code(i.clientId)}` : ''}\n${code(i.request)}${i.note ? `\n_${esc(i.note)}_` : ''}`,
+        `*${i.kind}* ${code(`${i.namespace ? `${i.namespace}/` : ''}${i.name}`)}${i.clientId ? ` client id ${code(i.clientId)}` : ''}\n${code(i.migrate ?? i.request)}${i.note ? `\n_${esc(i.note)}_` : ''}`,
+    ),
+    buttons: r.items.map((i) =>
+      i.kind === 'AzureIdentityBinding' && i.namespace ? { text: 'Migrate', actionId: ACTION.migrate, value: migrateButtonValue({ namespace: i.namespace, binding: i.name, cluster: r.cluster.name }) } : undefined,
     ),
   };
 }
@@ -165,19 +194,24 @@ function auditRendering(r: AuditResult): Rendering {
   };
 }
 
+function withScopes(r: Rendering, scopes: SearchedScopes | undefined): Rendering {
+  const line = scopesFooter(scopes);
+  return line ? { ...r, footer: r.footer ? `${r.footer} ${line}` : line } : r;
+}
+
 /** The Slack messages for a result: the summary first, then the pages for its thread. */
 export function renderSlack(result: InspectResult, user?: string): SlackMessage[] {
   switch (result.verb) {
     case 'cluster':
       return paged(clusterRendering(result), user);
     case 'list':
-      return paged(listRendering(result), user);
+      return paged(withScopes(listRendering(result), result.scopes), user);
     case 'creds':
-      return paged(credsRendering(result), user);
+      return paged(withScopes(credsRendering(result), result.scopes), user);
     case 'legacy':
       return paged(legacyRendering(result), user);
     case 'audit':
-      return paged(auditRendering(result), user);
+      return paged(withScopes(auditRendering(result), result.scopes), user);
   }
 }
 

@@ -1,5 +1,13 @@
 /** Human-readable tables for the CLI: aligned columns, then the details a column cannot hold. */
-import type { AuditResult, ClusterResult, CredsResult, InspectResult, LegacyResult, ListResult, Severity } from '../types';
+import type { AuditResult, ClusterResult, CredsResult, InspectResult, LegacyResult, ListResult, SearchedScopes, Severity } from '../types';
+
+/** Which scopes were searched and which Azure refused (403), under a result; empty when not reported. */
+export function scopesText(scopes: SearchedScopes | undefined): string {
+  if (!scopes) return '';
+  const lines = [`Searched for identities: ${scopes.searched.join(', ') || 'nothing'}.`];
+  for (const u of scopes.unreadable) lines.push(`Could not read ${u.scope}: ${u.reason}`);
+  return `\n\n${lines.join('\n')}`;
+}
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -58,9 +66,9 @@ function credsTable(r: CredsResult): string {
 
 function legacyTable(r: LegacyResult): string {
   if (r.items.length === 0) return `No aad-pod-identity leftovers on cluster ${r.cluster.name}: no AzureIdentity or AzureIdentityBinding, and the pod-identity add-on is off.`;
-  const rows = r.items.map((i) => [i.kind, i.namespace ?? '-', i.name, i.clientId ?? i.azureIdentity ?? '-', i.request]);
+  const rows = r.items.map((i) => [i.kind, i.namespace ?? '-', i.name, i.clientId ?? i.azureIdentity ?? '-', i.migrate ?? i.request]);
   const notes = r.items.filter((i) => i.note).map((i) => `- ${i.kind} ${i.namespace ? `${i.namespace}/` : ''}${i.name}: ${i.note ?? ''}`);
-  return [table(['KIND', 'NAMESPACE', 'NAME', 'CLIENT ID / IDENTITY', 'MOVE WITH'], rows), '', 'Then:', ...notes, '', 'Replace <role> with the role the old identity was granted.'].join('\n');
+  return [table(['KIND', 'NAMESPACE', 'NAME', 'CLIENT ID / IDENTITY', 'MOVE WITH'], rows), '', 'Then:', ...notes, '', '/wid migrate keeps the identity a binding uses (its roles included); in a /wid request line, replace <role> with the role the old identity was granted.'].join('\n');
 }
 
 const SEVERITY_LABEL: Record<Severity, string> = { error: 'ERROR', warning: 'WARNING', info: 'INFO' };
@@ -82,12 +90,12 @@ export function renderTable(result: InspectResult): string {
     case 'cluster':
       return clusterTable(result);
     case 'list':
-      return listTable(result);
+      return listTable(result) + scopesText(result.scopes);
     case 'creds':
-      return credsTable(result);
+      return credsTable(result) + scopesText(result.scopes);
     case 'legacy':
       return legacyTable(result);
     case 'audit':
-      return auditTable(result);
+      return auditTable(result) + scopesText(result.scopes);
   }
 }

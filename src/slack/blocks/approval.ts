@@ -6,6 +6,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { StepName, StepOutcome, StepRecord, WidRequest } from '../../domain/types';
 import { ACTION } from '../ids';
+import { migrationAsk, migrationPlanFields } from './migrate';
 import { clip, code, context, duration, esc, fit, header, LIMIT, mention, section, type SlackMessage } from './text';
 
 export const STEP_LABEL: Record<StepName, string> = {
@@ -46,12 +47,13 @@ export function approvalsLine(r: WidRequest): string {
 
 /** Fallback text: also what notifications show. */
 export function approvalText(r: WidRequest): string {
-  const what = r.kind === 'revoke' ? 'revoke access of' : `${clip(r.roleName, 120)} for`;
+  const what = r.kind === 'revoke' ? 'revoke access of' : r.kind === 'migrate' ? 'migrate to workload identity' : `${clip(r.roleName, 120)} for`;
   return clip(`${r.id}: ${r.requester.name ?? r.requester.id} asks to ${what} ${r.namespace}/${clip(r.serviceAccount, 100)} on ${r.clusterName} — ${STATE_LINE[r.state].replace(/^:[a-z_]+: /, '')}`, LIMIT.fallbackText);
 }
 
 /** The plan's fields, each within Slack's 2,000-character field limit. */
 export function planFields(r: WidRequest): Array<{ type: 'mrkdwn'; text: string }> {
+  if (r.plan.migration) return migrationPlanFields(r, approvalsLine(r));
   const p = r.plan;
   const fields = [
     field('Identity', `${code(clip(p.identity.name, 200))}`),
@@ -110,9 +112,10 @@ export interface ApprovalMessageOptions {
 
 export function approvalMessage(r: WidRequest, opts: ApprovalMessageOptions = {}): SlackMessage {
   const blocks: KnownBlock[] = [];
-  blocks.push(header(r.kind === 'revoke' ? `Revoke workload identity · ${r.id}` : `Workload identity request · ${r.id}`));
-  const ask =
-    r.kind === 'revoke'
+  blocks.push(header(r.kind === 'revoke' ? `Revoke workload identity · ${r.id}` : r.kind === 'migrate' ? `Migrate from pod identity · ${r.id}` : `Workload identity request · ${r.id}`));
+  const ask = r.plan.migration
+    ? migrationAsk(r)
+    : r.kind === 'revoke'
       ? `${mention(r.requester.id)} asks to *revoke* what wid-bot granted to ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *${esc(r.clusterName)}*.`
       : `${mention(r.requester.id)} asks for *${esc(clip(r.roleName, 200))}* for ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *${esc(r.clusterName)}*.`;
   const reason = r.reason ? `\n>${fit(r.reason, REASON_MAX).replace(/\n/g, '\n>')}` : '\n_No reason given._';

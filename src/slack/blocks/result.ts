@@ -4,6 +4,7 @@
  */
 import { LABEL_USE, type WidRequest } from '../../domain/types';
 import { resourcesText, STEP_LABEL } from './approval';
+import { migrationResultReply } from './migrate';
 import { clip, code, context, esc, fit, mention, section, type SlackMessage } from './text';
 
 /** The pod spec lines that make a pod use the identity. Names are Kubernetes names: no escaping needed inside a code block, but backticks are impossible there anyway. */
@@ -30,6 +31,7 @@ function verification(r: WidRequest): string {
 /** Thread reply under the approval message. */
 export function resultReply(r: WidRequest): SlackMessage {
   if (r.state === 'succeeded') {
+    if (r.kind === 'migrate') return migrationResultReply(r);
     if (r.kind === 'revoke') {
       return { text: `${r.id} revoked`, blocks: [section(`:white_check_mark: Revoked: ${code(clip(`${r.namespace}/${r.serviceAccount}`, 600))} no longer has what wid-bot granted.`)] };
     }

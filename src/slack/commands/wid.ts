@@ -20,6 +20,8 @@ import type { RequestService, SubmitOutcome } from '../../app/requests';
 import type { RedisRequestStore } from '../../store';
 import type { GrantService } from '../../grants/service';
 import { grantEndBlocks, grantEndedBlocks, grantsListMessage } from '../blocks/grants';
+import type { Migrations } from '../../app/migrate';
+import { finishMigration } from '../actions/migrate';
 /** How often a long inspection tells the user how far it got. */
 const PROGRESS_EVERY_MS = 5000;
 
@@ -31,6 +33,8 @@ export interface CommandDeps {
   store: RedisRequestStore;
   logger: SlackLogger;
   inspect?: InspectHook;
+  /** `/wid migrate` (src/app/migrate.ts). */
+  migrations?: Migrations;
 }
 
 function ephemeral(respond: RespondFn, msg: SlackMessage): Promise<unknown> {
@@ -95,6 +99,12 @@ async function runCommand(deps: CommandDeps, client: WebClient, respond: Respond
       return;
     case 'request':
     case 'revoke': {
+      const outcome = await service.submit(user, cmd);
+      await ephemeral(respond, submitAnswer(outcome, cmd.verb));
+      return;
+    }
+    case 'migrate': {
+      if (cmd.finish) return void (await ephemeral(respond, await finishMigration(deps, client, user, cmd)));
       const outcome = await service.submit(user, cmd);
       await ephemeral(respond, submitAnswer(outcome, cmd.verb));
       return;

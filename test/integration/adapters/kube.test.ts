@@ -125,7 +125,7 @@ describe('Kubernetes adapter against the API emulator', () => {
     expect(kube.controls.requests({ path: '/serviceaccounts' }).length).toBeGreaterThan(2);
     const pods = await port.listPods();
     const web = pods.find((p) => p.name === 'web');
-    expect(web).toEqual({ namespace: 'team-b', name: 'web', serviceAccountName: 'list-p1', labels: { 'azure.workload.identity/use': 'true' }, azureClientIdEnv: 'c9' });
+    expect(web).toEqual({ namespace: 'team-b', name: 'web', serviceAccountName: 'list-p1', labels: { 'azure.workload.identity/use': 'true' }, azureClientIdEnv: 'c9', phase: 'Running' });
     expect(pods.find((p) => p.name === 'plain')).toMatchObject({ serviceAccountName: 'default' });
     expect(pods.find((p) => p.name === 'plain')?.azureClientIdEnv).toBeUndefined();
   });
@@ -138,9 +138,22 @@ describe('Kubernetes adapter against the API emulator', () => {
     kube.seedAzureIdentityBinding({ namespace: 'team-a', name: 'legacy-binding', azureIdentity: 'legacy-id', selector: 'legacy' });
     const legacy = await port.listLegacyPodIdentities();
     expect(legacy).toEqual([
-      { kind: 'AzureIdentity', namespace: 'team-a', name: 'legacy-id', clientId: 'legacy-client', resourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/legacy' },
+      { kind: 'AzureIdentity', namespace: 'team-a', name: 'legacy-id', clientId: 'legacy-client', resourceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/legacy', identityType: 0 },
       { kind: 'AzureIdentityBinding', namespace: 'team-a', name: 'legacy-binding', azureIdentity: 'legacy-id', selector: 'legacy' },
     ]);
+  });
+
+  test('aad-pod-identity: the AzureIdentity type is read; objects are deleted, and deleting one already gone is no error', async () => {
+    kube.setPodIdentityCrds(true);
+    kube.seedAzureIdentity({ namespace: 'team-a', name: 'sp-id', clientID: 'sp-client', resourceID: '', type: 1 });
+    kube.seedAzureIdentityBinding({ namespace: 'team-a', name: 'sp-binding', azureIdentity: 'sp-id', selector: 'sp' });
+    expect((await port.listLegacyPodIdentities()).find((o) => o.name === 'sp-id')?.identityType).toBe(1);
+    await port.deleteLegacyPodIdentity('AzureIdentityBinding', 'team-a', 'sp-binding');
+    await port.deleteLegacyPodIdentity('AzureIdentity', 'team-a', 'sp-id');
+    expect((await port.listLegacyPodIdentities()).filter((o) => o.name.startsWith('sp-'))).toEqual([]);
+    await expect(port.deleteLegacyPodIdentity('AzureIdentityBinding', 'team-a', 'sp-binding')).resolves.toBeUndefined();
+    kube.setPodIdentityCrds(false);
+    await expect(port.deleteLegacyPodIdentity('AzureIdentity', 'team-a', 'sp-id')).resolves.toBeUndefined();
   });
 
   test('an unreachable API server → retryable', async () => {

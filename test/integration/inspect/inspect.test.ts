@@ -116,6 +116,11 @@ describe('inspection verbs against a world with one case of every finding', () =
       'PodIdentityProfile aks-blue: /wid request <namespace> <serviceaccount> <role> --cluster blue',
     ]);
     expect(result.items[1]?.clientId).toBeDefined();
+    expect(result.items[1]?.migrate).toBe('/wid migrate finance reports-binding --cluster blue');
+    // in Slack the binding carries a Migrate button that starts /wid migrate for it on this cluster
+    const blocks = JSON.stringify(renderSlack(result, 'U0CAROL001').map((m) => m.blocks));
+    expect(blocks).toContain('"action_id":"wid_migrate"');
+    expect(blocks).toContain(JSON.stringify(JSON.stringify({ n: 'finance', b: 'reports-binding', c: 'blue' })).slice(1, -1));
   });
 
   it('retries a throttled credential listing after the wait ARM asks for', async () => {

@@ -207,12 +207,18 @@ describe('RBAC', () => {
     expect((roles[0] as { aggregationRule?: unknown }).aggregationRule).toBeUndefined();
   });
 
-  it('changes and tokens only in the policy\'s namespaces: serviceaccounts create/patch, serviceaccounts/token create', () => {
+  it('changes and tokens only in the policy\'s namespaces: serviceaccounts create/patch, serviceaccounts/token create, migrated aad-pod-identity objects delete', () => {
     const roles = ofKind('Role');
     expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(parsePolicy(read('manifests/base/policy.yaml'), 'policy.yaml').namespaces.map((n) => n.name).sort());
     for (const role of roles) {
       expect(role.metadata.name).toBe('wid-bot-provision');
-      expect([...grants(role)].sort()).toEqual(['|serviceaccounts/token|create', '|serviceaccounts|create', '|serviceaccounts|patch']);
+      expect([...grants(role)].sort()).toEqual([
+        'aadpodidentity.k8s.io|azureidentities|delete',
+        'aadpodidentity.k8s.io|azureidentitybindings|delete',
+        '|serviceaccounts/token|create',
+        '|serviceaccounts|create',
+        '|serviceaccounts|patch',
+      ]);
     }
     const all = [...ofKind('ClusterRole'), ...roles].flatMap((r) => [...grants(r)]);
     expect(all.filter((g) => g.includes('*'))).toEqual([]);
