@@ -10,6 +10,7 @@ import { createAzureAdapters, credentialFromEnv, resourceManagerFromEnv, type Az
 import type { KubeAdapterConfig } from './kube';
 import type { KubePort } from './domain/ports';
 import { inspectForSlack } from './inspect';
+import { IssuerHistory, recordingIssuers } from './store/issuers';
 import { createLogger, Metrics, bullmqQueueCounts, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
 import { followTransitions, type TransitionFeed } from './observability/transitions';
 import { startWeb, type RunningWeb } from './web';
@@ -164,9 +165,13 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
       let kubePort: KubePort | undefined;
       const kubeOnDemand = (): KubePort => (kubePort ??= (require('./kube') as typeof import('./kube')).createKubeAdapter(kube));
       const grantStore = new RedisGrantStore(store.redis, store.keys);
+      // Every issuer the web side reads is recorded, so a recreated cluster's old issuer stays known.
+      const issuers = new IssuerHistory(store.redis, prefix);
+      const clusters = recordingIssuers(adapters.clusters, issuers, logger);
       const inspect = inspectForSlack({
         policy: config.policy.policy,
-        clusters: adapters.clusters,
+        clusters,
+        issuerHistory: (name) => issuers.history(name),
         identities: adapters.identities,
         kube: kubeOnDemand,
         grantFindings: () => grantFindings({ policy: config.policy.policy, identities: adapters.identities, authorization: adapters.authorization, grants: grantStore }),
@@ -183,7 +188,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         redisUrl: config.redis.url,
         prefix,
         policy: config.policy.policy,
-        clusterFacts: (c) => adapters.clusters.getClusterFacts(c),
+        clusterFacts: (c) => clusters.getClusterFacts(c),
         ...(config.slack.approvalsChannel ? { approvalsChannelFallback: config.slack.approvalsChannel } : {}),
         logger: slackLogger(logger),
         inspect: async (verb, args, user, onProgress) => {

@@ -13,6 +13,7 @@ import { createKubeAdapter, type KubeAdapterConfig } from './kube';
 import { provisionGrant, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
+import { IssuerHistory, recordingIssuers } from './store/issuers';
 import { startGrants, type GrantWorkerConfig, type RunningGrants } from './grants/worker';
 
 export interface WorkerConfig {
@@ -57,7 +58,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   const deps: EngineDeps = {
     identities: azure.identities,
     authorization: azure.authorization,
-    clusters: azure.clusters,
+    clusters: recordingIssuers(azure.clusters, new IssuerHistory(store.redis, config.prefix ?? 'wid'), logger),
     kube,
     tokenExchange,
     redis: store.redis,

@@ -37,6 +37,7 @@ export interface RefederateIdentity {
   subscriptionId: string;
   resourceGroup: string;
   clientId: string;
+  tenantId: string;
   credentials: readonly RefederateCredential[];
 }
 
@@ -57,6 +58,7 @@ export interface IdentityTarget {
   subscriptionId: string;
   resourceGroup: string;
   clientId: string;
+  tenantId: string;
 }
 
 /** One identity and ServiceAccount that gets a credential for the current issuer. */
@@ -126,7 +128,7 @@ export function issuerCredentialName(cluster: string, namespace: string, service
 }
 
 function target(i: RefederateIdentity): IdentityTarget {
-  return { id: i.id, name: i.name, subscriptionId: i.subscriptionId, resourceGroup: i.resourceGroup, clientId: i.clientId };
+  return { id: i.id, name: i.name, subscriptionId: i.subscriptionId, resourceGroup: i.resourceGroup, clientId: i.clientId, tenantId: i.tenantId };
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { TerminalError } from '../domain/errors';
 import type { ClusterPort, IdentityPort, KubePort } from '../domain/ports';
+import type { IssuerRecord } from '../domain/refederate';
 import type { Policy, PolicyCluster } from '../domain/types';
 import { auditCluster } from './audit';
 import { inspectCluster } from './cluster';
@@ -26,6 +27,8 @@ export interface InspectorDeps {
   retry?: RetryOptions;
   /** Findings about time-bound grants, added to the audit (src/grants/audit.ts). */
   grantFindings?: () => Promise<Finding[]>;
+  /** A policy cluster's recorded issuers (src/store/issuers.ts), for the issuer-changed findings. */
+  issuerHistory?: (clusterName: string) => Promise<IssuerRecord[]>;
 }
 
 export interface InspectArgs {
@@ -52,6 +55,12 @@ export function resolveCluster(policy: Policy, name: string | undefined): Policy
     throw new TerminalError(`There is no cluster "${wanted}" in the policy. Clusters: ${policy.clusters.map((c) => c.name).join(', ')}.`, 'UnknownCluster');
   }
   return found;
+}
+
+/** Every policy cluster's recorded issuers; a cluster whose history cannot be read counts as having none. */
+async function gatherIssuerHistory(read: (clusterName: string) => Promise<IssuerRecord[]>, policy: Policy): Promise<Record<string, IssuerRecord[]>> {
+  const entries = await Promise.all(policy.clusters.map(async (c) => [c.name, await read(c.name).catch(() => [])] as const));
+  return Object.fromEntries(entries);
 }
 
 export function createInspector(deps: InspectorDeps): Inspector {
@@ -101,7 +110,8 @@ export function createInspector(deps: InspectorDeps): Inspector {
       const own = knownClusters.find((k) => k.cluster.name === cluster.name);
       // This cluster's facts are needed for every check: its failure is the audit's failure.
       const facts = own?.facts ?? (await gatherClusterFacts(deps.clusters, cluster, deps.retry));
-      const result = auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster });
+      const issuerHistory = deps.issuerHistory ? await gatherIssuerHistory(deps.issuerHistory, deps.policy) : undefined;
+      const result = auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster, ...(issuerHistory ? { issuerHistory } : {}) });
       if (!deps.grantFindings) return result;
       const grants = await deps.grantFindings();
       const findings = [...result.findings.filter((f) => f.severity === 'error'), ...grants.filter((f) => f.severity === 'error'), ...result.findings.filter((f) => f.severity !== 'error'), ...grants.filter((f) => f.severity !== 'error')];

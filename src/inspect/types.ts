@@ -128,6 +128,10 @@ export const FINDING_CODES = {
   grantPastEnd: 'grant-past-end',
   /** An active grant ends within the next day. */
   grantEndingSoon: 'grant-ending-soon',
+  /** A credential trusts an issuer a policy cluster had before it was recreated, for a ServiceAccount that still exists there (`/wid refederate`). */
+  credentialIssuerChanged: 'credential-issuer-changed',
+  /** A credential trusts a recreated cluster's previous issuer, for a ServiceAccount that no longer exists there. */
+  credentialIssuerChangedGone: 'credential-issuer-changed-sa-gone',
 } as const;
 export type FindingCode = (typeof FINDING_CODES)[keyof typeof FINDING_CODES];
 

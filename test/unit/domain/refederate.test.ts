@@ -19,6 +19,7 @@ function identity(name: string, creds: { name: string; issuer: string; subject: 
     subscriptionId: 's',
     resourceGroup: 'rg',
     clientId: `client-${name}`,
+    tenantId: 't',
     credentials: creds.map((c) => ({ ...c, audiences: [WORKLOAD_IDENTITY_AUDIENCE] })),
   };
 }
