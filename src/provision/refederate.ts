@@ -132,17 +132,45 @@ function failure(item: RefederateItem, e: unknown): ItemResult {
   return { key: item.key, identity: item.identity.name, subject: item.subject, outcome: 'failed', detail: err.message, retryable: err.kind === 'retryable' };
 }
 
-/** One item: write (or find) the credential for the current issuer, then verify. Never throws. */
-export async function refederateItem(item: RefederateItem, deps: RefederateDeps): Promise<ItemResult> {
+/** A counting semaphore: at most `size` holders at once, FIFO. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.free = Math.max(1, size);
+  }
+  async take(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+
+/**
+ * One item: write (or find) the credential for the current issuer, then verify. Never throws. The write holds a
+ * slot of `writeSlots` (when given) and gives it back before verifying, so verification waits never hold back
+ * the writes the ARM bucket could take.
+ */
+export async function refederateItem(item: RefederateItem, deps: RefederateDeps, writeSlots?: Slots): Promise<ItemResult> {
   const base = { key: item.key, identity: item.identity.name, subject: item.subject };
+  const release = writeSlots ? await writeSlots.take() : () => undefined;
   try {
     const written: WriteResult = item.present ? { kind: 'reused', id: item.credential.name } : await writeCredential(item, deps);
+    release();
     if (written.kind === 'limit') {
       return { ...base, outcome: 'skipped', detail: `limit reached: identity ${item.identity.name} has ${written.count} of ${MAX_FEDERATED_CREDENTIALS_PER_IDENTITY} federated credentials, so none for ${item.subject} under ${item.credential.issuer} fits. Remove an unused credential and retry.` };
     }
     const verified = await verifyItem(item, deps);
     return { ...base, outcome: 'done', detail: `${written.kind === 'written' ? 'wrote' : 'found'} credential ${item.credential.name}; ${verified}`, credential: item.credential.name, verified: deps.verify?.enabled === true };
   } catch (e) {
+    release();
     deps.logger?.warn({ item: item.key, err: e instanceof Error ? e.message : String(e) }, 'refederate item failed');
     return failure(item, e);
   }
@@ -170,8 +198,11 @@ async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T
  */
 export async function runRefederate(plan: RefederatePlan, deps: RefederateDeps, opts: { only?: ReadonlySet<string>; onItem?: (r: ItemResult) => void | Promise<void> } = {}): Promise<ItemResult[]> {
   const items = opts.only ? plan.items.filter((i) => opts.only?.has(i.key)) : plan.items;
-  const results = await mapBounded(items, deps.concurrency ?? 48, async (item) => {
-    const r = await refederateItem(item, deps);
+  const concurrency = deps.concurrency ?? 48;
+  // Writes at most `concurrency` at once; items verifying meanwhile (waiting on Entra) up to four times as many.
+  const writeSlots = new Slots(concurrency);
+  const results = await mapBounded(items, concurrency * 4, async (item) => {
+    const r = await refederateItem(item, deps, writeSlots);
     await opts.onItem?.(r);
     return r;
   });
