@@ -11,6 +11,7 @@ import type { KubeAdapterConfig } from './kube';
 import type { KubePort } from './domain/ports';
 import { inspectForSlack } from './inspect';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
+import { SlackRefederateNotifier } from './slack/refederate';
 import { createLogger, Metrics, bullmqQueueCounts, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
 import { followTransitions, type TransitionFeed } from './observability/transitions';
 import { startWeb, type RunningWeb } from './web';
@@ -153,6 +154,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           onEnded: (g, lateness) => metrics.onGrantEnded(g.end?.reason ?? 'expired', g.end?.assignmentRemoved === true, lateness),
           onEndFailed: () => metrics.onGrantEndFailed(),
         },
+        refederate: { notifier: new SlackRefederateNotifier(slackClient, slackLogger(logger)) },
         logger,
         onStep: (step, outcome, ms) => metrics.onStep(step, outcome, ms),
       });
@@ -189,6 +191,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         prefix,
         policy: config.policy.policy,
         clusterFacts: (c) => clusters.getClusterFacts(c),
+        refederate: { policy: config.policy.policy, clusters, identities: adapters.identities, kube: kubeOnDemand, issuerHistory: (name) => issuers.history(name) },
         ...(config.slack.approvalsChannel ? { approvalsChannelFallback: config.slack.approvalsChannel } : {}),
         logger: slackLogger(logger),
         inspect: async (verb, args, user, onProgress) => {

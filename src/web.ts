@@ -24,6 +24,10 @@ import { GrantQueue } from './grants/queue';
 import { GrantService } from './grants/service';
 import { RedisGrantStore } from './grants/store';
 import { registerRequestView } from './slack/views/request';
+import { RefederateQueue, RefederateService } from './app/refederate';
+import type { RefederatePlanDeps } from './app/refederate-plan';
+import { RefederationStore } from './store/refederations';
+import { registerRefederateActions, SlackRefederateNotifier } from './slack/refederate';
 
 export interface WebConfig {
   slack: {
@@ -62,6 +66,8 @@ export interface WebConfig {
   awaitSlack?: true | 'first-attempt';
   /** Backoff between connection attempts (default 1 s doubling to 60 s). */
   slackRetry?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** `/wid refederate`: what planning reads (identities, the cluster, its issuer history); without it the verb says it is not configured. */
+  refederate?: RefederatePlanDeps;
 }
 
 export interface RunningWeb {
@@ -90,6 +96,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
   let queues: WidQueues | undefined;
   let timers: WidWorker<TimerJobData> | undefined;
   let grantQueue: GrantQueue | undefined;
+  let refederateQueue: RefederateQueue | undefined;
   try {
     queues = await createQueues(config.redisUrl, config.prefix);
     const clientOptions = {
@@ -142,12 +149,26 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
     grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');
     const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy });
-    const deps = { service, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}) };
+    let refederate: RefederateService | undefined;
+    if (config.refederate) {
+      refederateQueue = new RefederateQueue(store.redis, config.prefix ?? 'wid');
+      refederate = new RefederateService({
+        store: new RefederationStore(store.redis, config.prefix ?? 'wid'),
+        queue: refederateQueue,
+        policy: config.policy,
+        plan: config.refederate,
+        notifier: new SlackRefederateNotifier(client, logger),
+        groupsOf: (u) => groups.groupsOf(u),
+        ...(config.approvalsChannelFallback ? { approvalsChannelFallback: config.approvalsChannelFallback } : {}),
+      });
+    }
+    const deps = { service, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}), ...(refederate ? { refederate } : {}) };
     registerWidCommand(app, deps);
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
     registerDenyView(app, deps);
     registerGrantActions(app, deps);
+    registerRefederateActions(app, deps);
 
     if (config.timers !== false) {
       timers = createTimerWorker(config.redisUrl, config.prefix, timerProcessor(service), {
@@ -198,6 +219,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     const q = queues;
     const t = timers;
     const gq = grantQueue;
+    const rq = refederateQueue;
     return {
       port,
       app,
@@ -209,6 +231,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
         await followUps.idle();
         await t?.close();
         await gq.close();
+        await rq?.close();
         await q.close();
         await store.close();
       },
@@ -216,6 +239,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
   } catch (e) {
     await timers?.close().catch(() => undefined);
     await grantQueue?.close().catch(() => undefined);
+    await refederateQueue?.close().catch(() => undefined);
     await queues?.close().catch(() => undefined);
     await store.close();
     throw e;

@@ -107,6 +107,7 @@ const policySchema = z.strictObject({
       requestTtl: text.optional(),
       remindAfter: z.union([text, z.literal(0)], { error: 'expected a duration like 4h, or "never"' }).optional(),
       grantReminder: z.union([text, z.literal(0)], { error: 'expected a duration like 30m before a grant ends, or "never"' }).optional(),
+      refederateKeepOldCredentials: z.boolean({ error: 'expected true (keep credentials for a recreated cluster\'s old issuer after /wid refederate) or false' }).optional(),
     })
     .optional(),
 });
@@ -369,5 +370,6 @@ function build(file: PolicyFile, source: string, problems: PolicyProblem[], brok
     requestTtlSeconds,
     reminderAfterSeconds,
     ...(grantReminderSeconds !== undefined ? { grantReminderSeconds } : {}),
+    ...(file.settings?.refederateKeepOldCredentials !== undefined ? { refederateKeepOldCredentials: file.settings.refederateKeepOldCredentials } : {}),
   };
 }

@@ -45,7 +45,13 @@ export interface GrantsCommand {
   verb: 'grants';
   namespace?: string;
 }
-export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand;
+/** `/wid refederate <cluster>`: re-federate what trusted a recreated cluster's previous issuer. */
+export interface RefederateCommand {
+  verb: 'refederate';
+  cluster: string;
+  reason?: string;
+}
+export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | RefederateCommand;
 export type Verb = WidCommand['verb'];
 
 /** Longest command text accepted; Slack caps slash commands well below this anyway. */
@@ -79,6 +85,11 @@ const SPECS: Record<Verb, VerbSpec> = {
   audit: { usage: '/wid audit [--cluster <name>]', summary: 'find drift between the policy, Azure and the cluster', flags: ['cluster'] },
   legacy: { usage: '/wid legacy [--cluster <name>]', summary: 'find aad-pod-identity leftovers to migrate', flags: ['cluster'] },
   grants: { usage: '/wid grants [namespace]', summary: 'list active grants and when each ends', flags: [] },
+  refederate: {
+    usage: '/wid refederate <cluster> [--reason <text>]',
+    summary: "after a cluster was recreated: give every identity that trusted its old OIDC issuer a credential for the new one (one approval; old credentials removed in a second step)",
+    flags: ['reason'],
+  },
   help: { usage: '/wid help [command]', summary: 'show this help', flags: [] },
 };
 
@@ -391,6 +402,12 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
       const [namespace, ...extra] = pos;
       if (extra.length) return tooMany(verb, extra);
       return ok({ verb, ...(namespace !== undefined ? { namespace } : {}) });
+    }
+    case 'refederate': {
+      const [name, ...extra] = pos;
+      if (name === undefined) return refuseWithUsage('missing-argument', 'refederate needs the name of the recreated cluster, as the policy names it.', verb, 'cluster');
+      if (extra.length) return tooMany(verb, extra);
+      return ok({ verb, cluster: name, ...reason });
     }
     case 'help': {
       const [topic, ...extra] = pos;

@@ -87,6 +87,8 @@ export interface Policy {
   reminderAfterSeconds: number;
   /** Remind a grant's requester this long before its end (or at 10 % of the duration when shorter); 0 = never; default 30 min. */
   grantReminderSeconds?: number;
+  /** `/wid refederate` keeps the credentials for a recreated cluster's old issuer instead of offering their removal. */
+  refederateKeepOldCredentials?: boolean;
 }
 
 // ───────────────────────────── cluster facts ─────────────────────────────

@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { RetryableError, TerminalError, WidError } from '../domain/errors';
 import type { IdentityPort, IdentityRef, KubePort, TokenExchangePort } from '../domain/ports';
 import type { RefederateItem, RefederatePlan } from '../domain/refederate';
+import type { ItemResult, RemovalResult } from '../domain/refederate-batch';
 import { ANNOTATION_CLIENT_ID, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY, WORKLOAD_IDENTITY_AUDIENCE } from '../domain/types';
 import { withLock } from '../queue/lock';
 import { abortableSleep } from '../queue/rate-limiter';
@@ -35,21 +36,7 @@ export interface RefederateDeps {
   concurrency?: number;
 }
 
-export type ItemOutcome = 'done' | 'skipped' | 'failed';
-
-/** What happened to one item: the line the result shows. */
-export interface ItemResult {
-  key: string;
-  identity: string;
-  subject: string;
-  outcome: ItemOutcome;
-  detail: string;
-  /** Failed items: whether trying again may help (Retry). */
-  retryable?: boolean;
-  /** The credential that now trusts the current issuer. */
-  credential?: string;
-  verified?: boolean;
-}
+export type { ItemResult, RemovalResult } from '../domain/refederate-batch';
 
 function refOf(item: RefederateItem): IdentityRef {
   return { subscriptionId: item.identity.subscriptionId, resourceGroup: item.identity.resourceGroup, name: item.identity.name };
@@ -209,15 +196,6 @@ export async function runRefederate(plan: RefederatePlan, deps: RefederateDeps, 
   if (opts.only) return results;
   const skipped: ItemResult[] = plan.skipped.map((s) => ({ key: `${s.identity.id.toLowerCase()}|${s.subject}`, identity: s.identity.name, subject: s.subject, outcome: 'skipped', detail: `limit reached: ${s.message}` }));
   return [...results, ...skipped];
-}
-
-export interface RemovalResult {
-  key: string;
-  identity: string;
-  removed: string[];
-  outcome: 'done' | 'failed' | 'kept';
-  detail: string;
-  retryable?: boolean;
 }
 
 /**

@@ -12,6 +12,12 @@ export const ACTION = {
   retry: 'wid_retry',
   grantExtend: 'wid_grant_extend',
   grantDone: 'wid_grant_done',
+  refederateApprove: 'wid_refederate_approve',
+  refederateDeny: 'wid_refederate_deny',
+  refederateRemoveOld: 'wid_refederate_remove_old',
+  refederateRetry: 'wid_refederate_retry',
+  /** On the audit's credential-issuer-changed finding: plans `/wid refederate <cluster>` for the clicker. */
+  refederateStart: 'wid_refederate_start',
 } as const;
 
 export const CALLBACK = {

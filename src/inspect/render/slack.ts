@@ -4,7 +4,8 @@
  * message stays within Slack's limits (50 blocks, 3000 characters per section text), and nothing is
  * cut without saying so.
  */
-import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, LegacyResult, ListResult, Severity } from '../types';
+import { ACTION } from '../../slack/ids';
+import { FINDING_CODES, type AuditResult, type ClusterResult, type CredsResult, type Finding, type InspectResult, type LegacyResult, type ListResult, type Severity } from '../types';
 
 export interface SlackMessage {
   text: string;
@@ -177,8 +178,18 @@ export function renderSlack(result: InspectResult, user?: string): SlackMessage[
     case 'legacy':
       return paged(legacyRendering(result), user);
     case 'audit':
-      return paged(auditRendering(result), user);
+      return withRefederateButton(result, paged(auditRendering(result), user));
   }
+}
+
+/** A Refederate button under the audit's summary when a recreated cluster's old issuer is still trusted there. */
+function withRefederateButton(r: AuditResult, messages: SlackMessage[]): SlackMessage[] {
+  const clusters = [...new Set(r.findings.filter((f) => f.code === FINDING_CODES.credentialIssuerChanged).map((f) => /^\/wid refederate (\S+)$/.exec(f.fix)?.[1]).filter((c): c is string => !!c))];
+  const [first, ...rest] = messages;
+  if (!first || clusters.length === 0) return messages;
+  // An audit is of one cluster: only its own findings carry `/wid refederate <it>`, so there is one button.
+  const buttons = clusters.slice(0, 1).map((c) => ({ type: 'button', action_id: ACTION.refederateStart, text: { type: 'plain_text', text: `Refederate ${c}`.slice(0, 75) }, value: c }));
+  return [{ ...first, blocks: [...first.blocks, { type: 'actions', elements: buttons }] }, ...rest];
 }
 
 /** A failure as one Slack message: what went wrong and, when the error says, what to do. */

@@ -20,6 +20,8 @@ import type { RequestService, SubmitOutcome } from '../../app/requests';
 import type { RedisRequestStore } from '../../store';
 import type { GrantService } from '../../grants/service';
 import { grantEndBlocks, grantEndedBlocks, grantsListMessage } from '../blocks/grants';
+import type { RefederateService } from '../../app/refederate';
+import { answerRefederate } from '../refederate';
 /** How often a long inspection tells the user how far it got. */
 const PROGRESS_EVERY_MS = 5000;
 
@@ -31,6 +33,8 @@ export interface CommandDeps {
   store: RedisRequestStore;
   logger: SlackLogger;
   inspect?: InspectHook;
+  /** `/wid refederate` (src/app/refederate.ts). */
+  refederate?: RefederateService;
 }
 
 function ephemeral(respond: RespondFn, msg: SlackMessage): Promise<unknown> {
@@ -119,6 +123,9 @@ async function runCommand(deps: CommandDeps, client: WebClient, respond: Respond
       await ephemeral(respond, grantsListMessage(open, new Date(), cmd.namespace));
       return;
     }
+    case 'refederate':
+      await answerRefederate(deps.refederate, respond, user, cmd.cluster, cmd.reason);
+      return;
     case 'cluster':
     case 'list':
     case 'creds':
