@@ -14,6 +14,12 @@ import { startWorker, type RunningWorker } from '../../src/worker';
 import { SlackSigningClient } from '../emulators/slack/client';
 import type { StoredMessage } from '../emulators/slack';
 import { startWorld, worldPolicyYaml, WORLD, type World, type WorldOptions } from '../emulators/world';
+import { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
+import { createKubeAdapter } from '../../src/kube';
+import { SlackRefederateNotifier } from '../../src/slack/refederate';
+import { connectProducer } from '../../src/store/connection';
+import { IssuerHistory, recordingIssuers } from '../../src/store/issuers';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
 
 export interface Harness {
@@ -46,6 +52,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** Runs once the world is up, before anything connects to Redis. */
   beforeConnect?: (world: World) => Promise<void>;
+  /** `/wid refederate`: the web side plans (recording every issuer it reads) and the worker keeps the batch message up to date. */
+  refederate?: boolean;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -59,8 +67,19 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     resourceManagerUrl: world.arm.url,
     retry: { maxRetries: 1, retryDelayMs: 50, maxRetryDelayMs: 200 },
   };
-  const clusters = createAzureAdapters(azure).clusters;
+  const adapters = createAzureAdapters(azure);
+  let clusters = adapters.clusters;
+  let refederateRedis: Redis | undefined;
+  let refederate: WebConfig['refederate'];
+  if (opts.refederate) {
+    refederateRedis = await connectProducer(redisUrl);
+    const issuers = new IssuerHistory(refederateRedis, prefix);
+    clusters = recordingIssuers(adapters.clusters, issuers);
+    const kube = createKubeAdapter({ kubeconfigPath: world.files.kubeconfig });
+    refederate = { policy, clusters, identities: adapters.identities, kube: () => kube, issuerHistory: (c) => issuers.history(c) };
+  }
   const web = await startWeb({
+    ...(refederate ? { refederate } : {}),
     slack: { mode: 'http', botToken: WORLD.botToken, signingSecret: WORLD.signingSecret, apiUrl: world.slack.apiUrl, port: 0 },
     redisUrl,
     prefix,
@@ -83,6 +102,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       concurrency: 2,
       progress: createSlackProgressSink({ botToken: WORLD.botToken, apiUrl: world.slack.apiUrl, store, intervalMs: 1000 }),
       queue: { backoffBaseMs: 200 },
+      ...(opts.refederate ? { refederate: { notifier: new SlackRefederateNotifier(new WebClient(WORLD.botToken, { slackApiUrl: world.slack.apiUrl })) } } : {}),
     });
   }
   const slack = new SlackSigningClient({ botUrl: `http://127.0.0.1:${web.port}/slack/events`, signingSecret: WORLD.signingSecret, emulator: world.slack });
@@ -125,6 +145,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await web.close();
       await queues.close();
       await store.close();
+      await refederateRedis?.quit();
       await world.close();
     },
   };

@@ -3,6 +3,7 @@
  * current issuer, which are skipped at the 20-credential limit, which subjects are gone.
  */
 import fc from 'fast-check';
+import { parseCommand } from '../../../src/domain/grammar';
 import { FEDERATED_CREDENTIAL_NAME_PATTERN } from '../../../src/domain/names';
 import { issuerCredentialName, planRefederate, plannedDeletes, plannedWrites, previousIssuers, type RefederateIdentity } from '../../../src/domain/refederate';
 import { MAX_FEDERATED_CREDENTIALS_PER_IDENTITY, WORKLOAD_IDENTITY_AUDIENCE } from '../../../src/domain/types';
@@ -165,5 +166,18 @@ describe('issuerCredentialName', () => {
         expect(issuerCredentialName('blue', ns, sa, NEW)).not.toBe(a);
       }),
     );
+  });
+});
+
+describe('/wid refederate grammar', () => {
+  it('takes the cluster and an optional reason; refuses a missing cluster or extra words with the usage', () => {
+    expect(parseCommand('refederate blue --reason cluster rebuilt')).toEqual({ ok: true, value: { verb: 'refederate', cluster: 'blue', reason: 'cluster rebuilt' } });
+    expect(parseCommand('refederate blue')).toEqual({ ok: true, value: { verb: 'refederate', cluster: 'blue' } });
+    const missing = parseCommand('refederate');
+    expect(!missing.ok && missing.error.message).toBe('refederate needs the name of the recreated cluster, as the policy names it.\nUsage: /wid refederate <cluster> [--reason <text>]');
+    const extra = parseCommand('refederate blue green');
+    expect(!extra.ok && extra.error.code).toBe('unexpected-argument');
+    const flag = parseCommand('refederate blue --cluster green');
+    expect(!flag.ok && flag.error.message).toContain('is not a flag of refederate: it takes --reason');
   });
 });
