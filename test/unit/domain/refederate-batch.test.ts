@@ -8,6 +8,8 @@ import { planRefederate } from '../../../src/domain/refederate';
 import { refederateMessage } from '../../../src/slack/blocks/refederate';
 import { ACTION } from '../../../src/slack/ids';
 import { validateBlocks } from '../../emulators/slack/blocks';
+import { parsePolicy } from '../../../src/config/policy';
+import { worldPolicyYaml } from '../../emulators/world';
 
 const OLD = 'https://westeurope.oic.prod-aks.azure.com/t/old/';
 const NEW = 'https://westeurope.oic.prod-aks.azure.com/t/new/';
@@ -133,5 +135,13 @@ describe('refederate batch', () => {
     const m = refederateMessage(b);
     expect(validateBlocks(m.blocks, 'message')).toEqual([]);
     expect(JSON.stringify(m.blocks)).toContain('…and 485 more');
+  });
+});
+
+describe('policy setting refederateKeepOldCredentials', () => {
+  it('is read from settings, absent by default, and a wrong type names the field', () => {
+    expect(parsePolicy(worldPolicyYaml(), 't').refederateKeepOldCredentials).toBeUndefined();
+    expect(parsePolicy(`${worldPolicyYaml()}  refederateKeepOldCredentials: true\n`, 't').refederateKeepOldCredentials).toBe(true);
+    expect(() => parsePolicy(`${worldPolicyYaml()}  refederateKeepOldCredentials: "yes"\n`, 't')).toThrow(/settings\.refederateKeepOldCredentials/);
   });
 });
