@@ -10,6 +10,9 @@ import type { RefederatePlan } from '../../../src/domain/refederate';
 import { createInspector } from '../../../src/inspect';
 import { removeOldCredentials, runRefederate, type RefederateDeps } from '../../../src/provision/refederate';
 import { IssuerHistory, recordingIssuers } from '../../../src/store/issuers';
+import { processRefederateJob } from '../../../src/app/refederate';
+import { applyBatchAction, type RefederationBatch } from '../../../src/domain/refederate-batch';
+import { RefederationStore } from '../../../src/store/refederations';
 import { startHarness, WORLD, type Harness } from './harness';
 
 const RG = WORLD.identityResourceGroup;
@@ -134,4 +137,48 @@ describe('refederate', () => {
     const history = await issuers.history(clusterName());
     expect(history.map((x) => x.issuer)).toEqual([oldIssuer, newIssuer, third]);
   });
+
+  it('the worker step: a ServiceAccount deleted before verification fails its item (others done), Retry reruns only it once it is back, and the claim allows one batch per cluster', async () => {
+    const { world } = h;
+    const store = new RefederationStore(h.store.redis, h.prefix);
+    const oldIssuer = world.kube.issuerUrl;
+    await planDeps().clusters.getClusterFacts(h.policy.clusters[0] as never);
+    for (const a of ['ship', 'track']) {
+      const i = world.arm.state.seedIdentity({ subscriptionId: SUB, resourceGroup: RG, name: `id-${a}` });
+      world.arm.state.seedFederatedCredential(i.id, { name: `payments-${a}`, issuer: oldIssuer, subject: subject('payments', a) });
+      world.kube.seedServiceAccount({ namespace: 'payments', name: a, annotations: { 'azure.workload.identity/client-id': i.clientId } });
+    }
+    world.recreateCluster();
+    const p = await plan();
+    const now = new Date();
+    const base: RefederationBatch = {
+      id: 'ref-retrytest22', cluster: clusterName(), state: 'pending', requester: { id: 'UADMIN' }, plan: { ...p, items: p.items.filter((i) => i.namespace === 'payments'), skipped: [], gone: [] },
+      keepOldCredentials: false, results: [], removal: [], createdAt: now.toISOString(), updatedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 60_000).toISOString(), version: 0,
+    };
+    expect(await store.create(base)).toEqual({ created: true });
+    expect(await store.create({ ...base, id: 'ref-othertest22' })).toEqual({ created: false, holder: 'ref-retrytest22' });
+    const approved = applyBatchAction(base, { type: 'approve', actor: { id: 'UBOB' }, actorMayApprove: true }, now);
+    if (!approved.ok) throw new Error(approved.error.message);
+    expect(await store.compareAndSet(base, approved.value)).toBe(true);
+    expect(await store.compareAndSet(base, approved.value)).toBe(false); // a second writer with the old version loses
+
+    await h.deps().kube.deleteServiceAccount('payments', 'track');
+    const ran = await processRefederateJob({ store, deps: runDeps() }, { batchId: base.id, kind: 'run' });
+    expect(ran?.state).toBe('verified');
+    const byId = Object.fromEntries((ran?.results ?? []).map((r) => [r.identity, r]));
+    expect(byId['id-ship']).toMatchObject({ outcome: 'done', verified: true });
+    expect(byId['id-track']).toMatchObject({ outcome: 'failed', detail: expect.stringContaining('payments/track') });
+    expect(await store.holderOf(clusterName())).toBeUndefined(); // the run ended: the cluster is free
+
+    world.kube.seedServiceAccount({ namespace: 'payments', name: 'track' });
+    const cur = (await store.get(base.id)) as RefederationBatch;
+    const retry = applyBatchAction(cur, { type: 'retry', actor: { id: 'UADMIN' }, actorMayConfirm: true }, new Date());
+    if (!retry.ok) throw new Error(retry.error.message);
+    expect(await store.compareAndSet(cur, retry.value)).toBe(true);
+    const writes = world.arm.stats().byLimit.write.allowed;
+    const again = await processRefederateJob({ store, deps: runDeps() }, { batchId: base.id, kind: 'run' });
+    expect(again?.results.filter((r) => r.outcome !== 'done' || !r.verified)).toEqual([]);
+    expect(world.arm.stats().byLimit.write.allowed).toBe(writes); // the credential was written the first time; the retry only verifies
+  });
 });
+
