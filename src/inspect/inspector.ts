@@ -12,6 +12,7 @@ import { inspectCreds } from './creds';
 import { DEFAULT_CONCURRENCY, gatherAllClusterFacts, gatherClusterFacts, gatherCredentials, gatherIdentities, gatherKube, identityScopes, streamIdentities, type IdentityScope, type RetryOptions } from './gather';
 import { inspectLegacy } from './legacy';
 import { inspectList } from './list';
+import { clustersByIssuer, trustedClusters } from './trust';
 import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, InspectVerb, LegacyResult, ListResult, ProgressCallback } from './types';
 
 export interface InspectorDeps {
@@ -84,14 +85,30 @@ export function createInspector(deps: InspectorDeps): Inspector {
         gatherIdentities(deps.identities, scopes, deps.retry),
       ]);
       onProgress?.({ done: 2, total: 2, phase: 'serviceaccounts and identities' });
-      return inspectList(cluster, kube.serviceAccounts, identities, args.namespace);
+      const result = inspectList(cluster, kube.serviceAccounts, identities, args.namespace);
+      // With several policy clusters: the credentials of the identities a ServiceAccount names say which clusters each trusts.
+      const named = identities.filter((i) => result.serviceAccounts.some((s) => s.identity?.name === i.name && s.identity.resourceGroup === i.resourceGroup && s.identity.subscriptionId === i.subscriptionId));
+      if (named.length === 0 || !nameCluster) return result;
+      const [knownClusters, credentials] = await Promise.all([gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry), gatherCredentials(deps.identities, named, { concurrency, ...(deps.retry ? { retry: deps.retry } : {}) })]);
+      const byIssuer = clustersByIssuer(knownClusters);
+      const trusts = new Map(credentials.map((c) => [c.identity.id.toLowerCase(), trustedClusters(c.credentials, byIssuer)]));
+      const byName = new Map(named.map((i) => [`${i.subscriptionId}/${i.resourceGroup}/${i.name}`.toLowerCase(), i.id.toLowerCase()]));
+      return {
+        ...result,
+        serviceAccounts: result.serviceAccounts.map((s) => {
+          if (!s.identity) return s;
+          const id = byName.get(`${s.identity.subscriptionId}/${s.identity.resourceGroup}/${s.identity.name}`.toLowerCase());
+          const t = id ? trusts.get(id) : undefined;
+          return t ? { ...s, identity: { ...s.identity, trustsClusters: t } } : s;
+        }),
+      };
     },
 
     async creds(args = {}, onProgress) {
       const cluster = resolveCluster(deps.policy, args.cluster);
-      // Credentials are listed while the identity pages still arrive.
-      const [facts, gathered] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), credentialsOf(onProgress)]);
-      return inspectCreds(cluster, facts, gathered);
+      // Credentials are listed while the identity pages still arrive; every policy cluster's issuer says which clusters each identity trusts.
+      const [facts, gathered, knownClusters] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), credentialsOf(onProgress), nameCluster ? gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry) : Promise.resolve(undefined)]);
+      return inspectCreds(cluster, facts, gathered, knownClusters);
     },
 
     async legacy(args = {}) {

@@ -46,8 +46,8 @@ export interface ServiceAccountRow {
   clientId?: string;
   /** The `azure.workload.identity/use` label is "true". */
   useLabel: boolean;
-  /** The managed identity with that client id, when wid-bot can see one. */
-  identity?: { name: string; resourceGroup: string; subscriptionId: string };
+  /** The managed identity with that client id, when wid-bot can see one; `trustsClusters`: the policy clusters its credentials trust. */
+  identity?: { name: string; resourceGroup: string; subscriptionId: string; trustsClusters?: string[] };
 }
 
 export interface ListResult {
@@ -66,6 +66,8 @@ export interface CredentialRow {
   credential: string;
   subject: string;
   issuer: string;
+  /** Every policy cluster the credential's identity trusts (one credential per cluster issuer), when the other clusters were read. */
+  identityTrustsClusters?: string[];
 }
 
 export interface CredsResult {

@@ -127,7 +127,7 @@ function listRendering(r: ListResult): Rendering {
     items: r.serviceAccounts.map(
       (s) =>
         `${code(`${s.namespace}/${s.name}`)} client id ${s.clientId ? code(s.clientId) : '_none_'}${s.useLabel ? '' : ' · _no use label_'} → ${
-          s.identity ? `*${esc(s.identity.name)}* (${esc(s.identity.resourceGroup)})` : s.clientId ? ':warning: no managed identity' : '_no identity_'
+          s.identity ? `*${esc(s.identity.name)}* (${esc(s.identity.resourceGroup)})${s.identity.trustsClusters ? ` · trusts ${s.identity.trustsClusters.length ? s.identity.trustsClusters.map(esc).join(', ') : '_no policy cluster_'}` : ''}` : s.clientId ? ':warning: no managed identity' : '_no identity_'
         }`,
     ),
   };
@@ -139,7 +139,7 @@ function credsRendering(r: CredsResult): Rendering {
     summary: r.oidcIssuerEnabled
       ? `*${r.credentials.length}* federated credentials trust issuer ${code(r.issuerUrl)} (of ${r.credentialsSearched} on ${r.identitiesSearched} identities).`
       : `:x: The OIDC issuer of cluster *${esc(r.cluster.name)}* is off, so no federated credential can trust it. Try \`/wid cluster\`.`,
-    items: r.credentials.map((c) => `*${esc(c.identity)}* (${esc(c.identityResourceGroup)}) · ${code(c.credential)} → ${code(c.subject)}`),
+    items: r.credentials.map((c) => `*${esc(c.identity)}* (${esc(c.identityResourceGroup)}) · ${code(c.credential)} → ${code(c.subject)}${c.identityTrustsClusters ? ` · identity trusts ${c.identityTrustsClusters.map(esc).join(', ')}` : ''}`),
   };
 }
 
