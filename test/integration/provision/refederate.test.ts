@@ -23,7 +23,8 @@ let h: Harness;
 let issuers: IssuerHistory;
 
 beforeAll(async () => {
-  h = await startHarness();
+  // Issuers in AKS's shape, before and after each recreate.
+  h = await startHarness({ aksIssuerRegion: 'westeurope' });
   issuers = new IssuerHistory(h.store.redis, h.prefix);
 });
 afterAll(async () => {
@@ -80,7 +81,8 @@ describe('refederate', () => {
 
     const newIssuer = world.recreateCluster();
     expect(newIssuer).not.toBe(oldIssuer);
-    expect(newIssuer).toMatch(new RegExp(`/${WORLD.tenantId}/[0-9a-f-]{36}/$`));
+    expect(oldIssuer).toMatch(new RegExp(`^https://westeurope\\.oic\\.prod-aks\\.azure\\.com/${WORLD.tenantId}/[0-9a-f-]{36}/$`));
+    expect(newIssuer).toMatch(new RegExp(`^https://westeurope\\.oic\\.prod-aks\\.azure\\.com/${WORLD.tenantId}/[0-9a-f-]{36}/$`));
 
     // The audit names the change and points at /wid refederate.
     const d = planDeps();
