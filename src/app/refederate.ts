@@ -26,7 +26,6 @@ export function newBatchId(): string {
   return `ref-${out}`;
 }
 
-export const BATCH_ID_PATTERN = /^ref-[a-z2-7]{10}$/;
 
 /** Where a batch is shown and kept up to date (the Slack message with its buttons). */
 export interface RefederateNotifier {
