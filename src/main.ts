@@ -12,6 +12,8 @@ import { onFirstCall } from './app/on-first-call';
 import type { KubeAdapterConfig } from './kube';
 import type { KubePort } from './domain/ports';
 import { inspectForSlack } from './inspect';
+import { IssuerHistory, recordingIssuers } from './store/issuers';
+import { SlackRefederateNotifier } from './slack/refederate';
 import { createLogger, Metrics, bullmqQueueCounts, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
 import { followTransitions, type TransitionFeed } from './observability/transitions';
 import type { RunningWeb } from './web';
@@ -154,6 +156,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           onEnded: (g, lateness) => metrics.onGrantEnded(g.end?.reason ?? 'expired', g.end?.assignmentRemoved === true, lateness),
           onEndFailed: () => metrics.onGrantEndFailed(),
         },
+        refederate: { notifier: new SlackRefederateNotifier(slackClient, slackLogger(logger)) },
         logger,
         onStep: (step, outcome, ms) => metrics.onStep(step, outcome, ms),
       });
@@ -174,9 +177,13 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
       let kubePort: KubePort | undefined;
       const kubeOnDemand = (): KubePort => (kubePort ??= (require('./kube') as typeof import('./kube')).createKubeAdapter(kube));
       const grantStore = new RedisGrantStore(store.redis, store.keys);
+      // Every issuer the web side reads is recorded, so a recreated cluster's old issuer stays known.
+      const issuers = new IssuerHistory(store.redis, prefix);
+      const clusters = recordingIssuers(adapters.clusters, issuers, logger);
       const inspect = inspectForSlack({
         policy: config.policy.policy,
-        clusters: adapters.clusters,
+        clusters,
+        issuerHistory: (name) => issuers.history(name),
         identities: adapters.identities,
         kube: kubeOnDemand,
         grantFindings: () => grantFindings({ policy: config.policy.policy, identities: adapters.identities, authorization: adapters.authorization, grants: grantStore }),
@@ -193,7 +200,8 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         redisUrl: config.redis.url,
         prefix,
         policy: config.policy.policy,
-        clusterFacts: (c) => adapters.clusters.getClusterFacts(c),
+        clusterFacts: (c) => clusters.getClusterFacts(c),
+        refederate: { policy: config.policy.policy, clusters, identities: adapters.identities, kube: kubeOnDemand, issuerHistory: (name) => issuers.history(name) },
         ...(config.slack.approvalsChannel ? { approvalsChannelFallback: config.slack.approvalsChannel } : {}),
         logger: slackLogger(logger),
         inspect: async (verb, args, user, onProgress) => {

@@ -26,6 +26,10 @@ import { RedisGrantStore } from './grants/store';
 import { registerRequestView } from './slack/views/request';
 import { Migrations, type MigrationWorld } from './app/migrate';
 import { registerMigrateActions } from './slack/actions/migrate';
+import { RefederateQueue, RefederateService } from './app/refederate';
+import type { RefederatePlanDeps } from './app/refederate-plan';
+import { RefederationStore } from './store/refederations';
+import { registerRefederateActions, SlackRefederateNotifier } from './slack/refederate';
 
 export interface WebConfig {
   slack: {
@@ -66,6 +70,8 @@ export interface WebConfig {
   awaitSlack?: true | 'first-attempt';
   /** Backoff between connection attempts (default 1 s doubling to 60 s). */
   slackRetry?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** `/wid refederate`: what planning reads (identities, the cluster, its issuer history); without it the verb says it is not configured. */
+  refederate?: RefederatePlanDeps;
 }
 
 export interface RunningWeb {
@@ -94,6 +100,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
   let queues: WidQueues | undefined;
   let timers: WidWorker<TimerJobData> | undefined;
   let grantQueue: GrantQueue | undefined;
+  let refederateQueue: RefederateQueue | undefined;
   try {
     queues = await createQueues(config.redisUrl, config.prefix);
     const clientOptions = {
@@ -148,13 +155,27 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
     grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');
     const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy });
-    const deps = { service, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}) };
+    let refederate: RefederateService | undefined;
+    if (config.refederate) {
+      refederateQueue = new RefederateQueue(store.redis, config.prefix ?? 'wid');
+      refederate = new RefederateService({
+        store: new RefederationStore(store.redis, config.prefix ?? 'wid'),
+        queue: refederateQueue,
+        policy: config.policy,
+        plan: config.refederate,
+        notifier: new SlackRefederateNotifier(client, logger),
+        groupsOf: (u) => groups.groupsOf(u),
+        ...(config.approvalsChannelFallback ? { approvalsChannelFallback: config.approvalsChannelFallback } : {}),
+      });
+    }
+    const deps = { service, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}), ...(refederate ? { refederate } : {}) };
     registerWidCommand(app, deps);
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
     registerDenyView(app, deps);
     registerGrantActions(app, deps);
     registerMigrateActions(app, deps);
+    registerRefederateActions(app, deps);
 
     if (config.timers !== false) {
       timers = createTimerWorker(config.redisUrl, config.prefix, timerProcessor(service), {
@@ -205,6 +226,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     const q = queues;
     const t = timers;
     const gq = grantQueue;
+    const rq = refederateQueue;
     return {
       port,
       app,
@@ -216,6 +238,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
         await followUps.idle();
         await t?.close();
         await gq.close();
+        await rq?.close();
         await q.close();
         await store.close();
       },
@@ -223,6 +246,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
   } catch (e) {
     await timers?.close().catch(() => undefined);
     await grantQueue?.close().catch(() => undefined);
+    await refederateQueue?.close().catch(() => undefined);
     await queues?.close().catch(() => undefined);
     await store.close();
     throw e;

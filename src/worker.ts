@@ -14,6 +14,9 @@ import { lazyKubeAdapter } from './kube/lazy';
 import { provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
+import { IssuerHistory, recordingIssuers } from './store/issuers';
+import { startRefederateWorker, type RefederateNotifier } from './app/refederate';
+import { RefederationStore } from './store/refederations';
 import { startGrants, type GrantWorkerConfig, type RunningGrants } from './grants/worker';
 
 export interface WorkerConfig {
@@ -35,6 +38,8 @@ export interface WorkerConfig {
   onStep?(step: StepName, outcome: StepOutcome, ms: number): void | Promise<void>;
   /** Queue timing: a dead worker's job is taken over after lockDurationMs, found by a check every stalledIntervalMs. */
   queue?: { lockDurationMs?: number; stalledIntervalMs?: number; backoffBaseMs?: number };
+  /** `/wid refederate` batches: where their message is kept up to date (Slack), and how many items run at once. */
+  refederate?: { notifier?: Pick<RefederateNotifier, 'update'>; concurrency?: number };
   /** Time-bound grants: ends, reminders, the reconciler (src/grants). */
   grants?: Omit<GrantWorkerConfig, 'redisUrl' | 'prefix' | 'policy' | 'engine' | 'requests'>;
 }
@@ -58,7 +63,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   const deps: EngineDeps = {
     identities: azure.identities,
     authorization: azure.authorization,
-    clusters: azure.clusters,
+    clusters: recordingIssuers(azure.clusters, new IssuerHistory(store.redis, config.prefix ?? 'wid'), logger),
     kube,
     tokenExchange,
     redis: store.redis,
@@ -202,9 +207,31 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   });
   await worker.worker.waitUntilReady();
 
+  // Refederate batches: the same adapters, Redis locks and ARM buckets as grants.
+  const refederate = startRefederateWorker({
+    redisUrl: config.redisUrl,
+    prefix: config.prefix ?? 'wid',
+    store: new RefederationStore(store.redis, config.prefix ?? 'wid'),
+    deps: {
+      identities: deps.identities,
+      kube: deps.kube,
+      ...(deps.tokenExchange ? { tokenExchange: deps.tokenExchange } : {}),
+      redis: deps.redis,
+      keys: deps.keys,
+      ...(config.limits ? { limits: config.limits } : {}),
+      verify: config.verify,
+      logger,
+      ...(config.refederate?.concurrency ? { concurrency: config.refederate.concurrency } : {}),
+    },
+    ...(config.refederate?.notifier ? { notifier: config.refederate.notifier } : {}),
+    logger,
+  });
+  await refederate.worker.waitUntilReady();
+
   return {
     grants,
     async close() {
+      await refederate.close();
       await worker.close();
       await grants.close();
       await store.close();

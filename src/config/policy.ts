@@ -109,6 +109,7 @@ const policySchema = z.strictObject({
       requestTtl: text.optional(),
       remindAfter: z.union([text, z.literal(0)], { error: 'expected a duration like 4h, or "never"' }).optional(),
       grantReminder: z.union([text, z.literal(0)], { error: 'expected a duration like 30m before a grant ends, or "never"' }).optional(),
+      refederateKeepOldCredentials: z.boolean({ error: 'expected true (keep credentials for a recreated cluster\'s old issuer after /wid refederate) or false' }).optional(),
     })
     .optional(),
 });
@@ -372,6 +373,7 @@ function build(file: PolicyFile, source: string, problems: PolicyProblem[], brok
     reminderAfterSeconds,
     ...(grantReminderSeconds !== undefined ? { grantReminderSeconds } : {}),
     ...(file.identitySearchScopes ? { identitySearchScopes: searchScopes(file.identitySearchScopes, add) } : {}),
+    ...(file.settings?.refederateKeepOldCredentials !== undefined ? { refederateKeepOldCredentials: file.settings.refederateKeepOldCredentials } : {}),
   };
 }
 

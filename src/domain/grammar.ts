@@ -55,7 +55,13 @@ export interface MigrateCommand {
   reason?: string;
   finish: boolean;
 }
-export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | MigrateCommand;
+/** `/wid refederate <cluster>`: re-federate what trusted a recreated cluster's previous issuer. */
+export interface RefederateCommand {
+  verb: 'refederate';
+  cluster: string;
+  reason?: string;
+}
+export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | MigrateCommand | RefederateCommand;
 export type Verb = WidCommand['verb'];
 
 /** Longest command text accepted; Slack caps slash commands well below this anyway. */
@@ -95,6 +101,11 @@ const SPECS: Record<Verb, VerbSpec> = {
     usage: '/wid migrate [--finish] <namespace> <azureidentitybinding> [serviceaccount] [--cluster <name>] [--reason <text>]',
     summary: "move an aad-pod-identity binding to workload identity with the identity it already uses (--finish removes the binding once its pods moved)",
     flags: ['cluster', 'reason', 'finish'],
+  },
+  refederate: {
+    usage: '/wid refederate <cluster> [--reason <text>]',
+    summary: "after a cluster was recreated: give every identity that trusted its old OIDC issuer a credential for the new one (one approval; old credentials removed in a second step)",
+    flags: ['reason'],
   },
   help: { usage: '/wid help [command]', summary: 'show this help', flags: [] },
 };
@@ -413,6 +424,12 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
       const [namespace, ...extra] = pos;
       if (extra.length) return tooMany(verb, extra);
       return ok({ verb, ...(namespace !== undefined ? { namespace } : {}) });
+    }
+    case 'refederate': {
+      const [name, ...extra] = pos;
+      if (name === undefined) return refuseWithUsage('missing-argument', 'refederate needs the name of the recreated cluster, as the policy names it.', verb, 'cluster');
+      if (extra.length) return tooMany(verb, extra);
+      return ok({ verb, cluster: name, ...reason });
     }
     case 'help': {
       const [topic, ...extra] = pos;

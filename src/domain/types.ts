@@ -88,6 +88,8 @@ export interface Policy {
   reminderAfterSeconds: number;
   /** Remind a grant's requester this long before its end (or at 10 % of the duration when shorter); 0 = never; default 30 min. */
   grantReminderSeconds?: number;
+  /** `/wid refederate` keeps the credentials for a recreated cluster's old issuer instead of offering their removal. */
+  refederateKeepOldCredentials?: boolean;
   /** Where the Slack inspection verbs and `/wid migrate` also look for identities: subscriptions or subscription/resource group. */
   identitySearchScopes?: IdentitySearchScope[];
 }

@@ -3,6 +3,7 @@
  * as findings with a severity and the fix for each. Pure: gathering happens elsewhere.
  */
 import type { FederatedCredential, ManagedIdentity, PodInfo, ServiceAccountInfo } from '../domain/ports';
+import { previousIssuers, type IssuerRecord } from '../domain/refederate';
 import { ANNOTATION_CLIENT_ID, LABEL_USE, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY, WORKLOAD_IDENTITY_AUDIENCE, type ClusterFacts, type PolicyCluster } from '../domain/types';
 import { clusterRef, enableCommand, isNonClusterIssuer, looseIssuer, parseServiceAccountSubject, serviceAccountSubject } from './common';
 import type { IdentityCredentials, KnownCluster } from './gather';
@@ -22,6 +23,8 @@ export interface AuditInput {
   pods: readonly PodInfo[];
   /** Name the cluster in `/wid` lines (the policy has several). */
   nameCluster?: boolean;
+  /** Each policy cluster's issuers as wid-bot recorded them (src/store/issuers.ts), by cluster name. */
+  issuerHistory?: Readonly<Record<string, readonly IssuerRecord[]>>;
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -82,6 +85,16 @@ export function auditCluster(input: AuditInput): AuditResult {
     looseIssuers.set(looseIssuer(f.issuerUrl), { cluster: k.cluster.name, issuer: f.issuerUrl });
   }
   const unknownIssuersExist = known.some((k) => k.error !== undefined && k.cluster.name !== cluster.name);
+  // Issuers a policy cluster had before its current one (it was recreated): which cluster, and its issuer now.
+  const formerIssuers = new Map<string, { cluster: string; current: string }>();
+  for (const k of known) {
+    const f = k.cluster.name === cluster.name ? facts : k.facts;
+    const current = f?.oidcIssuerEnabled ? f.issuerUrl : '';
+    if (!current) continue;
+    for (const old of previousIssuers(input.issuerHistory?.[k.cluster.name] ?? [], current)) {
+      if (!exactIssuers.has(old) && !formerIssuers.has(old)) formerIssuers.set(old, { cluster: k.cluster.name, current });
+    }
+  }
 
   const serviceAccounts = new Map(input.serviceAccounts.map((sa) => [`${sa.namespace}/${sa.name}`, sa]));
   let credentialCount = 0;
@@ -122,6 +135,31 @@ export function auditCluster(input: AuditInput): AuditResult {
           subject: sub,
           message: `Federated credential ${c.name} of identity ${identity.name} has issuer ${c.issuer}, which differs from cluster ${near.cluster}'s issuer ${near.issuer} only by a trailing slash or letter case. Entra compares issuers exactly, so tokens fail with AADSTS70021.`,
           fix: `az identity federated-credential update --name ${c.name} ${ficRef(identity)} --issuer ${near.issuer} --subject ${c.subject} --audiences ${c.audiences.join(' ') || WORKLOAD_IDENTITY_AUDIENCE}`,
+        });
+        continue;
+      }
+      const former = formerIssuers.get(c.issuer);
+      const formerSa = parseServiceAccountSubject(c.subject);
+      if (former && formerSa) {
+        const here = former.cluster === cluster.name;
+        if (here && !serviceAccounts.has(`${formerSa.namespace}/${formerSa.name}`)) {
+          findings.push({
+            severity: 'warning',
+            code: C.credentialIssuerChangedGone,
+            subject: sub,
+            message: `Federated credential ${c.name} of identity ${identity.name} trusts ${c.subject} under ${c.issuer}, the issuer cluster ${former.cluster} had before it was recreated; that ServiceAccount does not exist on the cluster now, so wid-bot does not re-federate it.`,
+            fix: `If the workload is gone: ${deleteCommand}. If it is coming back, create the ServiceAccount and run /wid refederate ${former.cluster}.`,
+          });
+          continue;
+        }
+        findings.push({
+          severity: 'error',
+          code: C.credentialIssuerChanged,
+          subject: sub,
+          message: here
+            ? `Federated credential ${c.name} of identity ${identity.name} trusts ${c.subject} under ${c.issuer}, the issuer cluster ${former.cluster} had before it was recreated; its issuer is now ${former.current}, so the ServiceAccount's pods fail with AADSTS70021.`
+            : `Federated credential ${c.name} of identity ${identity.name} trusts ${c.subject} under ${c.issuer}, the issuer cluster ${former.cluster} had before it was recreated (now ${former.current}).`,
+          fix: here ? `/wid refederate ${former.cluster}` : `/wid audit --cluster ${former.cluster}, then /wid refederate ${former.cluster}`,
         });
         continue;
       }

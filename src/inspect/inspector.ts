@@ -4,6 +4,7 @@
  */
 import { TerminalError } from '../domain/errors';
 import type { ClusterPort, IdentityPort, KubePort } from '../domain/ports';
+import type { IssuerRecord } from '../domain/refederate';
 import type { Policy, PolicyCluster } from '../domain/types';
 import { auditCluster } from './audit';
 import { inspectCluster } from './cluster';
@@ -11,6 +12,7 @@ import { inspectCreds } from './creds';
 import { DEFAULT_CONCURRENCY, gatherAllClusterFacts, gatherClusterFacts, gatherCredentials, gatherIdentities, gatherKube, identityScopes, streamIdentities, type IdentityScope, type RetryOptions } from './gather';
 import { inspectLegacy } from './legacy';
 import { inspectList } from './list';
+import { clustersByIssuer, trustedClusters } from './trust';
 import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, InspectVerb, LegacyResult, ListResult, ProgressCallback, SearchedScopes } from './types';
 
 export interface InspectorDeps {
@@ -26,6 +28,8 @@ export interface InspectorDeps {
   retry?: RetryOptions;
   /** Findings about time-bound grants, added to the audit (src/grants/audit.ts). */
   grantFindings?: () => Promise<Finding[]>;
+  /** A policy cluster's recorded issuers (src/store/issuers.ts), for the issuer-changed findings. */
+  issuerHistory?: (clusterName: string) => Promise<IssuerRecord[]>;
 }
 
 export interface InspectArgs {
@@ -52,6 +56,12 @@ export function resolveCluster(policy: Policy, name: string | undefined): Policy
     throw new TerminalError(`There is no cluster "${wanted}" in the policy. Clusters: ${policy.clusters.map((c) => c.name).join(', ')}.`, 'UnknownCluster');
   }
   return found;
+}
+
+/** Every policy cluster's recorded issuers; a cluster whose history cannot be read counts as having none. */
+async function gatherIssuerHistory(read: (clusterName: string) => Promise<IssuerRecord[]>, policy: Policy): Promise<Record<string, IssuerRecord[]>> {
+  const entries = await Promise.all(policy.clusters.map(async (c) => [c.name, await read(c.name).catch(() => [])] as const));
+  return Object.fromEntries(entries);
 }
 
 export function createInspector(deps: InspectorDeps): Inspector {
@@ -82,15 +92,32 @@ export function createInspector(deps: InspectorDeps): Inspector {
         gatherIdentities(deps.identities, scopes, deps.retry, report),
       ]);
       onProgress?.({ done: 2, total: 2, phase: 'serviceaccounts and identities' });
-      return { ...inspectList(cluster, kube.serviceAccounts, identities, args.namespace), scopes: searched(report) };
+      const result = inspectList(cluster, kube.serviceAccounts, identities, args.namespace);
+      // With several policy clusters: the credentials of the identities a ServiceAccount names say which clusters each trusts.
+      const named = identities.filter((i) => result.serviceAccounts.some((s) => s.identity?.name === i.name && s.identity.resourceGroup === i.resourceGroup && s.identity.subscriptionId === i.subscriptionId));
+      if (named.length === 0 || !nameCluster) return { ...result, scopes: searched(report) };
+      const [knownClusters, credentials] = await Promise.all([gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry), gatherCredentials(deps.identities, named, { concurrency, ...(deps.retry ? { retry: deps.retry } : {}) })]);
+      const byIssuer = clustersByIssuer(knownClusters);
+      const trusts = new Map(credentials.map((c) => [c.identity.id.toLowerCase(), trustedClusters(c.credentials, byIssuer)]));
+      const byName = new Map(named.map((i) => [`${i.subscriptionId}/${i.resourceGroup}/${i.name}`.toLowerCase(), i.id.toLowerCase()]));
+      return {
+        ...result,
+        scopes: searched(report),
+        serviceAccounts: result.serviceAccounts.map((s) => {
+          if (!s.identity) return s;
+          const id = byName.get(`${s.identity.subscriptionId}/${s.identity.resourceGroup}/${s.identity.name}`.toLowerCase());
+          const t = id ? trusts.get(id) : undefined;
+          return t ? { ...s, identity: { ...s.identity, trustsClusters: t } } : s;
+        }),
+      };
     },
 
     async creds(args = {}, onProgress) {
       const cluster = resolveCluster(deps.policy, args.cluster);
-      // Credentials are listed while the identity pages still arrive.
       const report = newReport();
-      const [facts, gathered] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), credentialsOf(onProgress, report)]);
-      return { ...inspectCreds(cluster, facts, gathered), scopes: searched(report) };
+      // Credentials are listed while the identity pages still arrive; every policy cluster's issuer says which clusters each identity trusts.
+      const [facts, gathered, knownClusters] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), credentialsOf(onProgress, report), nameCluster ? gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry) : Promise.resolve(undefined)]);
+      return { ...inspectCreds(cluster, facts, gathered, knownClusters), scopes: searched(report) };
     },
 
     async legacy(args = {}) {
@@ -110,7 +137,8 @@ export function createInspector(deps: InspectorDeps): Inspector {
       const own = knownClusters.find((k) => k.cluster.name === cluster.name);
       // This cluster's facts are needed for every check: its failure is the audit's failure.
       const facts = own?.facts ?? (await gatherClusterFacts(deps.clusters, cluster, deps.retry));
-      const result = { ...auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster }), scopes: searched(report) };
+      const issuerHistory = deps.issuerHistory ? await gatherIssuerHistory(deps.issuerHistory, deps.policy) : undefined;
+      const result = { ...auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster, ...(issuerHistory ? { issuerHistory } : {}) }), scopes: searched(report) };
       if (!deps.grantFindings) return result;
       const grants = await deps.grantFindings();
       const findings = [...result.findings.filter((f) => f.severity === 'error'), ...grants.filter((f) => f.severity === 'error'), ...result.findings.filter((f) => f.severity !== 'error'), ...grants.filter((f) => f.severity !== 'error')];

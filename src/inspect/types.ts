@@ -46,8 +46,8 @@ export interface ServiceAccountRow {
   clientId?: string;
   /** The `azure.workload.identity/use` label is "true". */
   useLabel: boolean;
-  /** The managed identity with that client id, when wid-bot can see one. */
-  identity?: { name: string; resourceGroup: string; subscriptionId: string };
+  /** The managed identity with that client id, when wid-bot can see one; `trustsClusters`: the policy clusters its credentials trust. */
+  identity?: { name: string; resourceGroup: string; subscriptionId: string; trustsClusters?: string[] };
 }
 
 /** Where identities were looked for, and where Azure refused to list them (403): named, not fatal. */
@@ -76,6 +76,8 @@ export interface CredentialRow {
   credential: string;
   subject: string;
   issuer: string;
+  /** Every policy cluster the credential's identity trusts (one credential per cluster issuer), when the other clusters were read. */
+  identityTrustsClusters?: string[];
 }
 
 export interface CredsResult {
@@ -141,6 +143,10 @@ export const FINDING_CODES = {
   grantPastEnd: 'grant-past-end',
   /** An active grant ends within the next day. */
   grantEndingSoon: 'grant-ending-soon',
+  /** A credential trusts an issuer a policy cluster had before it was recreated, for a ServiceAccount that still exists there (`/wid refederate`). */
+  credentialIssuerChanged: 'credential-issuer-changed',
+  /** A credential trusts a recreated cluster's previous issuer, for a ServiceAccount that no longer exists there. */
+  credentialIssuerChangedGone: 'credential-issuer-changed-sa-gone',
 } as const;
 export type FindingCode = (typeof FINDING_CODES)[keyof typeof FINDING_CODES];
 

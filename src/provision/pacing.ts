@@ -66,6 +66,11 @@ export async function armDeleteTurn(deps: TurnDeps, bucket: RateBucket, subscrip
   await take(deps, `arm-deletes:${subscriptionId.toLowerCase()}`, bucket);
 }
 
+/** A token of ARM's write bucket of the subscription, for callers outside a grant run (re-federation). */
+export async function armWriteTurn(deps: TurnDeps, bucket: RateBucket, subscriptionId: string): Promise<void> {
+  await take(deps, `arm-writes:${subscriptionId.toLowerCase()}`, bucket);
+}
+
 /** Waits for a token of ARM's write bucket of the subscription (one per PUT/PATCH/POST), shared by every worker on the Redis. */
 export async function writeTurn(run: ProvisionRun, subscriptionId: string): Promise<void> {
   await turn(run, `arm-writes:${subscriptionId.toLowerCase()}`, run.limits.armWrites);

@@ -8,7 +8,9 @@ export const PROVISION_QUEUE = 'wid-provision';
 export const TIMERS_QUEUE = 'wid-timers';
 /** Grant ends, reminders and description updates (src/grants/queue.ts). */
 export const GRANTS_QUEUE = 'wid-grants';
-export type WidQueueName = typeof PROVISION_QUEUE | typeof TIMERS_QUEUE | typeof GRANTS_QUEUE;
+/** `/wid refederate` batches: their writes and verification, and the removal of old credentials (src/app/refederate.ts). */
+export const REFEDERATE_QUEUE = 'wid-refederate';
+export type WidQueueName = typeof PROVISION_QUEUE | typeof TIMERS_QUEUE | typeof GRANTS_QUEUE | typeof REFEDERATE_QUEUE;
 
 export type ProvisionAction = 'grant' | 'revoke' | 'migrate';
 export interface ProvisionJobData {

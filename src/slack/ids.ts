@@ -16,6 +16,12 @@ export const ACTION = {
   migrate: 'wid_migrate',
   /** On a migration's result: removes the binding and its AzureIdentity once the pods moved. */
   migrateFinish: 'wid_migrate_finish',
+  refederateApprove: 'wid_refederate_approve',
+  refederateDeny: 'wid_refederate_deny',
+  refederateRemoveOld: 'wid_refederate_remove_old',
+  refederateRetry: 'wid_refederate_retry',
+  /** On the audit's credential-issuer-changed finding: plans `/wid refederate <cluster>` for the clicker. */
+  refederateStart: 'wid_refederate_start',
 } as const;
 
 export const CALLBACK = {

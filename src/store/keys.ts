@@ -18,7 +18,9 @@
  *   <p>:grants:open            zset    grants not yet ended, by endsAt (ms; +inf for grants without an end)
  *   <p>:grants:sa:<sa key>     set     open grant ids of one cluster/namespace/ServiceAccount
  *   <p>:grants:ended           zset    ended grant ids by end time (ms)
- *   <p>:q:<queue>:…            BullMQ  queues wid-provision, wid-timers and wid-grants (BullMQ's own layout)
+ *   <p>:issuers:<cluster>      hash    a cluster's OIDC issuers with first/last seen (src/store/issuers.ts)
+ *   <p>:refed:<id>             string  a /wid refederate batch; <p>:refed:cluster:<cluster> the batch holding the cluster (src/store/refederations.ts)
+ *   <p>:q:<queue>:…            BullMQ  queues wid-provision, wid-timers, wid-grants and wid-refederate (BullMQ's own layout)
  */
 export const DEFAULT_PREFIX = 'wid';
 

@@ -17,6 +17,11 @@ import { startWorker, type RunningWorker } from '../../src/worker';
 import { SlackSigningClient } from '../emulators/slack/client';
 import type { StoredMessage } from '../emulators/slack';
 import { startWorld, worldPolicyYaml, WORLD, type World, type WorldOptions } from '../emulators/world';
+import { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
+import { SlackRefederateNotifier } from '../../src/slack/refederate';
+import { connectProducer } from '../../src/store/connection';
+import { IssuerHistory, recordingIssuers } from '../../src/store/issuers';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
 
 export interface Harness {
@@ -51,6 +56,8 @@ export interface HarnessOptions {
   beforeConnect?: (world: World) => Promise<void>;
   /** Wire `/wid migrate` and the inspection verbs (`/wid legacy` with its Migrate buttons) to the world, as src/main.ts does. */
   migrate?: boolean;
+  /** `/wid refederate`: the web side plans (recording every issuer it reads) and the worker keeps the batch message up to date. */
+  refederate?: boolean;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -65,10 +72,20 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     retry: { maxRetries: 1, retryDelayMs: 50, maxRetryDelayMs: 200 },
   };
   const adapters = createAzureAdapters(azure);
-  const clusters = adapters.clusters;
+  let clusters = adapters.clusters;
+  let refederateRedis: Redis | undefined;
+  let refederate: WebConfig['refederate'];
+  if (opts.refederate) {
+    refederateRedis = await connectProducer(redisUrl);
+    const issuers = new IssuerHistory(refederateRedis, prefix);
+    clusters = recordingIssuers(adapters.clusters, issuers);
+    const kube = createKubeAdapter({ kubeconfigPath: world.files.kubeconfig });
+    refederate = { policy, clusters, identities: adapters.identities, kube: () => kube, issuerHistory: (c) => issuers.history(c) };
+  }
   const kubePort = opts.migrate ? createKubeAdapter({ kubeconfigPath: world.files.kubeconfig }) : undefined;
   const inspect = kubePort ? inspectForSlack({ policy, clusters, identities: adapters.identities, kube: () => kubePort }) : undefined;
   const web = await startWeb({
+    ...(refederate ? { refederate } : {}),
     slack: { mode: 'http', botToken: WORLD.botToken, signingSecret: WORLD.signingSecret, apiUrl: world.slack.apiUrl, port: 0 },
     redisUrl,
     prefix,
@@ -97,6 +114,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       concurrency: 2,
       progress: createSlackProgressSink({ botToken: WORLD.botToken, apiUrl: world.slack.apiUrl, store, intervalMs: 1000 }),
       queue: { backoffBaseMs: 200 },
+      ...(opts.refederate ? { refederate: { notifier: new SlackRefederateNotifier(new WebClient(WORLD.botToken, { slackApiUrl: world.slack.apiUrl })) } } : {}),
     });
   }
   const slack = new SlackSigningClient({ botUrl: `http://127.0.0.1:${web.port}/slack/events`, signingSecret: WORLD.signingSecret, emulator: world.slack });
@@ -139,6 +157,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await web.close();
       await queues.close();
       await store.close();
+      await refederateRedis?.quit();
       await world.close();
     },
   };

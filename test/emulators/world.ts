@@ -106,6 +106,11 @@ export interface WorldOptions {
   strictAuth?: boolean;
   /** Extra policy settings. */
   policy?: Parameters<typeof worldPolicyYaml>[0];
+  /**
+   * Issuers in AKS's shape `https://<region>.oic.prod-aks.azure.com/<tenant>/<guid>/` (also after recreateCluster);
+   * the Entra emulator resolves that host to the Kubernetes emulator, as DNS would. Default: the emulator's own URL.
+   */
+  aksIssuerRegion?: string;
   /** Fixed ports (npm run emulators); free ports by default. */
   ports?: { arm?: number; entra?: number; kube?: number; slack?: number };
 }
@@ -147,6 +152,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     // A fresh token per world: the API server refuses any other, as a real one does.
     ...(options.kube?.tokens ? {} : { kubeconfigToken: randomBytes(24).toString('base64url') }),
     tls,
+    ...(options.aksIssuerRegion ? { issuerOrigin: `https://${options.aksIssuerRegion}.oic.prod-aks.azure.com` } : {}),
     ...options.kube,
     ...(options.ports?.kube ? { port: options.ports.kube } : {}),
   });
@@ -183,6 +189,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     tenantId: WORLD.tenantId,
     ...options.entra,
     tls,
+    ...(options.aksIssuerRegion ? { issuerHosts: { [`${options.aksIssuerRegion}.oic.prod-aks.azure.com`]: kube.url, ...options.entra?.issuerHosts } } : {}),
     identityLookup: (clientId) => arm.state.findIdentityByClientId(clientId),
     // Graph's view of the managed identities' service principals (what `az role assignment list` reads).
     directoryLookup: (objectId) => {

@@ -6,7 +6,7 @@
  */
 import { migrateButtonValue } from '../../slack/blocks/migrate-button';
 import { ACTION } from '../../slack/ids';
-import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, LegacyResult, ListResult, SearchedScopes, Severity } from '../types';
+import { FINDING_CODES, type AuditResult, type ClusterResult, type CredsResult, type Finding, type InspectResult, type LegacyResult, type ListResult, type SearchedScopes, type Severity } from '../types';
 
 export interface SlackMessage {
   text: string;
@@ -152,7 +152,7 @@ function listRendering(r: ListResult): Rendering {
     items: r.serviceAccounts.map(
       (s) =>
         `${code(`${s.namespace}/${s.name}`)} client id ${s.clientId ? code(s.clientId) : '_none_'}${s.useLabel ? '' : ' · _no use label_'} → ${
-          s.identity ? `*${esc(s.identity.name)}* (${esc(s.identity.resourceGroup)})` : s.clientId ? ':warning: no managed identity' : '_no identity_'
+          s.identity ? `*${esc(s.identity.name)}* (${esc(s.identity.resourceGroup)})${s.identity.trustsClusters ? ` · trusts ${s.identity.trustsClusters.length ? s.identity.trustsClusters.map(esc).join(', ') : '_no policy cluster_'}` : ''}` : s.clientId ? ':warning: no managed identity' : '_no identity_'
         }`,
     ),
   };
@@ -164,7 +164,7 @@ function credsRendering(r: CredsResult): Rendering {
     summary: r.oidcIssuerEnabled
       ? `*${r.credentials.length}* federated credentials trust issuer ${code(r.issuerUrl)} (of ${r.credentialsSearched} on ${r.identitiesSearched} identities).`
       : `:x: The OIDC issuer of cluster *${esc(r.cluster.name)}* is off, so no federated credential can trust it. Try \`/wid cluster\`.`,
-    items: r.credentials.map((c) => `*${esc(c.identity)}* (${esc(c.identityResourceGroup)}) · ${code(c.credential)} → ${code(c.subject)}`),
+    items: r.credentials.map((c) => `*${esc(c.identity)}* (${esc(c.identityResourceGroup)}) · ${code(c.credential)} → ${code(c.subject)}${c.identityTrustsClusters ? ` · identity trusts ${c.identityTrustsClusters.map(esc).join(', ')}` : ''}`),
   };
 }
 
@@ -211,8 +211,18 @@ export function renderSlack(result: InspectResult, user?: string): SlackMessage[
     case 'legacy':
       return paged(legacyRendering(result), user);
     case 'audit':
-      return paged(withScopes(auditRendering(result), result.scopes), user);
+      return withRefederateButton(result, paged(withScopes(auditRendering(result), result.scopes), user));
   }
+}
+
+/** A Refederate button under the audit's summary when a recreated cluster's old issuer is still trusted there. */
+function withRefederateButton(r: AuditResult, messages: SlackMessage[]): SlackMessage[] {
+  const clusters = [...new Set(r.findings.filter((f) => f.code === FINDING_CODES.credentialIssuerChanged).map((f) => /^\/wid refederate (\S+)$/.exec(f.fix)?.[1]).filter((c): c is string => !!c))];
+  const [first, ...rest] = messages;
+  if (!first || clusters.length === 0) return messages;
+  // An audit is of one cluster: only its own findings carry `/wid refederate <it>`, so there is one button.
+  const buttons = clusters.slice(0, 1).map((c) => ({ type: 'button', action_id: ACTION.refederateStart, text: { type: 'plain_text', text: `Refederate ${c}`.slice(0, 75) }, value: c }));
+  return [{ ...first, blocks: [...first.blocks, { type: 'actions', elements: buttons }] }, ...rest];
 }
 
 /** A failure as one Slack message: what went wrong and, when the error says, what to do. */

@@ -46,10 +46,11 @@ function listTable(r: ListResult): string {
     s.clientId ?? '-',
     s.useLabel ? 'yes' : 'no',
     s.identity ? `${s.identity.name} (${s.identity.resourceGroup})` : s.clientId ? 'NOT FOUND' : '-',
+    s.identity?.trustsClusters?.join(',') || '-',
   ]);
   const unknown = r.serviceAccounts.filter((s) => s.clientId && !s.identity).length;
   return [
-    table(['NAMESPACE', 'NAME', 'CLIENT ID', 'USE LABEL', 'MANAGED IDENTITY'], rows),
+    table(['NAMESPACE', 'NAME', 'CLIENT ID', 'USE LABEL', 'MANAGED IDENTITY', 'TRUSTS CLUSTERS'], rows),
     '',
     `${plural(r.serviceAccounts.length, 'ServiceAccount')} in ${where} of cluster ${r.cluster.name}; ${plural(unknown, 'client id')} match no managed identity among ${r.identitiesSearched} searched.`,
   ].join('\n');
@@ -60,8 +61,9 @@ function credsTable(r: CredsResult): string {
   const head = `Issuer of cluster ${r.cluster.name}: ${r.issuerUrl}`;
   const summary = `${plural(r.credentials.length, 'federated credential')} trust this issuer (of ${r.credentialsSearched} on ${plural(r.identitiesSearched, 'identity', 'identities')}).`;
   if (r.credentials.length === 0) return [head, '', summary].join('\n');
-  const rows = r.credentials.map((c) => [c.identity, c.identityResourceGroup, c.credential, c.subject]);
-  return [head, '', table(['IDENTITY', 'RESOURCE GROUP', 'CREDENTIAL', 'SUBJECT'], rows), '', summary].join('\n');
+  const trusts = r.credentials.some((c) => c.identityTrustsClusters);
+  const rows = r.credentials.map((c) => [c.identity, c.identityResourceGroup, c.credential, c.subject, ...(trusts ? [c.identityTrustsClusters?.join(',') || '-'] : [])]);
+  return [head, '', table(['IDENTITY', 'RESOURCE GROUP', 'CREDENTIAL', 'SUBJECT', ...(trusts ? ['IDENTITY TRUSTS CLUSTERS'] : [])], rows), '', summary].join('\n');
 }
 
 function legacyTable(r: LegacyResult): string {

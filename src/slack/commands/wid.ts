@@ -22,6 +22,8 @@ import type { GrantService } from '../../grants/service';
 import { grantEndBlocks, grantEndedBlocks, grantsListMessage } from '../blocks/grants';
 import type { Migrations } from '../../app/migrate';
 import { finishMigration } from '../actions/migrate';
+import type { RefederateService } from '../../app/refederate';
+import { answerRefederate } from '../refederate';
 /** How often a long inspection tells the user how far it got. */
 const PROGRESS_EVERY_MS = 5000;
 
@@ -35,6 +37,8 @@ export interface CommandDeps {
   inspect?: InspectHook;
   /** `/wid migrate` (src/app/migrate.ts). */
   migrations?: Migrations;
+  /** `/wid refederate` (src/app/refederate.ts). */
+  refederate?: RefederateService;
 }
 
 function ephemeral(respond: RespondFn, msg: SlackMessage): Promise<unknown> {
@@ -129,6 +133,9 @@ async function runCommand(deps: CommandDeps, client: WebClient, respond: Respond
       await ephemeral(respond, grantsListMessage(open, new Date(), cmd.namespace));
       return;
     }
+    case 'refederate':
+      await answerRefederate(deps.refederate, respond, user, cmd.cluster, cmd.reason);
+      return;
     case 'cluster':
     case 'list':
     case 'creds':

@@ -69,6 +69,8 @@ export interface EntraEmulatorOptions {
   federationPropagationDelayMs?: number;
   /** How long an issuer's discovery document and JWKS are cached (ms); default 5000. */
   jwksCacheMs?: number;
+  /** The test world's DNS for issuer hosts: `westeurope.oic.prod-aks.azure.com` → the loopback origin serving it. */
+  issuerHosts?: Record<string, string>;
   /** Lifetime of issued access tokens (default 3599 s, as Entra answers). */
   accessTokenLifetimeSeconds?: number;
   /** Clock skew allowed on assertion exp/nbf (default 300 s, as Entra allows). */
@@ -144,8 +146,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** GET a JSON document from a loopback URL (the test world never leaves the machine), trusting `ca` besides the system roots. */
-async function fetchJson(url: string, ca: string[], timeoutMs = 3000): Promise<unknown> {
-  const u = new URL(url);
+async function fetchJson(url: string, ca: string[], timeoutMs = 3000, hosts: Record<string, string> = {}): Promise<unknown> {
+  const named = new URL(url);
+  const mapped = hosts[named.hostname.toLowerCase()];
+  const u = mapped ? new URL(`${named.pathname}${named.search}`, mapped) : named;
   if (!LOOPBACK.has(u.hostname)) throw new Error(`not a loopback host: ${u.hostname}`);
   const getter = u.protocol === 'https:' ? httpsGet : u.protocol === 'http:' ? httpGet : undefined;
   if (!getter) throw new Error(`unsupported scheme ${u.protocol}`);
@@ -302,9 +306,9 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     if (requireHttpsIssuer && !issuer.startsWith('https://')) throw entraErrors.oidcEndpointFailed();
     try {
       const discoveryUrl = `${issuer}${issuer.endsWith('/') ? '' : '/'}.well-known/openid-configuration`;
-      const doc = await fetchJson(discoveryUrl, trusted);
+      const doc = await fetchJson(discoveryUrl, trusted, undefined, options.issuerHosts);
       if (!isRecord(doc) || doc.issuer !== issuer || typeof doc.jwks_uri !== 'string') throw new Error('discovery document does not name this issuer');
-      const set = await fetchJson(doc.jwks_uri, trusted);
+      const set = await fetchJson(doc.jwks_uri, trusted, undefined, options.issuerHosts);
       if (!isRecord(set) || !Array.isArray(set.keys)) throw new Error('JWKS has no keys');
       keys = set.keys.filter(isRecord);
     } catch {

@@ -90,6 +90,12 @@ export interface KubeEmulatorOptions {
   kubernetesVersion?: string;
   /** Issuer path, with AKS's trailing slash (default `/<tenantId>/<clusterId>/`). */
   issuerPath?: string;
+  /**
+   * Origin the issuer URL names instead of the emulator's own, e.g. `https://westeurope.oic.prod-aks.azure.com`
+   * (AKS's issuer host); the discovery document and keys are still served here, and whoever fetches them maps
+   * that host to this emulator (the Entra emulator's `issuerHosts`).
+   */
+  issuerOrigin?: string;
   /** Bearer tokens accepted (default only the kubeconfig token); anything else is 401 Unauthorized. */
   tokens?: string[];
   /** Token → user name, for RBAC messages and per-user deny rules. */
@@ -234,7 +240,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
   for (const t of [...CORE_TYPES, ...POD_IDENTITY_TYPES]) stores.set(t.resource, new Map());
 
   let baseUrl = '';
-  const issuerUrl = (): string => `${baseUrl}${issuerPath}`;
+  const issuerUrl = (): string => `${options.issuerOrigin?.replace(/\/+$/, '') ?? baseUrl}${issuerPath}`;
   const nextVersion = (): string => String(++revision);
   const store = (t: ResourceType): Map<string, KubeObject> => stores.get(t.resource) as Map<string, KubeObject>;
   const key = (namespace: string | undefined, name: string): string => `${namespace ?? ''}/${name}`;
@@ -769,7 +775,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
       id_token_signing_alg_values_supported: ['RS256'],
     });
     if (method === 'GET' && url.pathname === `${issuerDir}.well-known/openid-configuration`) {
-      sendJson(res, 200, openidConfiguration(`${baseUrl}${issuerDir}openid/v1/jwks`));
+      sendJson(res, 200, openidConfiguration(`${options.issuerOrigin?.replace(/\/+$/, '') ?? baseUrl}${issuerDir}openid/v1/jwks`));
       return;
     }
     if (method === 'GET' && url.pathname === `${issuerDir}openid/v1/jwks`) {
