@@ -16,6 +16,7 @@ import { FollowUps } from './slack/follow-ups';
 import { SlackConnection, type SlackIdentity } from './slack/connection';
 import { errorText, silentLogger, type SlackLogger } from './slack/logger';
 import { RequestService } from './app/requests';
+import { SlackRequestNotifier } from './slack/request-notifier';
 import { timerProcessor } from './slack/timers';
 import { policyGroupIds, UserGroups } from './slack/usergroups';
 import { registerDenyView } from './slack/views/deny';
@@ -128,21 +129,21 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
 
     let teamUrl: string | undefined;
     const groups = new UserGroups(client, () => policyGroupIds(config.policy), logger);
+    const notifier = new SlackRequestNotifier({ client, logger, teamUrl: () => teamUrl });
     const service = new RequestService({
       store,
       queues,
       policy: config.policy,
       clusterFacts: config.clusterFacts,
-      client,
+      notifier,
       groups,
       ...(config.approvalsChannelFallback ? { approvalsChannelFallback: config.approvalsChannelFallback } : {}),
-      teamUrl: () => teamUrl,
       logger,
     });
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
     grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');
     const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy });
-    const deps = { service, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}) };
+    const deps = { service, notifier, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}) };
     registerWidCommand(app, deps);
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);

@@ -221,6 +221,8 @@ export interface WidRequest {
   failure?: { reason: string; step?: StepName; retryable: boolean };
   /** Where the approval message lives in Slack. */
   slack?: { channel: string; ts?: string };
+  /** Set when the requester approved it themselves under the policy's break-glass rule. */
+  breakGlass?: { reason: string; at: string };
 }
 
 /** One append-only entry of a request's history. */
