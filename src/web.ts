@@ -25,6 +25,8 @@ import { GrantQueue } from './grants/queue';
 import { GrantService } from './grants/service';
 import { RedisGrantStore } from './grants/store';
 import { registerRequestView } from './slack/views/request';
+import { HomeService, type HomeServiceDeps } from './slack/home/service';
+import { registerHome } from './slack/home/listeners';
 
 export interface WebConfig {
   slack: {
@@ -63,6 +65,8 @@ export interface WebConfig {
   awaitSlack?: true | 'first-attempt';
   /** Backoff between connection attempts (default 1 s doubling to 60 s). */
   slackRetry?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** The App Home tab (default on): its views.publish pacing, or false to leave the Home tab alone. */
+  home?: false | Pick<HomeServiceDeps, 'coalesceMs' | 'publishPerMinute' | 'publishBurst' | 'concurrency' | 'onPublished'>;
 }
 
 export interface RunningWeb {
@@ -91,6 +95,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
   let queues: WidQueues | undefined;
   let timers: WidWorker<TimerJobData> | undefined;
   let grantQueue: GrantQueue | undefined;
+  let homeService: HomeService | undefined;
   try {
     queues = await createQueues(config.redisUrl, config.prefix);
     const clientOptions = {
@@ -143,12 +148,19 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
     grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');
     const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy });
-    const deps = { service, notifier, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}) };
+    const home =
+      config.home === false
+        ? undefined
+        : new HomeService({ client, service, store, grants: grants.store, provisionQueue: queues.provision, policy: config.policy, groups, clusterFacts: config.clusterFacts, logger, ...config.home });
+    await home?.start();
+    homeService = home;
+    const deps = { service, notifier, store, logger, followUps, grants, ...(home ? { home } : {}), ...(config.inspect ? { inspect: config.inspect } : {}) };
     registerWidCommand(app, deps);
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
     registerDenyView(app, deps);
     registerGrantActions(app, deps);
+    if (home) registerHome(app, { ...deps, home });
 
     if (config.timers !== false) {
       timers = createTimerWorker(config.redisUrl, config.prefix, timerProcessor(service), {
@@ -208,6 +220,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
         slackConnection.stop();
         await app.stop().catch((e: unknown) => logger.warn(`stopping the Slack app: ${errorText(e)}`));
         await followUps.idle();
+        await homeService?.close();
         await t?.close();
         await gq.close();
         await q.close();
@@ -215,6 +228,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       },
     };
   } catch (e) {
+    await homeService?.close().catch(() => undefined);
     await timers?.close().catch(() => undefined);
     await grantQueue?.close().catch(() => undefined);
     await queues?.close().catch(() => undefined);

@@ -244,6 +244,24 @@ export class RequestService {
     return { changed: true, request: r, message: `You approved ${r.id}: ${r.approvals.length} of ${r.plan.approvalsRequired} approvals; it needs another approver.` };
   }
 
+  /**
+   * The requester takes back a request still waiting for approval: one atomic transition to cancelled, so a
+   * withdraw racing an approval has one outcome (the loser is told what happened). The approval message says
+   * so and loses its buttons.
+   */
+  async withdraw(requestId: string, actor: Actor): Promise<ActionOutcome> {
+    const t = await this.transition(requestId, async (r) => {
+      if (r.requester.id !== actor.id) return { refuse: `Only the requester can withdraw ${r.id}; approvers deny it instead.` };
+      if (r.state !== 'pending') return { refuse: `Request ${r.id} is already ${r.state}; only a request waiting for approval can be withdrawn.` };
+      return { type: 'cancel', actor };
+    });
+    if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
+    const r = t.after;
+    await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
+    await this.refreshMessage(r, { decision: { actorId: actor.id, reason: 'withdrawn by the requester' } });
+    return { changed: true, request: r, message: `You withdrew ${r.id}; the approvers see it withdrawn.` };
+  }
+
   /** Whether this person may open the deny form for the request; the refusal says why not. */
   async mayDeny(requestId: string, userId: string): Promise<{ ok: true; request: WidRequest } | { ok: false; message: string }> {
     const r = await this.deps.store.get(requestId);

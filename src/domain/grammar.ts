@@ -45,7 +45,12 @@ export interface GrantsCommand {
   verb: 'grants';
   namespace?: string;
 }
-export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand;
+/** `/wid withdraw <id>`: the requester takes back a request still waiting for approval. */
+export interface WithdrawCommand {
+  verb: 'withdraw';
+  id: string;
+}
+export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | WithdrawCommand;
 export type Verb = WidCommand['verb'];
 
 /** Longest command text accepted; Slack caps slash commands well below this anyway. */
@@ -79,6 +84,7 @@ const SPECS: Record<Verb, VerbSpec> = {
   audit: { usage: '/wid audit [--cluster <name>]', summary: 'find drift between the policy, Azure and the cluster', flags: ['cluster'] },
   legacy: { usage: '/wid legacy [--cluster <name>]', summary: 'find aad-pod-identity leftovers to migrate', flags: ['cluster'] },
   grants: { usage: '/wid grants [namespace]', summary: 'list active grants and when each ends', flags: [] },
+  withdraw: { usage: '/wid withdraw <request id>', summary: 'take back your request while it waits for approval', flags: [] },
   help: { usage: '/wid help [command]', summary: 'show this help', flags: [] },
 };
 
@@ -386,6 +392,12 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
       const [namespace, ...extra] = pos;
       if (extra.length) return tooMany(verb, extra);
       return ok({ verb, ...(namespace !== undefined ? { namespace } : {}), ...cluster });
+    }
+    case 'withdraw': {
+      const [id, ...extra] = pos;
+      if (id === undefined) return refuseWithUsage('missing-argument', 'withdraw needs the id of your request, e.g. wid-abcdefgh23 (`/wid status` lists yours).', verb, 'id');
+      if (extra.length) return tooMany(verb, extra);
+      return ok({ verb, id });
     }
     case 'grants': {
       const [namespace, ...extra] = pos;

@@ -12,6 +12,11 @@ export const ACTION = {
   retry: 'wid_retry',
   grantExtend: 'wid_grant_extend',
   grantDone: 'wid_grant_done',
+  withdraw: 'wid_withdraw',
+  /** App Home: Previous / Next on a paged list; value `<list>:<page>`. */
+  homePage: 'wid_home_page',
+  /** Previous on a paged list (an action_id must be unique within its block). */
+  homePageBack: 'wid_home_page_back',
 } as const;
 
 export const CALLBACK = {

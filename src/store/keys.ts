@@ -18,6 +18,8 @@
  *   <p>:grants:open            zset    grants not yet ended, by endsAt (ms; +inf for grants without an end)
  *   <p>:grants:sa:<sa key>     set     open grant ids of one cluster/namespace/ServiceAccount
  *   <p>:grants:ended           zset    ended grant ids by end time (ms)
+ *   <p>:changes               pub/sub `request <id>` / `grant <id>` after every stored change (the App Home listens)
+ *   <p>:home:seen              set     people who opened wid-bot's Home tab (their homes are kept current)
  *   <p>:q:<queue>:…            BullMQ  queues wid-provision, wid-timers and wid-grants (BullMQ's own layout)
  */
 export const DEFAULT_PREFIX = 'wid';
@@ -38,6 +40,9 @@ export interface StoreKeys {
   grantsOpen: string;
   grantsOfServiceAccount(saKey: string): string;
   grantsEnded: string;
+  /** Pub/sub channel announcing stored changes: `request <id>` or `grant <id>`. */
+  changes: string;
+  homeSeen: string;
   /** BullMQ's `prefix` option: queues live at `<this>:<queueName>:…`. */
   bullPrefix: string;
 }
@@ -60,6 +65,8 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     grantsOpen: `${prefix}:grants:open`,
     grantsOfServiceAccount: (saKey) => `${prefix}:grants:sa:${saKey}`,
     grantsEnded: `${prefix}:grants:ended`,
+    changes: `${prefix}:changes`,
+    homeSeen: `${prefix}:home:seen`,
     bullPrefix: `${prefix}:q`,
   };
 }

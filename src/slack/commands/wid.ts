@@ -113,6 +113,11 @@ async function runCommand(deps: CommandDeps, client: WebClient, respond: Respond
       await ephemeral(respond, myRequestsMessage(o.mine, o.waitingOnMe));
       return;
     }
+    case 'withdraw': {
+      const outcome = await service.withdraw(cmd.id, user);
+      await ephemeral(respond, outcome.changed ? infoMessage(outcome.message) : refusalMessage(outcome.message));
+      return;
+    }
     case 'grants': {
       if (!deps.grants) return void (await ephemeral(respond, infoMessage('Grants are not configured on this wid-bot.')));
       const open = (await deps.grants.store.open()).filter((g) => !cmd.namespace || g.namespace === cmd.namespace);
