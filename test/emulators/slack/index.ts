@@ -169,6 +169,8 @@ export interface SlackStats {
   calls: Record<string, number>;
   /** Calls answered 429 by the emulator's rate limiter. */
   ratelimited: number;
+  /** The same, per method. */
+  ratelimitedBy: Record<string, number>;
   /** Calls answered `ok: false` (including auth and Block Kit refusals, excluding injected faults). */
   refused: number;
 }
@@ -361,7 +363,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
   let buckets = new Map<string, Bucket>();
   let events: SlackEmulatorEvent[] = [];
   let seq = 0;
-  let stats: SlackStats = { calls: {}, ratelimited: 0, refused: 0 };
+  let stats: SlackStats = { calls: {}, ratelimited: 0, ratelimitedBy: {}, refused: 0 };
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
 
@@ -806,6 +808,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     const retryAfter = rateLimited(method, args);
     if (retryAfter !== undefined) {
       stats.ratelimited += 1;
+      stats.ratelimitedBy[method] = (stats.ratelimitedBy[method] ?? 0) + 1;
       return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': String(retryAfter) } };
     }
     try {
@@ -1019,7 +1022,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
       responseUrls = new Map();
       buckets = new Map();
       events = [];
-      stats = { calls: {}, ratelimited: 0, refused: 0 };
+      stats = { calls: {}, ratelimited: 0, ratelimitedBy: {}, refused: 0 };
     },
     close: async () => {
       await socket.close();
