@@ -27,6 +27,7 @@ import { RedisGrantStore } from './grants/store';
 import { registerRequestView } from './slack/views/request';
 import { HomeService, type HomeServiceDeps } from './slack/home/service';
 import { registerHome } from './slack/home/listeners';
+import { registerBreakGlass } from './slack/views/break-glass';
 
 export interface WebConfig {
   slack: {
@@ -161,6 +162,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     registerDenyView(app, deps);
     registerGrantActions(app, deps);
     if (home) registerHome(app, { ...deps, home });
+    registerBreakGlass(app, deps);
 
     if (config.timers !== false) {
       timers = createTimerWorker(config.redisUrl, config.prefix, timerProcessor(service), {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { WidError, type DomainRefusal } from '../domain/errors';
 import type { RequestCommand, RevokeCommand } from '../domain/grammar';
+import { breakGlassRule } from '../domain/break-glass';
 import { applyAction, newRequest, SYSTEM_ACTOR, type RequestAction } from '../domain/lifecycle';
 import { buildPlan } from '../domain/plan';
 import { approvalsChannelFor, evaluateRequest, findNamespace, isApprover, principalsInclude } from '../domain/policy';
@@ -45,7 +46,7 @@ export interface RequestServiceDeps {
 }
 
 export type SubmitOutcome =
-  | { kind: 'created'; request: WidRequest; link?: string }
+  | { kind: 'created'; request: WidRequest; link?: string; breakGlass?: boolean }
   | { kind: 'refused'; refusal: DomainRefusal }
   | { kind: 'duplicate'; existingId: string; link?: string }
   | { kind: 'error'; message: string };
@@ -148,7 +149,7 @@ export class RequestService {
       await store.create(request, event);
       await this.scheduleTimers(request);
       const link = this.messageLink(request.slack);
-      return { kind: 'created', request, ...(link ? { link } : {}) };
+      return { kind: 'created', request, ...(link ? { link } : {}), ...(this.mayBreakGlass(request) ? { breakGlass: true } : {}) };
     } catch (e) {
       this.deps.logger.error(`request by ${user.id} failed: ${errorText(e)}`);
       return { kind: 'error', message: e instanceof WidError ? e.message : `wid-bot could not take the request: ${errorText(e)}. Try again in a minute.` };
@@ -260,6 +261,39 @@ export class RequestService {
     await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
     await this.refreshMessage(r, { decision: { actorId: actor.id, reason: 'withdrawn by the requester' } });
     return { changed: true, request: r, message: `You withdrew ${r.id}; the approvers see it withdrawn.` };
+  }
+
+  /** Whether the policy lets this request's requester approve it themselves (break-glass). */
+  mayBreakGlass(r: WidRequest): boolean {
+    return r.state === 'pending' && breakGlassRule(this.deps.policy, r) !== undefined;
+  }
+
+  /**
+   * Break-glass: the requester approves their own request with a reason, when the policy enables it for the
+   * role or namespace (the rule is read from the current policy; a forged click without it is refused). The
+   * access is capped at the rule's duration, provisioning starts at once, and the approvers hear at once with
+   * a Revoke button; the history records `break-glass: <reason>`.
+   */
+  async breakGlass(requestId: string, actor: Actor, reason: string): Promise<ActionOutcome> {
+    const t = await this.transition(requestId, async (r) => {
+      const rule = breakGlassRule(this.deps.policy, r);
+      return { type: 'breakGlass', actor, reason, ...(rule ? { rule } : {}) };
+    });
+    if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
+    const r = t.after;
+    await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
+    await this.refreshMessage(r);
+    const ns = findNamespace(this.deps.policy, r.namespace);
+    const users = [...new Set([...(ns?.approvers.users ?? []), ...this.deps.policy.approvers.users])].filter((u) => u !== r.requester.id);
+    const groups = [...new Set([...(ns?.approvers.groups ?? []), ...this.deps.policy.approvers.groups])];
+    await this.deps.notifier.breakGlassUsed(r, { users, groups });
+    try {
+      await this.deps.queues.enqueueProvision(r.id, r.kind);
+    } catch (e) {
+      this.deps.logger.error(`break-glass ${r.id} could not be queued: ${errorText(e)}`);
+      return { changed: true, request: r, message: `You approved ${r.id} yourself (break-glass), but wid-bot could not queue the provisioning: ${errorText(e)}.` };
+    }
+    return { changed: true, request: r, message: `You approved ${r.id} yourself (break-glass) for at most ${Math.round((r.durationSeconds ?? 0) / 60)} minutes; the approvers have been told and can revoke it.` };
   }
 
   /** Whether this person may open the deny form for the request; the refusal says why not. */

@@ -126,6 +126,7 @@ export function approvalMessage(r: WidRequest, opts: ApprovalMessageOptions = {}
     const verb = r.state === 'denied' ? 'Denied' : r.state === 'expired' ? 'Expired' : withdrawn ? 'Withdrawn' : 'Cancelled';
     blocks.push(section(`*${verb}* by ${by}${opts.decision.reason && !withdrawn ? `: ${fit(opts.decision.reason, 1500)}` : ''}`));
   }
+  if (r.breakGlass) blocks.push(section(`:rotating_light: *Break-glass:* ${mention(r.requester.id)} approved their own request (at most ${duration(r.breakGlass.maxDurationSeconds)}): ${fit(r.breakGlass.reason, 1200)}`));
   if (r.steps.length > 0) blocks.push(section(`*Progress*\n${stepsText(r.steps)}`));
   const resources = resourcesText(r);
   if (r.state === 'succeeded' && resources) blocks.push(section(`*Resources*\n${resources}`));

@@ -41,7 +41,7 @@ function ephemeral(respond: RespondFn, msg: SlackMessage): Promise<unknown> {
 export function submitAnswer(outcome: SubmitOutcome, verb: Verb): SlackMessage {
   switch (outcome.kind) {
     case 'created':
-      return requestedMessage(outcome.request, outcome.link);
+      return requestedMessage(outcome.request, outcome.link, { breakGlass: outcome.breakGlass === true });
     case 'duplicate':
       return duplicateMessage(outcome.existingId, outcome.link);
     case 'refused':

@@ -47,6 +47,8 @@ export interface HomeData {
   /** Present for approvers: what they approved lately. */
   approvedLately?: WidRequest[];
   operator?: OperatorView;
+  /** My pending requests the policy lets me approve myself (break-glass). */
+  breakGlass?: string[];
   /** A one-line answer to the person's last click in the Home tab. */
   notice?: string;
   pages?: HomePages;
@@ -109,7 +111,10 @@ function requesterBlocks(d: HomeData): KnownBlock[] {
   for (const r of open.items) {
     const waitingOn = r.state === 'pending' ? ` · ${approvalsLine(r)}` : '';
     out.push(section(`${code(r.id)} ${what(r)}\n${STATE[r.state]}${waitingOn}`));
-    if (r.state === 'pending') out.push(actions(`open:${r.id}`, [button('Withdraw', ACTION.withdraw, r.id, 'danger')]));
+    if (r.state === 'pending') {
+      const glass = d.breakGlass?.includes(r.id) ? [button('Break glass', ACTION.breakGlass, r.id)] : [];
+      out.push(actions(`open:${r.id}`, [button('Withdraw', ACTION.withdraw, r.id, 'danger'), ...glass]));
+    }
   }
   out.push(...pageNote('open', open, d.open.length));
   if (open.nav) out.push(open.nav);

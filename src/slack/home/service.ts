@@ -234,6 +234,8 @@ export class HomeService {
       pages: this.pages.get(userId) ?? {},
       ...(notice ? { notice } : {}),
     };
+    const glass = data.open.filter((r) => service.mayBreakGlass(r)).map((r) => r.id);
+    if (glass.length) data.breakGlass = glass;
     if (approver) {
       data.waiting = (await service.overview(userId)).waitingOnMe ?? [];
       data.approvedLately = await this.approvedBy(userId);
