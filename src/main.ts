@@ -9,7 +9,7 @@ import { loadConfig, describeConfig, type Config, type Role } from './config/env
 import { createAzureAdapters, credentialFromEnv, resourceManagerFromEnv, type AzureConfig } from './azure';
 import type { KubeAdapterConfig } from './kube';
 import type { KubePort } from './domain/ports';
-import { inspectForSlack } from './inspect';
+import { createInspector, inspectForSlack } from './inspect';
 import { createLogger, Metrics, bullmqQueueCounts, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
 import { followTransitions, type TransitionFeed } from './observability/transitions';
 import { startWeb, type RunningWeb } from './web';
@@ -164,13 +164,16 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
       let kubePort: KubePort | undefined;
       const kubeOnDemand = (): KubePort => (kubePort ??= (require('./kube') as typeof import('./kube')).createKubeAdapter(kube));
       const grantStore = new RedisGrantStore(store.redis, store.keys);
-      const inspect = inspectForSlack({
+      const inspectorDeps = {
         policy: config.policy.policy,
         clusters: adapters.clusters,
         identities: adapters.identities,
         kube: kubeOnDemand,
         grantFindings: () => grantFindings({ policy: config.policy.policy, identities: adapters.identities, authorization: adapters.authorization, grants: grantStore }),
-      });
+      };
+      const inspect = inspectForSlack(inspectorDeps);
+      // the operators' Run audit in the Home tab: the same audit, its counts only
+      const auditor = createInspector(inspectorDeps);
       web = await startWeb({
         slack: {
           mode: config.slack.mode,
@@ -191,6 +194,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           // src/inspect renders Block Kit as plain data (its tests check it against Slack's limits).
           return messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] }));
         },
+        audit: async (cluster) => (await auditor.audit({ cluster })).counts,
         extraRoutes: healthRoutes.routes(),
         // Slack unreachable at start is not fatal: the server answers /healthz and /readyz while it retries.
         awaitSlack: 'first-attempt',

@@ -68,6 +68,8 @@ export interface WebConfig {
   slackRetry?: { initialDelayMs?: number; maxDelayMs?: number };
   /** The App Home tab (default on): its views.publish pacing, or false to leave the Home tab alone. */
   home?: false | Pick<HomeServiceDeps, 'coalesceMs' | 'publishPerMinute' | 'publishBurst' | 'concurrency' | 'onPublished'>;
+  /** `audit` of one cluster, its counts per severity: the operators' Run audit in the Home tab. */
+  audit?: (cluster: string) => Promise<Record<string, number>>;
 }
 
 export interface RunningWeb {
@@ -152,7 +154,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     const home =
       config.home === false
         ? undefined
-        : new HomeService({ client, service, store, grants: grants.store, provisionQueue: queues.provision, policy: config.policy, groups, clusterFacts: config.clusterFacts, logger, ...config.home });
+        : new HomeService({ client, service, store, grants: grants.store, provisionQueue: queues.provision, policy: config.policy, groups, clusterFacts: config.clusterFacts, logger, ...(config.audit ? { audit: config.audit } : {}), ...config.home });
     await home?.start();
     homeService = home;
     const deps = { service, notifier, store, logger, followUps, grants, ...(home ? { home } : {}), ...(config.inspect ? { inspect: config.inspect } : {}) };

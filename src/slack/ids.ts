@@ -19,6 +19,8 @@ export const ACTION = {
   homePageBack: 'wid_home_page_back',
   /** The requester approves their own request (only shown when the policy enables break-glass). */
   breakGlass: 'wid_break_glass',
+  /** Operators' Home tab: run `audit` on every cluster and show its counts. */
+  homeRunAudit: 'wid_home_run_audit',
 } as const;
 
 export const CALLBACK = {

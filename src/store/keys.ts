@@ -20,6 +20,7 @@
  *   <p>:grants:ended           zset    ended grant ids by end time (ms)
  *   <p>:changes               pub/sub `request <id>` / `grant <id>` after every stored change (the App Home listens)
  *   <p>:home:seen              set     people who opened wid-bot's Home tab (their homes are kept current)
+ *   <p>:home:audit             string  the last audit run from the Home tab: JSON { at, clusters: [{ cluster, counts }] }
  *   <p>:q:<queue>:…            BullMQ  queues wid-provision, wid-timers and wid-grants (BullMQ's own layout)
  */
 export const DEFAULT_PREFIX = 'wid';
@@ -43,6 +44,7 @@ export interface StoreKeys {
   /** Pub/sub channel announcing stored changes: `request <id>` or `grant <id>`. */
   changes: string;
   homeSeen: string;
+  homeAudit: string;
   /** BullMQ's `prefix` option: queues live at `<this>:<queueName>:…`. */
   bullPrefix: string;
 }
@@ -67,6 +69,7 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     grantsEnded: `${prefix}:grants:ended`,
     changes: `${prefix}:changes`,
     homeSeen: `${prefix}:home:seen`,
+    homeAudit: `${prefix}:home:audit`,
     bullPrefix: `${prefix}:q`,
   };
 }

@@ -3,7 +3,11 @@
  * approver, operator), kept current after every lifecycle change without reopening; Approve in the home
  * racing the channel button; Withdraw racing Approve; 500 grants paged within Block Kit's limits.
  */
+import { createAzureAdapters } from '../../src/azure';
 import { newGrant } from '../../src/domain/grants';
+import { createInspector, type Inspector } from '../../src/inspect';
+import { createKubeAdapter } from '../../src/kube';
+import { anyToken } from '../integration/provision/harness';
 import type { WidRequest } from '../../src/domain/types';
 import { RedisGrantStore } from '../../src/grants/store';
 import { ACTION } from '../../src/slack/ids';
@@ -105,8 +109,16 @@ describe('each persona’s home, kept current', () => {
 
 describe('races and long lists', () => {
   let h: Harness;
+  let auditor: Inspector | undefined;
   beforeAll(async () => {
-    h = await startHarness({ world: { slack: { rateLimits: {} }, policy: { operators: [CAROL] } } });
+    h = await startHarness({
+      world: { slack: { rateLimits: {} }, policy: { operators: [CAROL] } },
+      // the real audit against the world, wired once the world is up
+      web: { audit: async (cluster) => (await (auditor as Inspector).audit({ cluster })).counts },
+    });
+    const azure = createAzureAdapters({ credential: anyToken, resourceManagerUrl: h.world.arm.url, audience: 'https://management.azure.com' });
+    const kubePort = createKubeAdapter({ kubeconfigPath: h.world.files.kubeconfig });
+    auditor = createInspector({ policy: h.policy, clusters: azure.clusters, identities: azure.identities, kube: () => kubePort });
     for (const u of [ALICE, BOB, CAROL]) await h.slack.openHome(u);
     await homeOf(h, BOB, (t) => t.includes('Waiting on me'));
   });
@@ -165,6 +177,22 @@ describe('races and long lists', () => {
     await h.wid(ALICE, `withdraw ${id}`);
     await waitForEphemeral(h.world, ALICE, (t) => t.includes('already cancelled'));
     await homeOf(h, ALICE, (t) => t.includes(id) && t.includes('withdrawn'));
+  });
+
+  test('operators run the audit from the home and see its counts with the time; others are refused', async () => {
+    await homeOf(h, CAROL, (t) => t.includes('No audit run yet') && t.includes(ACTION.homeRunAudit));
+    expect(text(h.world.slack.home(ALICE))).not.toContain(ACTION.homeRunAudit);
+    await clickHome(h, ALICE, ACTION.homeRunAudit, 'audit');
+    await homeOf(h, ALICE, (t) => t.includes('Only the policy’s operators'));
+    // (a failed cluster would be counted as "clusters not audited" and named in a notice)
+    expect(await h.store.redis.get(h.store.keys.homeAudit)).toBeNull();
+    expect((await clickHome(h, CAROL, ACTION.homeRunAudit, 'audit')).status).toBe(200);
+    const after = await homeOf(h, CAROL, (t) => t.includes('Last audit <!date^'), 30_000);
+    expect(text(after)).toMatch(/Last audit <!date\^\d+\^[^>]+>: (\d+ \w+(, )?)+|no findings/);
+    const stored = JSON.parse((await h.store.redis.get(h.store.keys.homeAudit)) as string) as { at: string; counts: Record<string, number> };
+    expect(Object.keys(stored.counts).sort()).toEqual(expect.arrayContaining(['error', 'info', 'warning']));
+    expect(stored.counts['clusters not audited']).toBeUndefined();
+    expect(Date.now() - Date.parse(stored.at)).toBeLessThan(60_000);
   });
 
   test('a home with 500 grants stays within 100 blocks and pages with Next / Previous', async () => {

@@ -31,6 +31,9 @@ export interface OperatorView {
   lastAudit?: { at: string; counts: Record<string, number> };
   queue: { waiting: number; active: number; failed: number; delayed?: number };
   endingToday: Grant[];
+  /** Show Run audit (wid-bot can run audits here). */
+  canRunAudit?: boolean;
+  auditRunning?: boolean;
 }
 
 export interface HomeData {
@@ -182,6 +185,7 @@ function operatorBlocks(o: OperatorView, now: Date): KnownBlock[] {
     ? `Last audit ${when(o.lastAudit.at)}: ${Object.entries(o.lastAudit.counts).map(([k, v]) => `${v} ${esc(k)}`).join(', ') || 'no findings'}`
     : 'No audit run yet.';
   out.push(section(`*Audit*\n${audit}`));
+  if (o.canRunAudit) out.push(actions('audit', [button(o.auditRunning ? 'Audit running…' : 'Run audit', ACTION.homeRunAudit, 'audit')]));
   const q = o.queue;
   out.push(section(`*Queue* · ${q.waiting} waiting · ${q.active} active · ${q.failed} failed${q.delayed !== undefined ? ` · ${q.delayed} delayed` : ''}`));
   const ending = o.endingToday;

@@ -37,6 +37,11 @@ export function registerHome(app: App, deps: HomeListenerDeps): void {
   app.action<BlockAction<ButtonAction>>(ACTION.homePage, turnPage);
   app.action<BlockAction<ButtonAction>>(ACTION.homePageBack, turnPage);
 
+  app.action<BlockAction<ButtonAction>>(ACTION.homeRunAudit, async ({ ack, body }) => {
+    await ack();
+    await home.runAudit(body.user.id).catch((e: unknown) => logger.warn(`run audit for ${body.user.id}: ${errorText(e)}`));
+  });
+
   app.action<BlockAction<ButtonAction>>(ACTION.withdraw, async ({ ack, body, respond }) => {
     await ack();
     const c = buttonClick(body);

@@ -43,6 +43,8 @@ export interface HomeServiceDeps {
   publishBurst?: number;
   /** Homes rendered and published at once (default 4). */
   concurrency?: number;
+  /** Runs `audit` on one cluster and returns its counts per severity (the operators' Run audit). */
+  audit?: (cluster: string) => Promise<Record<string, number>>;
   /** Called after each publish (tests, the benchmark). */
   onPublished?: (userId: string, at: number) => void;
 }
@@ -66,6 +68,7 @@ export class HomeService {
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
   private clusterCache: { at: number; value: Promise<ClusterHealth[]> } | undefined;
+  private auditRun: Promise<void> | undefined;
 
   constructor(private readonly deps: HomeServiceDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -115,6 +118,38 @@ export class HomeService {
   turnPage(userId: string, list: HomeList, page: number): void {
     this.pages.set(userId, { ...this.pages.get(userId), [list]: page });
     this.schedule([userId], true);
+  }
+
+  /**
+   * An operator pressed Run audit: one audit per cluster (one run at a time, whoever asks), its counts kept in
+   * Redis with the time, and every operator's home republished.
+   */
+  async runAudit(userId: string): Promise<void> {
+    const { policy, store, service } = this.deps;
+    if (!isOperator(policy, userId, await service.groupsOf(userId))) return this.notice(userId, 'Only the policy’s operators can run the audit from here; `/wid audit` shows what you may see.');
+    const audit = this.deps.audit;
+    if (!audit) return this.notice(userId, 'Audits are not configured on this wid-bot.');
+    if (this.auditRun) return this.notice(userId, 'An audit is already running; its counts show here when it ends.');
+    const operators = await this.members(policy.operators);
+    this.auditRun = (async () => {
+      const at = this.now().toISOString();
+      const counts: Record<string, number> = {};
+      const failed: string[] = [];
+      for (const c of policy.clusters) {
+        try {
+          for (const [k, v] of Object.entries(await audit(c.name))) counts[k] = (counts[k] ?? 0) + v;
+        } catch (e) {
+          failed.push(`${c.name}: ${errorText(e).slice(0, 200)}`);
+        }
+      }
+      if (failed.length) counts['clusters not audited'] = failed.length;
+      await store.redis.set(store.keys.homeAudit, JSON.stringify({ at, counts }));
+      if (failed.length) this.notice(userId, `The audit could not read ${failed.join('; ')}.`);
+    })().finally(() => {
+      this.auditRun = undefined;
+      this.schedule(operators, true);
+    });
+    this.schedule(operators, true);
   }
 
   /** Everyone a change of this request concerns: the requester, its approvers, the operators. */
@@ -263,7 +298,18 @@ export class HomeService {
     const counts = await this.deps.provisionQueue.getJobCounts('waiting', 'active', 'failed', 'delayed', 'prioritized').catch(() => ({}) as Record<string, number>);
     const endOfDay = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
     const endingToday = open.filter((g) => g.state === 'active' && g.endsAt !== undefined && Date.parse(g.endsAt) < endOfDay).sort(byEnd);
+    const last = await this.deps.store.redis.get(this.deps.store.keys.homeAudit).catch(() => null);
+    let lastAudit: OperatorView['lastAudit'];
+    try {
+      const parsed = last ? (JSON.parse(last) as { at?: unknown; counts?: unknown }) : undefined;
+      if (parsed && typeof parsed.at === 'string' && typeof parsed.counts === 'object' && parsed.counts) lastAudit = { at: parsed.at, counts: parsed.counts as Record<string, number> };
+    } catch {
+      lastAudit = undefined;
+    }
     return {
+      ...(lastAudit ? { lastAudit } : {}),
+      canRunAudit: this.deps.audit !== undefined,
+      auditRunning: this.auditRun !== undefined,
       clusters: await this.clusters(),
       queue: { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, failed: counts.failed ?? 0, delayed: counts.delayed ?? 0 },
       endingToday,
