@@ -128,6 +128,8 @@ export const FINDING_CODES = {
   grantPastEnd: 'grant-past-end',
   /** An active grant ends within the next day. */
   grantEndingSoon: 'grant-ending-soon',
+  /** An active grant its requester approved themselves under break-glass (review it). */
+  grantBreakGlass: 'grant-break-glass',
 } as const;
 export type FindingCode = (typeof FINDING_CODES)[keyof typeof FINDING_CODES];
 
