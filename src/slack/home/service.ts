@@ -78,7 +78,12 @@ export class HomeService {
   /** Loads who has a home and starts following the change feed. */
   async start(): Promise<void> {
     const { store } = this.deps;
-    this.seen = new Set(await store.redis.smembers(store.keys.homeSeen));
+    this.seen = new Set(
+      await store.redis.smembers(store.keys.homeSeen).catch((e: unknown) => {
+        this.deps.logger.warn(`home: could not read who has a Home tab (${errorText(e)}); homes follow changes once people open them again`);
+        return [] as string[];
+      }),
+    );
     // a connection of its own (a subscribed connection takes no other commands), queueing until it is up
     const sub = store.redis.duplicate({ enableOfflineQueue: true });
     this.subscriber = sub;
@@ -282,7 +287,7 @@ export class HomeService {
   /** What this person approved lately, from the newest part of the audit stream. */
   private async approvedBy(userId: string): Promise<WidRequest[]> {
     const { store } = this.deps;
-    const rows = await store.redis.xrevrange(store.keys.audit, '+', '-', 'COUNT', 500);
+    const rows = await store.redis.xrevrange(store.keys.audit, '+', '-', 'COUNT', 500).catch(() => [] as Array<[string, string[]]>);
     const ids: string[] = [];
     for (const [, fields] of rows) {
       const f: Record<string, string> = {};
