@@ -10,7 +10,7 @@ import { createKubeAdapter } from '../../src/kube';
 import { anyToken } from '../integration/provision/harness';
 import type { WidRequest } from '../../src/domain/types';
 import { RedisGrantStore } from '../../src/grants/store';
-import { ACTION } from '../../src/slack/ids';
+import { ACTION, CALLBACK, DENY_BLOCK, INPUT_ACTION } from '../../src/slack/ids';
 import { validateHomeView, type PublishedHome } from '../emulators/slack';
 import { storageScope, WORLD } from '../emulators/world';
 import { requestIdIn, startHarness, waitForEphemeral, type Harness } from './harness';
@@ -165,6 +165,20 @@ describe('races and long lists', () => {
       }
     }
     expect(outcomes.length).toBe(4);
+  });
+
+  test('Deny in the home asks for a reason; the requester’s home shows it denied, the approvers’ no longer offer it', async () => {
+    const id = await requestAs(h, ALICE, 'request finance deny-home-sa Key Vault Secrets User --reason please');
+    await homeOf(h, BOB, (t) => t.includes(`waiting:${id}`));
+    const mark = h.world.slack.mark();
+    await clickHome(h, BOB, ACTION.deny, id);
+    const opened = await h.world.slack.waitFor((e) => e.kind === 'view_open' && e.user === BOB, 5000, { since: mark });
+    const ok = await h.slack.viewSubmission({ userId: BOB, view: { id: opened.viewId as string, callback_id: CALLBACK.denyModal, state: { values: { [DENY_BLOCK.reason]: { [INPUT_ACTION]: { type: 'plain_text_input', value: 'use the shared vault' } } } } } });
+    expect(ok.status).toBe(200);
+    await h.waitForRequest(id, (r) => r.state === 'denied');
+    await homeOf(h, ALICE, (t) => t.includes(id) && t.includes('denied'));
+    await homeOf(h, BOB, (t) => !t.includes(`waiting:${id}`));
+    await homeOf(h, CAROL, (t) => !t.includes(`waiting:${id}`));
   });
 
   test('/wid withdraw: only the requester, only while pending', async () => {
