@@ -50,6 +50,8 @@ export interface HomeData {
   /** Present for approvers: what they approved lately. */
   approvedLately?: WidRequest[];
   operator?: OperatorView;
+  /** My failed requests I may retry (approvers of their namespace); absent: Retry is shown on none. */
+  retryable?: string[];
   /** My pending requests the policy lets me approve myself (break-glass). */
   breakGlass?: string[];
   /** A one-line answer to the person's last click in the Home tab. */
@@ -141,7 +143,8 @@ function requesterBlocks(d: HomeData): KnownBlock[] {
     for (const r of recent.items) {
       const why = r.state === 'failed' && r.failure ? `\n${r.failure.step ? `at ${STEP_LABEL[r.failure.step]}: ` : ''}${fit(r.failure.reason, 600)}` : '';
       out.push(section(`${code(r.id)} ${what(r)} · ${STATE[r.state]} ${when(r.updatedAt)}${why}`));
-      if (r.state === 'failed') out.push(actions(`recent:${r.id}`, [button('Retry', ACTION.retry, r.id)]));
+      if (r.state === 'failed' && d.retryable?.includes(r.id)) out.push(actions(`recent:${r.id}`, [button('Retry', ACTION.retry, r.id)]));
+      else if (r.state === 'failed') out.push(context('An approver of the namespace can retry it from the approval message.'));
     }
     out.push(...pageNote('recent', recent, d.recent.length));
     if (recent.nav) out.push(recent.nav);

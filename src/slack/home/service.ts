@@ -12,7 +12,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { RequestService } from '../../app/requests';
 import type { Grant } from '../../domain/grants';
-import { findNamespace, isOperator } from '../../domain/policy';
+import { findNamespace, isApprover, isOperator } from '../../domain/policy';
 import type { ClusterFacts, Policy, PolicyCluster, Principals, WidRequest } from '../../domain/types';
 import type { RedisGrantStore } from '../../grants/store';
 import type { RedisRequestStore } from '../../store';
@@ -274,6 +274,8 @@ export class HomeService {
       pages: this.pages.get(userId) ?? {},
       ...(notice ? { notice } : {}),
     };
+    const failed = data.recent.filter((r) => r.state === 'failed');
+    if (failed.length) data.retryable = failed.filter((r) => isApprover(policy, r.namespace, userId, groups)).map((r) => r.id);
     const glass = data.open.filter((r) => service.mayBreakGlass(r)).map((r) => r.id);
     if (glass.length) data.breakGlass = glass;
     if (approver) {

@@ -42,7 +42,8 @@ const data = (o: Partial<HomeData> = {}): HomeData => ({ userId: 'U0ALICE001', n
 const json = (x: unknown) => JSON.stringify(x);
 
 test('a requester sees only their parts; Withdraw on pending requests, Retry on failures', () => {
-  const v = homeView(data({ open: [req(1, 'pending'), req(2, 'provisioning')], grants: [grant(1)], recent: [req(3, 'failed'), req(4, 'denied')] }));
+  const failed = req(3, 'failed');
+  const v = homeView(data({ open: [req(1, 'pending'), req(2, 'provisioning')], grants: [grant(1)], recent: [failed, req(4, 'denied')], retryable: [failed.id] }));
   expect(validateHomeView(v)).toEqual([]);
   const s = json(v);
   expect(s).toContain(ACTION.withdraw);
@@ -51,6 +52,10 @@ test('a requester sees only their parts; Withdraw on pending requests, Retry on 
   expect(s).toContain(ACTION.retry);
   expect(s).not.toContain('Waiting on me');
   expect(s).not.toContain('Operations');
+  // Retry only where the viewer may retry
+  const noRetry = json(homeView(data({ recent: [failed] })));
+  expect(noRetry).not.toContain(ACTION.retry);
+  expect(noRetry).toContain('An approver of the namespace can retry it');
 });
 
 test('approvers get what waits on them with the plan and Approve / Deny; operators their overview', () => {
