@@ -14,6 +14,7 @@ interface BenchModule {
 // require() keeps each benchmark's imports lazy (and works under tsx's CommonJS).
 const BENCHES: { name: string; load: () => BenchModule }[] = [
   { name: 'ack', load: () => require('./ack.bench') as BenchModule },
+  { name: 'home', load: () => require('./home.bench') as BenchModule },
   { name: 'provision', load: () => require('./provision.bench') as BenchModule },
   { name: 'audit', load: () => require('./audit.bench') as BenchModule },
   { name: 'footprint', load: () => require('./footprint.bench') as BenchModule },

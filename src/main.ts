@@ -11,7 +11,7 @@ import { credentialFromEnv, resourceManagerFromEnv } from './azure/credential';
 import { onFirstCall } from './app/on-first-call';
 import type { KubeAdapterConfig } from './kube';
 import type { KubePort } from './domain/ports';
-import { inspectForSlack } from './inspect';
+import { createInspector, inspectForSlack } from './inspect';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
 import { SlackRefederateNotifier } from './slack/refederate';
 import { createLogger, Metrics, bullmqQueueCounts, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
@@ -180,14 +180,17 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
       // Every issuer the web side reads is recorded, so a recreated cluster's old issuer stays known.
       const issuers = new IssuerHistory(store.redis, prefix);
       const clusters = recordingIssuers(adapters.clusters, issuers, logger);
-      const inspect = inspectForSlack({
+      const inspectorDeps = {
         policy: config.policy.policy,
         clusters,
-        issuerHistory: (name) => issuers.history(name),
+        issuerHistory: (name: string) => issuers.history(name),
         identities: adapters.identities,
         kube: kubeOnDemand,
         grantFindings: () => grantFindings({ policy: config.policy.policy, identities: adapters.identities, authorization: adapters.authorization, grants: grantStore }),
-      });
+      };
+      const inspect = inspectForSlack(inspectorDeps);
+      // the operators' Run audit in the Home tab: the same audit, its counts only
+      const auditor = createInspector(inspectorDeps);
       web = await startWeb({
         slack: {
           mode: config.slack.mode,
@@ -210,6 +213,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           return messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] }));
         },
         migrations: { identities: adapters.identities, authorization: adapters.authorization, kube: kubeOnDemand },
+        audit: async (cluster) => (await auditor.audit({ cluster })).counts,
         extraRoutes: healthRoutes.routes(),
         // Slack unreachable at start is not fatal: the server answers /healthz and /readyz while it retries.
         awaitSlack: 'first-attempt',

@@ -16,6 +16,7 @@ import { FollowUps } from './slack/follow-ups';
 import { SlackConnection, type SlackIdentity } from './slack/connection';
 import { errorText, silentLogger, type SlackLogger } from './slack/logger';
 import { RequestService } from './app/requests';
+import { SlackRequestNotifier } from './slack/request-notifier';
 import { timerProcessor } from './slack/timers';
 import { policyGroupIds, UserGroups } from './slack/usergroups';
 import { registerDenyView } from './slack/views/deny';
@@ -30,6 +31,9 @@ import { RefederateQueue, RefederateService } from './app/refederate';
 import type { RefederatePlanDeps } from './app/refederate-plan';
 import { RefederationStore } from './store/refederations';
 import { registerRefederateActions, SlackRefederateNotifier } from './slack/refederate';
+import { HomeService, type HomeServiceDeps } from './slack/home/service';
+import { registerHome } from './slack/home/listeners';
+import { registerBreakGlass } from './slack/views/break-glass';
 
 export interface WebConfig {
   slack: {
@@ -72,6 +76,10 @@ export interface WebConfig {
   slackRetry?: { initialDelayMs?: number; maxDelayMs?: number };
   /** `/wid refederate`: what planning reads (identities, the cluster, its issuer history); without it the verb says it is not configured. */
   refederate?: RefederatePlanDeps;
+  /** The App Home tab (default on): its views.publish pacing, or false to leave the Home tab alone. */
+  home?: false | Pick<HomeServiceDeps, 'coalesceMs' | 'publishPerMinute' | 'publishBurst' | 'concurrency' | 'onPublished'>;
+  /** `audit` of one cluster, its counts per severity: the operators' Run audit in the Home tab. */
+  audit?: (cluster: string) => Promise<Record<string, number>>;
 }
 
 export interface RunningWeb {
@@ -101,6 +109,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
   let timers: WidWorker<TimerJobData> | undefined;
   let grantQueue: GrantQueue | undefined;
   let refederateQueue: RefederateQueue | undefined;
+  let homeService: HomeService | undefined;
   try {
     queues = await createQueues(config.redisUrl, config.prefix);
     const clientOptions = {
@@ -140,15 +149,15 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     let teamUrl: string | undefined;
     const groups = new UserGroups(client, () => policyGroupIds(config.policy), logger);
     const migrations = config.migrations ? new Migrations({ ...config.migrations, policy: config.policy, clusterFacts: config.clusterFacts }) : undefined;
+    const notifier = new SlackRequestNotifier({ client, logger, teamUrl: () => teamUrl });
     const service = new RequestService({
       store,
       queues,
       policy: config.policy,
       clusterFacts: config.clusterFacts,
-      client,
+      notifier,
       groups,
       ...(config.approvalsChannelFallback ? { approvalsChannelFallback: config.approvalsChannelFallback } : {}),
-      teamUrl: () => teamUrl,
       logger,
       ...(migrations ? { migrations } : {}),
     });
@@ -168,7 +177,13 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
         ...(config.approvalsChannelFallback ? { approvalsChannelFallback: config.approvalsChannelFallback } : {}),
       });
     }
-    const deps = { service, store, logger, followUps, grants, ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}), ...(refederate ? { refederate } : {}) };
+        const home =
+      config.home === false
+        ? undefined
+        : new HomeService({ client, service, store, grants: grants.store, provisionQueue: queues.provision, policy: config.policy, groups, clusterFacts: config.clusterFacts, logger, ...(config.audit ? { audit: config.audit } : {}), ...config.home });
+    await home?.start();
+    homeService = home;
+    const deps = { service, notifier, store, logger, followUps, grants, ...(home ? { home } : {}), ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}), ...(refederate ? { refederate } : {}) };
     registerWidCommand(app, deps);
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
@@ -176,6 +191,8 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     registerGrantActions(app, deps);
     registerMigrateActions(app, deps);
     registerRefederateActions(app, deps);
+    if (home) registerHome(app, { ...deps, home });
+    registerBreakGlass(app, deps);
 
     if (config.timers !== false) {
       timers = createTimerWorker(config.redisUrl, config.prefix, timerProcessor(service), {
@@ -236,6 +253,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
         slackConnection.stop();
         await app.stop().catch((e: unknown) => logger.warn(`stopping the Slack app: ${errorText(e)}`));
         await followUps.idle();
+        await homeService?.close();
         await t?.close();
         await gq.close();
         await rq?.close();
@@ -244,6 +262,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       },
     };
   } catch (e) {
+    await homeService?.close().catch(() => undefined);
     await timers?.close().catch(() => undefined);
     await grantQueue?.close().catch(() => undefined);
     await refederateQueue?.close().catch(() => undefined);

@@ -1,24 +1,25 @@
 /**
- * The request flow behind the Slack listeners: parse → policy → cluster facts → plan → store →
- * approval message; approvals, denials, retries, expiry and reminders as atomic state transitions.
- * Listeners ack and hand over here; nothing in this file knows about HTTP or acks.
+ * The request lifecycle: parse → policy → cluster facts → plan → store → approval message; approvals,
+ * denials, withdrawals, retries, expiry and reminders as atomic state transitions. Slack listeners, the App
+ * Home, the CLI and timers all call this service; it speaks through the RequestNotifier port (src/app/notifier.ts)
+ * and knows nothing about Slack, HTTP or acks.
  */
 import { randomBytes } from 'node:crypto';
-import type { WebClient } from '@slack/web-api';
 import { WidError, type DomainRefusal } from '../domain/errors';
 import type { MigrateCommand, RequestCommand, RevokeCommand } from '../domain/grammar';
+import { breakGlassRule } from '../domain/break-glass';
 import { applyAction, newRequest, SYSTEM_ACTOR, type RequestAction } from '../domain/lifecycle';
 import { buildPlan } from '../domain/plan';
 import { approvalsChannelFor, evaluateRequest, findNamespace, isApprover, principalsInclude } from '../domain/policy';
 import { OPEN_STATES, type Actor, type ClusterFacts, type Plan, type Policy, type PolicyCluster, type TransitionEvent, type WidRequest } from '../domain/types';
 import type { WidQueues } from '../queue';
 import { openRequestKey, type RedisRequestStore } from '../store';
-import { approvalMessage, type ApprovalMessageOptions } from '../slack/blocks/approval';
-import { approvedDm, deniedDm, expiredDm, reminderReply } from '../slack/blocks/result';
-import type { SlackMessage } from '../slack/blocks/text';
-import { errorText, type SlackLogger } from '../slack/logger';
-import type { UserGroups } from '../slack/usergroups';
 import type { Migrations } from './migrate';
+import type { Decision, GroupDirectory, RequestNotifier, ServiceLogger } from './notifier';
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -37,19 +38,18 @@ export interface RequestServiceDeps {
   queues: WidQueues;
   policy: Policy;
   clusterFacts: (cluster: PolicyCluster) => Promise<ClusterFacts>;
-  client: WebClient;
-  groups: UserGroups;
+  /** Where approval messages and direct messages go (Slack: src/slack/request-notifier.ts). */
+  notifier: RequestNotifier;
+  groups: GroupDirectory;
   approvalsChannelFallback?: string;
-  /** The workspace URL (`https://x.slack.com/`), for links to messages. */
-  teamUrl?: () => string | undefined;
-  logger: SlackLogger;
+  logger: ServiceLogger;
   now?: () => Date;
   /** `/wid migrate`: reads aad-pod-identity objects and the adopted identity (src/app/migrate.ts). */
   migrations?: Migrations;
 }
 
 export type SubmitOutcome =
-  | { kind: 'created'; request: WidRequest; link?: string }
+  | { kind: 'created'; request: WidRequest; link?: string; breakGlass?: boolean }
   | { kind: 'refused'; refusal: DomainRefusal }
   | { kind: 'duplicate'; existingId: string; link?: string }
   | { kind: 'error'; message: string };
@@ -75,11 +75,9 @@ export class RequestService {
     return this.deps.policy;
   }
 
-  /** A link to a message: Slack's archive URL when the workspace URL is known. */
+  /** A link to the approval message, when the chat has one. */
   messageLink(slack: WidRequest['slack']): string | undefined {
-    const base = this.deps.teamUrl?.();
-    if (!slack?.ts || !base) return undefined;
-    return `${base.replace(/\/+$/, '')}/archives/${slack.channel}/p${slack.ts.replace('.', '')}`;
+    return this.deps.notifier.linkTo({ ...(slack ? { slack } : {}) });
   }
 
   groupsOf(userId: string): Promise<string[]> {
@@ -150,8 +148,7 @@ export class RequestService {
       const { request, event } = newRequest({ id, plan, requester: user, ...(reason ? { reason } : {}), now: this.now(), policy });
       let ts: string;
       try {
-        const posted = await this.deps.client.chat.postMessage({ channel, ...approvalMessage(request), unfurl_links: false });
-        ts = String(posted.ts);
+        ts = (await this.deps.notifier.postApproval(channel, request)).ts;
       } catch (e) {
         await store.releaseOpenKey(openKey, id);
         return { kind: 'error', message: `wid-bot could not post the approval message in <#${channel}>: ${errorText(e)}. Invite wid-bot to the channel, then try again.` };
@@ -160,7 +157,7 @@ export class RequestService {
       await store.create(request, event);
       await this.scheduleTimers(request);
       const link = this.messageLink(request.slack);
-      return { kind: 'created', request, ...(link ? { link } : {}) };
+      return { kind: 'created', request, ...(link ? { link } : {}), ...(this.mayBreakGlass(request) ? { breakGlass: true } : {}) };
     } catch (e) {
       this.deps.logger.error(`request by ${user.id} failed: ${errorText(e)}`);
       return { kind: 'error', message: e instanceof WidError ? e.message : `wid-bot could not take the request: ${errorText(e)}. Try again in a minute.` };
@@ -249,11 +246,62 @@ export class RequestService {
         this.deps.logger.error(`approved ${r.id} but could not queue it: ${errorText(e)}`);
         return { changed: true, request: r, message: `You approved ${r.id}, but wid-bot could not queue the provisioning: ${errorText(e)}.` };
       }
-      await this.dm(r.requester.id, approvedDm(r));
+      await this.deps.notifier.tellRequester(r, { kind: 'approved' });
       return { changed: true, request: r, message: `You approved ${r.id}; provisioning starts now.` };
     }
     await this.refreshMessage(r);
     return { changed: true, request: r, message: `You approved ${r.id}: ${r.approvals.length} of ${r.plan.approvalsRequired} approvals; it needs another approver.` };
+  }
+
+  /**
+   * The requester takes back a request still waiting for approval: one atomic transition to cancelled, so a
+   * withdraw racing an approval has one outcome (the loser is told what happened). The approval message says
+   * so and loses its buttons.
+   */
+  async withdraw(requestId: string, actor: Actor): Promise<ActionOutcome> {
+    const t = await this.transition(requestId, async (r) => {
+      if (r.requester.id !== actor.id) return { refuse: `Only the requester can withdraw ${r.id}; approvers deny it instead.` };
+      if (r.state !== 'pending') return { refuse: `Request ${r.id} is already ${r.state}; only a request waiting for approval can be withdrawn.` };
+      return { type: 'cancel', actor };
+    });
+    if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
+    const r = t.after;
+    await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
+    await this.refreshMessage(r, { decision: { actorId: actor.id, reason: 'withdrawn by the requester' } });
+    return { changed: true, request: r, message: `You withdrew ${r.id}; the approvers see it withdrawn.` };
+  }
+
+  /** Whether the policy lets this request's requester approve it themselves (break-glass). */
+  mayBreakGlass(r: WidRequest): boolean {
+    return r.state === 'pending' && breakGlassRule(this.deps.policy, r) !== undefined;
+  }
+
+  /**
+   * Break-glass: the requester approves their own request with a reason, when the policy enables it for the
+   * role or namespace (the rule is read from the current policy; a forged click without it is refused). The
+   * access is capped at the rule's duration, provisioning starts at once, and the approvers hear at once with
+   * a Revoke button; the history records `break-glass: <reason>`.
+   */
+  async breakGlass(requestId: string, actor: Actor, reason: string): Promise<ActionOutcome> {
+    const t = await this.transition(requestId, async (r) => {
+      const rule = breakGlassRule(this.deps.policy, r);
+      return { type: 'breakGlass', actor, reason, ...(rule ? { rule } : {}) };
+    });
+    if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
+    const r = t.after;
+    await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
+    await this.refreshMessage(r);
+    const ns = findNamespace(this.deps.policy, r.namespace);
+    const users = [...new Set([...(ns?.approvers.users ?? []), ...this.deps.policy.approvers.users])].filter((u) => u !== r.requester.id);
+    const groups = [...new Set([...(ns?.approvers.groups ?? []), ...this.deps.policy.approvers.groups])];
+    await this.deps.notifier.breakGlassUsed(r, { users, groups });
+    try {
+      await this.deps.queues.enqueueProvision(r.id, r.kind);
+    } catch (e) {
+      this.deps.logger.error(`break-glass ${r.id} could not be queued: ${errorText(e)}`);
+      return { changed: true, request: r, message: `You approved ${r.id} yourself (break-glass), but wid-bot could not queue the provisioning: ${errorText(e)}.` };
+    }
+    return { changed: true, request: r, message: `You approved ${r.id} yourself (break-glass) for at most ${Math.round((r.durationSeconds ?? 0) / 60)} minutes; the approvers have been told and can revoke it.` };
   }
 
   /** Whether this person may open the deny form for the request; the refusal says why not. */
@@ -271,7 +319,7 @@ export class RequestService {
     const r = t.after;
     await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
     await this.refreshMessage(r, { decision: { actorId: actor.id, reason: t.event.reason ?? reason } });
-    await this.dm(r.requester.id, deniedDm(r, actor.id, t.event.reason ?? reason));
+    await this.deps.notifier.tellRequester(r, { kind: 'denied', approverId: actor.id, reason: t.event.reason ?? reason });
     return { changed: true, request: r, message: `You denied ${r.id}; the requester has been told why.` };
   }
 
@@ -304,7 +352,7 @@ export class RequestService {
     );
     if (!t.ok) return;
     await this.refreshMessage(t.after, { decision: { actorId: SYSTEM_ACTOR.id, reason: t.event.reason ?? 'no decision in time' } });
-    await this.dm(t.after.requester.id, expiredDm(t.after));
+    await this.deps.notifier.tellRequester(t.after, { kind: 'expired' });
   }
 
   /** The reminder timer fired: ping the approvers in the approval message's thread. */
@@ -314,8 +362,7 @@ export class RequestService {
     const ns = findNamespace(this.deps.policy, r.namespace);
     const users = [...new Set([...(ns?.approvers.users ?? []), ...this.deps.policy.approvers.users])].filter((u) => u !== r.requester.id);
     const groups = [...new Set([...(ns?.approvers.groups ?? []), ...this.deps.policy.approvers.groups])];
-    const msg = reminderReply(r, { users, groups });
-    await this.deps.client.chat.postMessage({ channel: r.slack.channel, thread_ts: r.slack.ts, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
+    await this.deps.notifier.remindApprovers(r, { users, groups });
   }
 
   async get(requestId: string): Promise<WidRequest | undefined> {
@@ -338,21 +385,8 @@ export class RequestService {
   }
 
   /** Re-render the approval message from the request (best effort: the request record is the truth). */
-  async refreshMessage(r: WidRequest, opts: ApprovalMessageOptions = {}): Promise<void> {
-    if (!r.slack?.ts) return;
-    const { channel, ts } = r.slack;
-    const msg = approvalMessage(r, opts);
-    await this.safely(`update the approval message of ${r.id}`, () => this.deps.client.chat.update({ channel, ts, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) }));
-  }
-
-  /** A direct message (best effort). */
-  async dm(userId: string, msg: SlackMessage): Promise<void> {
-    await this.safely(`send a direct message to ${userId}`, async () => {
-      const opened = await this.deps.client.conversations.open({ users: userId });
-      const channel = opened.channel?.id;
-      if (!channel) throw new Error('conversations.open returned no channel');
-      await this.deps.client.chat.postMessage({ channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
-    });
+  async refreshMessage(r: WidRequest, opts: { decision?: Decision } = {}): Promise<void> {
+    await this.deps.notifier.refreshApproval(r, opts.decision);
   }
 
   private async safely(what: string, fn: () => Promise<unknown>): Promise<void> {

@@ -12,7 +12,7 @@ import { normaliseScope, validateClusterName, validateNamespace } from '../domai
 import { findBuiltInRole, isGuid, isPrivilegedRole, PRIVILEGED_ROLE_NAMES, roleDefinitionGuid, roleKey } from '../domain/roles';
 import { isScopePattern, scopeAllowed, scopePatternProblem, validateScope } from '../domain/scopes';
 import { listOf, show } from '../domain/text';
-import { RESERVED_NAMESPACES, TAG_MANAGED_BY, type IdentitySearchScope, type Policy, type PolicyNamespace, type PolicyRole, type Principals } from '../domain/types';
+import { RESERVED_NAMESPACES, TAG_MANAGED_BY, type IdentitySearchScope, type Policy, type PolicyBreakGlass, type PolicyNamespace, type PolicyRole, type Principals } from '../domain/types';
 import { parseSearchScope } from '../domain/search-scopes';
 
 export interface PolicyProblem {
@@ -75,6 +75,13 @@ const roleSchema = z.strictObject({
   privileged: z.boolean().optional(),
   selfExtend: z.boolean({ error: 'expected true or false: may the requester extend a grant within maxDuration without a new approval' }).optional(),
   expiry: z.enum(['bot', 'azure'], { error: 'expected "bot" (wid-bot removes the assignment at the end) or "azure" (Azure\'s own schedule, needs Entra ID P2)' }).optional(),
+  breakGlass: z.lazy(() => breakGlassSchema).optional(),
+});
+
+/** `breakGlass: { maxDuration: 1h, twoApproverRoles: false }` on a role or a namespace. */
+const breakGlassSchema = z.strictObject({
+  maxDuration: text,
+  twoApproverRoles: z.boolean({ error: 'expected true or false: may break-glass also skip a second approver' }).optional(),
 });
 
 const namespaceSchema = z.strictObject({
@@ -84,6 +91,7 @@ const namespaceSchema = z.strictObject({
   roles: z.array(text).min(1, { error: 'expected at least one role name from the roles catalogue' }),
   defaultScopes: z.record(z.string(), text).optional(),
   approvalsChannel: text.optional(),
+  breakGlass: z.lazy(() => breakGlassSchema).optional(),
 });
 
 /** The top level; list items are checked one by one afterwards so one bad item does not hide the others' problems. */
@@ -226,6 +234,12 @@ function duplicates(names: string[]): string[] {
 /** Semantic checks zod cannot express, and the conversion into the domain's Policy. */
 function build(file: PolicyFile, source: string, problems: PolicyProblem[], brokenRoleNames: string[]): Policy {
   const add = (path: string, message: string) => problems.push({ path, message });
+  const breakGlassOf = (bg: { maxDuration: string; twoApproverRoles?: boolean } | undefined, at: string): { breakGlass?: PolicyBreakGlass } => {
+    if (!bg) return {};
+    const maxDurationSeconds = duration(bg.maxDuration, `${at}.maxDuration`, problems);
+    if (maxDurationSeconds === undefined) return {};
+    return { breakGlass: { maxDurationSeconds, ...(bg.twoApproverRoles !== undefined ? { twoApproverRoles: bg.twoApproverRoles } : {}) } };
+  };
 
   // clusters
   file.clusters.forEach((c, i) => {
@@ -280,6 +294,7 @@ function build(file: PolicyFile, source: string, problems: PolicyProblem[], brok
       privileged,
       ...(r.selfExtend !== undefined ? { selfExtend: r.selfExtend } : {}),
       ...(r.expiry !== undefined ? { expiry: r.expiry } : {}),
+      ...breakGlassOf(r.breakGlass, `${at}.breakGlass`),
     };
   });
   for (const d of new Set(duplicates(roles.map((r) => roleKey(r.name))))) add('roles', `the role "${d}" is listed twice; list each role once`);
@@ -334,6 +349,7 @@ function build(file: PolicyFile, source: string, problems: PolicyProblem[], brok
       roles: roleNames,
       defaultScopes,
       ...(n.approvalsChannel !== undefined ? { approvalsChannel: n.approvalsChannel } : {}),
+      ...breakGlassOf(n.breakGlass, `${at}.breakGlass`),
     };
   });
   for (const d of new Set(duplicates(namespaces.map((n) => n.name)))) add('namespaces', `the namespace "${d}" is listed twice; merge the entries`);

@@ -61,7 +61,12 @@ export interface RefederateCommand {
   cluster: string;
   reason?: string;
 }
-export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | MigrateCommand | RefederateCommand;
+/** `/wid withdraw <id>`: the requester takes back a request still waiting for approval. */
+export interface WithdrawCommand {
+  verb: 'withdraw';
+  id: string;
+}
+export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | MigrateCommand | RefederateCommand | WithdrawCommand;
 export type Verb = WidCommand['verb'];
 
 /** Longest command text accepted; Slack caps slash commands well below this anyway. */
@@ -107,6 +112,7 @@ const SPECS: Record<Verb, VerbSpec> = {
     summary: "after a cluster was recreated: give every identity that trusted its old OIDC issuer a credential for the new one (one approval; old credentials removed in a second step)",
     flags: ['reason'],
   },
+  withdraw: { usage: '/wid withdraw <request id>', summary: 'take back your request while it waits for approval', flags: [] },
   help: { usage: '/wid help [command]', summary: 'show this help', flags: [] },
 };
 
@@ -419,6 +425,12 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
       const [namespace, ...extra] = pos;
       if (extra.length) return tooMany(verb, extra);
       return ok({ verb, ...(namespace !== undefined ? { namespace } : {}), ...cluster });
+    }
+    case 'withdraw': {
+      const [id, ...extra] = pos;
+      if (id === undefined) return refuseWithUsage('missing-argument', 'withdraw needs the id of your request, e.g. wid-abcdefgh23 (`/wid status` lists yours).', verb, 'id');
+      if (extra.length) return tooMany(verb, extra);
+      return ok({ verb, id });
     }
     case 'grants': {
       const [namespace, ...extra] = pos;

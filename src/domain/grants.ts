@@ -83,6 +83,8 @@ export interface Grant {
   failure?: { message: string; at: string; attempts: number };
   /** Where the approval message lives, to update it when the grant ends. */
   slack?: { channel: string; ts?: string };
+  /** Set when the requester approved it themselves under the policy's break-glass rule (the audit marks it). */
+  breakGlass?: { reason: string; at: string };
   updatedAt: string;
 }
 
@@ -138,6 +140,7 @@ export function newGrant(input: NewGrantInput): Result<Grant> {
     state: 'active',
     extensions: [],
     ...(r.slack ? { slack: r.slack } : {}),
+    ...(r.breakGlass ? { breakGlass: { reason: r.breakGlass.reason, at: r.breakGlass.at } } : {}),
     updatedAt: at,
   });
 }

@@ -6,7 +6,8 @@
  *   pending → denied | expired | cancelled
  */
 import { ok, refuse, type Result } from './errors';
-import type { Actor, Approval, Plan, Policy, ProvisionedResources, RequestState, StepName, TransitionEvent, WidRequest } from './types';
+import { breakGlassDuration } from './break-glass';
+import type { Actor, Approval, Plan, Policy, PolicyBreakGlass, ProvisionedResources, RequestState, StepName, TransitionEvent, WidRequest } from './types';
 
 export const SYSTEM_ACTOR: Actor = { id: 'system' };
 
@@ -18,13 +19,15 @@ export type RequestAction =
   | { type: 'startProvisioning' }
   | { type: 'succeed'; resources: ProvisionedResources }
   | { type: 'fail'; reason: string; step?: StepName; retryable: boolean; resources: ProvisionedResources }
-  | { type: 'retry'; actor: Actor; actorIsApprover: boolean };
+  | { type: 'retry'; actor: Actor; actorIsApprover: boolean }
+  /** The requester approves their own request under the policy's break-glass rule (absent: break-glass is off). */
+  | { type: 'breakGlass'; actor: Actor; reason: string; rule?: PolicyBreakGlass };
 
 export type ActionType = RequestAction['type'];
 
 /** Which actions each state accepts. */
 export const ALLOWED_ACTIONS: Record<RequestState, readonly ActionType[]> = {
-  pending: ['approve', 'deny', 'expire', 'cancel'],
+  pending: ['approve', 'deny', 'expire', 'cancel', 'breakGlass'],
   approved: ['startProvisioning'],
   provisioning: ['succeed', 'fail'],
   failed: ['retry'],
@@ -86,6 +89,7 @@ const VERB: Record<ActionType, string> = {
   succeed: 'mark as succeeded',
   fail: 'mark as failed',
   retry: 'retry',
+  breakGlass: 'break glass on',
 };
 
 function actorOf(action: RequestAction): Actor {
@@ -154,6 +158,17 @@ export function applyAction(request: WidRequest, action: RequestAction, now: Dat
         return refuse('not-allowed', 'Only the requester or an approver can cancel a request.');
       }
       return move('cancelled', {}, action.actor.id === request.requester.id ? 'cancelled by the requester' : 'cancelled by an approver');
+    }
+    case 'breakGlass': {
+      if (!action.rule) return refuse('break-glass-off', `Break-glass is not enabled for "${request.roleName}" in "${request.namespace}"; the request needs an approver.`);
+      if (action.actor.id !== request.requester.id) return refuse('not-the-requester', 'Only the requester can break glass on their own request; approvers approve it instead.');
+      const reason = action.reason.trim();
+      if (reason === '') return refuse('reason-required', 'Say why you need the access now; break-glass needs a reason, and the approvers see it.', 'reason');
+      if (now.getTime() >= Date.parse(request.expiresAt)) return refuse('request-expired', `Request ${request.id} expired at ${request.expiresAt}; request again.`);
+      const durationSeconds = breakGlassDuration(request.durationSeconds, action.rule);
+      const approvals: Approval[] = [...request.approvals, { actor: action.actor, at }];
+      const breakGlass = { reason, at, maxDurationSeconds: action.rule.maxDurationSeconds };
+      return move('approved', { approvals, durationSeconds, plan: { ...request.plan, durationSeconds }, breakGlass }, `break-glass: ${reason}`);
     }
     case 'startProvisioning':
       return move('provisioning', {});

@@ -54,6 +54,16 @@ export interface PolicyRole {
   selfExtend?: boolean;
   /** Who removes the assignment at the end: wid-bot (default) or Azure's own schedule (Entra ID P2 / ID Governance). */
   expiry?: 'bot' | 'azure';
+  /** Break-glass: the requester may approve their own request of this role (off when absent). */
+  breakGlass?: PolicyBreakGlass;
+}
+
+/** The policy's break-glass rule on a role or a namespace. */
+export interface PolicyBreakGlass {
+  /** Longest access a self-approved request gets, in seconds. */
+  maxDurationSeconds: number;
+  /** Also for roles that need two approvers (default false: never). */
+  twoApproverRoles?: boolean;
 }
 
 export interface PolicyNamespace {
@@ -66,6 +76,8 @@ export interface PolicyNamespace {
   defaultScopes: Record<string, string>;
   /** Slack channel id for this namespace's approvals; falls back to the global one. */
   approvalsChannel?: string;
+  /** Break-glass: requesters here may approve their own requests (off when absent). */
+  breakGlass?: PolicyBreakGlass;
 }
 
 export interface Policy {
@@ -237,6 +249,8 @@ export interface WidRequest {
   failure?: { reason: string; step?: StepName; retryable: boolean };
   /** Where the approval message lives in Slack. */
   slack?: { channel: string; ts?: string };
+  /** Set when the requester approved it themselves under the policy's break-glass rule. */
+  breakGlass?: { reason: string; at: string; maxDurationSeconds: number };
 }
 
 /** One append-only entry of a request's history. */

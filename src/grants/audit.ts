@@ -42,6 +42,15 @@ export function auditGrants(input: GrantAuditInput): Finding[] {
     });
   }
   for (const g of input.open) {
+    if (g.breakGlass && g.state !== 'ended') {
+      findings.push({
+        severity: 'warning',
+        code: FINDING_CODES.grantBreakGlass,
+        subject: `grant/${g.id}`,
+        message: `Grant ${g.id} (${g.roleName} on ${g.scope} for ${g.namespace}/${g.serviceAccount}) was approved by its requester ${g.requester.id} under break-glass at ${g.breakGlass.at}${g.endsAt ? `, ends ${g.endsAt}` : ''}: ${g.breakGlass.reason}`,
+        fix: `Review it with the requester; an approver can end it now with Revoke on the break-glass alert, or /wid revoke ${g.namespace} ${g.serviceAccount}.`,
+      });
+    }
     if (!g.endsAt || reported.has(g.id)) continue;
     const end = Date.parse(g.endsAt);
     if (end <= now && g.state !== 'ended') {

@@ -66,7 +66,8 @@ export class GrantService {
       const made = newGrant({
         request,
         now: this.now(),
-        ...(role?.maxDurationSeconds !== undefined ? { maxDurationSeconds: role.maxDurationSeconds } : {}),
+        // a break-glass request is capped by its rule even for a role granted for good otherwise
+        ...((role?.maxDurationSeconds ?? request.breakGlass?.maxDurationSeconds) !== undefined ? { maxDurationSeconds: role?.maxDurationSeconds ?? request.breakGlass?.maxDurationSeconds } : {}),
         expiry: role?.expiry ?? 'bot',
       });
       if (!made.ok) throw new WidError(made.error.message, 'terminal', made.error.code);

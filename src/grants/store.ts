@@ -55,7 +55,10 @@ export class RedisGrantStore {
         [this.keys.grant(g.id), this.keys.grantsOpen, this.keys.grantsOfServiceAccount(serviceAccountKey(g)), this.keys.grantsEnded],
         [expected, JSON.stringify(g), g.id, open ? '1' : '0', score, endedScore],
       );
-      return Number(r) > 0;
+      const saved = Number(r) > 0;
+      // tells listeners (the App Home) that the grant changed; best effort
+      if (saved) this.redis.publish(this.keys.changes, `grant ${g.id}`).catch(() => undefined);
+      return saved;
     } catch (e) {
       throw translateRedisError(e, `save grant ${g.id}`);
     }

@@ -147,6 +147,8 @@ export const FINDING_CODES = {
   credentialIssuerChanged: 'credential-issuer-changed',
   /** A credential trusts a recreated cluster's previous issuer, for a ServiceAccount that no longer exists there. */
   credentialIssuerChangedGone: 'credential-issuer-changed-sa-gone',
+  /** An active grant its requester approved themselves under break-glass (review it). */
+  grantBreakGlass: 'grant-break-glass',
 } as const;
 export type FindingCode = (typeof FINDING_CODES)[keyof typeof FINDING_CODES];
 

@@ -22,11 +22,21 @@ export const ACTION = {
   refederateRetry: 'wid_refederate_retry',
   /** On the audit's credential-issuer-changed finding: plans `/wid refederate <cluster>` for the clicker. */
   refederateStart: 'wid_refederate_start',
+  withdraw: 'wid_withdraw',
+  /** App Home: Previous / Next on a paged list; value `<list>:<page>`. */
+  homePage: 'wid_home_page',
+  /** Previous on a paged list (an action_id must be unique within its block). */
+  homePageBack: 'wid_home_page_back',
+  /** The requester approves their own request (only shown when the policy enables break-glass). */
+  breakGlass: 'wid_break_glass',
+  /** Operators' Home tab: run `audit` on every cluster and show its counts. */
+  homeRunAudit: 'wid_home_run_audit',
 } as const;
 
 export const CALLBACK = {
   requestModal: 'wid_request_modal',
   denyModal: 'wid_deny_modal',
+  breakGlassModal: 'wid_break_glass_modal',
 } as const;
 
 /** Block ids of the request modal's inputs; field errors are keyed by these. */
@@ -40,6 +50,8 @@ export const REQUEST_BLOCK = {
 } as const;
 
 export const DENY_BLOCK = { reason: 'wid_deny_reason' } as const;
+
+export const BREAK_GLASS_BLOCK = { reason: 'wid_break_glass_reason' } as const;
 
 /** The action id of the single element inside each input block. */
 export const INPUT_ACTION = 'value';

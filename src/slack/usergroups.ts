@@ -40,6 +40,11 @@ export class UserGroups {
     return memberships.filter((g): g is string => g !== undefined);
   }
 
+  /** The members of one user group (cached like groupsOf; empty when Slack cannot list it). */
+  async membersOf(groupId: string): Promise<string[]> {
+    return [...(await this.members(groupId))];
+  }
+
   private members(groupId: string): Promise<Set<string>> {
     const hit = this.cache.get(groupId);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.members;

@@ -20,6 +20,9 @@
  *   <p>:grants:ended           zset    ended grant ids by end time (ms)
  *   <p>:issuers:<cluster>      hash    a cluster's OIDC issuers with first/last seen (src/store/issuers.ts)
  *   <p>:refed:<id>             string  a /wid refederate batch; <p>:refed:cluster:<cluster> the batch holding the cluster (src/store/refederations.ts)
+ *   <p>:changes               pub/sub `request <id>` / `grant <id>` after every stored change (the App Home listens)
+ *   <p>:home:seen              set     people who opened wid-bot's Home tab (their homes are kept current)
+ *   <p>:home:audit             string  the last audit run from the Home tab: JSON { at, clusters: [{ cluster, counts }] }
  *   <p>:q:<queue>:…            BullMQ  queues wid-provision, wid-timers, wid-grants and wid-refederate (BullMQ's own layout)
  */
 export const DEFAULT_PREFIX = 'wid';
@@ -40,6 +43,10 @@ export interface StoreKeys {
   grantsOpen: string;
   grantsOfServiceAccount(saKey: string): string;
   grantsEnded: string;
+  /** Pub/sub channel announcing stored changes: `request <id>` or `grant <id>`. */
+  changes: string;
+  homeSeen: string;
+  homeAudit: string;
   /** BullMQ's `prefix` option: queues live at `<this>:<queueName>:…`. */
   bullPrefix: string;
 }
@@ -62,6 +69,9 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     grantsOpen: `${prefix}:grants:open`,
     grantsOfServiceAccount: (saKey) => `${prefix}:grants:sa:${saKey}`,
     grantsEnded: `${prefix}:grants:ended`,
+    changes: `${prefix}:changes`,
+    homeSeen: `${prefix}:home:seen`,
+    homeAudit: `${prefix}:home:audit`,
     bullPrefix: `${prefix}:q`,
   };
 }

@@ -105,6 +105,12 @@ export class RedisRequestStore implements RequestStore {
     if (result !== 1) {
       throw new TerminalError(`A request with id ${request.id} already exists; a new request needs a new id.`, 'RequestExists');
     }
+    this.announce(request.id);
+  }
+
+  /** Tells listeners (the App Home) that a request changed; best effort, never delays or fails the change. */
+  private announce(id: string): void {
+    this.redis.publish(this.keys.changes, `request ${id}`).catch(() => undefined);
   }
 
   async get(id: string): Promise<WidRequest | undefined> {
@@ -149,6 +155,7 @@ export class RedisRequestStore implements RequestStore {
       ),
     );
     if (result === -1) throw new TerminalError(`Request ${next.id} does not exist.`, 'RequestNotFound');
+    if (result === 1) this.announce(next.id);
     return result === 1;
   }
 

@@ -13,6 +13,7 @@ import type { ClusterFacts, PolicyCluster } from '../../src/domain/types';
 import { ACTION, CALLBACK, INPUT_ACTION, REQUEST_BLOCK } from '../../src/slack/ids';
 import { silentLogger } from '../../src/slack/logger';
 import { RequestService } from '../../src/app/requests';
+import { SlackRequestNotifier } from '../../src/slack/request-notifier';
 import { policyGroupIds, UserGroups } from '../../src/slack/usergroups';
 import { readRequestForm } from '../../src/slack/views/request';
 import { createAzureAdapters } from '../../src/azure';
@@ -44,7 +45,7 @@ beforeAll(async () => {
       factsCalls += 1;
       return clusters.getClusterFacts(c);
     },
-    client,
+    notifier: new SlackRequestNotifier({ client, logger: silentLogger }),
     groups: new UserGroups(client, () => policyGroupIds(h.policy), silentLogger),
     logger: silentLogger,
   });

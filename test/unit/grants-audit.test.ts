@@ -46,6 +46,19 @@ test('a grant past its end whose assignment still exists is an error with the az
   expect(by['grant/future']).toBeUndefined();
 });
 
+test('a break-glass grant still in place is a warning naming the requester, the reason and the way to end it', () => {
+  const glass = { ...grant('glass', '2026-11-30T13:00:00.000Z'), breakGlass: { reason: 'payments down', at: '2026-11-30T11:00:00.000Z' } };
+  const findings = auditGrants({ open: [glass, { ...grant('gone', undefined, 'ended'), breakGlass: { reason: 'x', at: '2026-11-30T10:00:00.000Z' } }], assignments: [], now });
+  const marked = findings.filter((f) => f.code === 'grant-break-glass');
+  expect(marked).toHaveLength(1);
+  expect(marked[0]).toMatchObject({ severity: 'warning', subject: 'grant/glass' });
+  expect(marked[0]?.message).toContain('UA under break-glass');
+  expect(marked[0]?.message).toContain('payments down');
+  expect(marked[0]?.fix).toContain('/wid revoke finance api');
+  // it still gets its ending-soon note too
+  expect(findings.some((f) => f.subject === 'grant/glass' && f.code === 'grant-ending-soon')).toBe(true);
+});
+
 test('wid grants prints a table or JSON, filtered by namespace, and says what it needs', async () => {
   const out: string[] = [];
   const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t), env: {} };

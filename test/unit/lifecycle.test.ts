@@ -106,7 +106,7 @@ describe('transitions', () => {
       { type: 'retry', actor: bob, actorIsApprover: true },
     ];
     const legal: Record<RequestState, string[]> = {
-      pending: ['approve', 'deny', 'expire', 'cancel'], approved: ['startProvisioning'], provisioning: ['succeed', 'fail'], failed: ['retry'],
+      pending: ['approve', 'deny', 'expire', 'cancel', 'breakGlass'], approved: ['startProvisioning'], provisioning: ['succeed', 'fail'], failed: ['retry'],
       succeeded: [], denied: [], expired: [], cancelled: [],
     };
     for (const state of Object.keys(legal) as RequestState[]) {

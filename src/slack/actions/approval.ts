@@ -4,7 +4,7 @@
  */
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { errorMessage } from '../blocks/messages';
-import { buttonClick, tellClicker as tell } from './click';
+import { buttonClick, replyTo, type HomeNotices } from './click';
 import { denyModal } from '../blocks/modals';
 import { claimOnce } from '../deliveries';
 import { ACTION } from '../ids';
@@ -16,6 +16,8 @@ export interface ActionDeps {
   service: RequestService;
   store: RedisRequestStore;
   logger: SlackLogger;
+  /** Answers to clicks made in the App Home. */
+  home?: HomeNotices;
 }
 
 const clicked = (body: BlockAction<ButtonAction>) => {
@@ -28,6 +30,7 @@ export function registerApprovalActions(app: App, deps: ActionDeps): void {
 
   app.action<BlockAction<ButtonAction>>(ACTION.approve, async ({ ack, body, respond }) => {
     await ack();
+    const tell = (_r: unknown, text: string) => replyTo(body, respond, deps.home)(text);
     const c = clicked(body);
     if (!(await claimOnce(store, c.key, logger))) return;
     try {
@@ -35,12 +38,13 @@ export function registerApprovalActions(app: App, deps: ActionDeps): void {
       await tell(respond, outcome.message);
     } catch (e) {
       logger.error(`approve ${c.requestId} failed: ${errorText(e)}`);
-      await respond({ response_type: 'ephemeral', replace_original: false, ...errorMessage(`Approving ${c.requestId} failed: ${errorText(e)}. Try again.`) }).catch(() => undefined);
+      await tell(respond, errorMessage(`Approving ${c.requestId} failed: ${errorText(e)}. Try again.`).text).catch(() => undefined);
     }
   });
 
   app.action<BlockAction<ButtonAction>>(ACTION.deny, async ({ ack, body, respond, client }) => {
     await ack();
+    const tell = (_r: unknown, text: string) => replyTo(body, respond, deps.home)(text);
     const c = clicked(body);
     if (!(await claimOnce(store, c.key, logger))) return;
     try {
@@ -59,6 +63,7 @@ export function registerApprovalActions(app: App, deps: ActionDeps): void {
 
   app.action<BlockAction<ButtonAction>>(ACTION.retry, async ({ ack, body, respond }) => {
     await ack();
+    const tell = (_r: unknown, text: string) => replyTo(body, respond, deps.home)(text);
     const c = clicked(body);
     if (!(await claimOnce(store, c.key, logger))) return;
     try {

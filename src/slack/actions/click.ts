@@ -23,3 +23,23 @@ export function tellClicker(respond: RespondFn, text: string): Promise<unknown> 
   const msg = infoMessage(text);
   return respond({ response_type: 'ephemeral', replace_original: false, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
 }
+
+/** Where a clicker's answer goes when the click came from the App Home (no response_url there). */
+export interface HomeNotices {
+  notice(userId: string, text: string): void;
+}
+
+/**
+ * The answer to a click: below the message for message clicks, at the top of the clicker's Home tab for
+ * clicks in the Home tab (Slack sends those without a response_url).
+ */
+export function replyTo(body: BlockAction<ButtonAction>, respond: RespondFn | undefined, home?: HomeNotices): (text: string) => Promise<unknown> {
+  const fromHome = body.container?.type === 'view' && body.view?.type === 'home';
+  return async (text: string) => {
+    if (fromHome || !respond || !body.response_url) {
+      home?.notice(body.user.id, text);
+      return;
+    }
+    return tellClicker(respond, text);
+  };
+}

@@ -10,7 +10,7 @@ import type { GrantService } from '../../grants/service';
 import type { RedisRequestStore } from '../../store';
 import { parseGrantButtonValue } from '../blocks/grants';
 import { claimOnce } from '../deliveries';
-import { buttonClick, tellClicker as tell } from './click';
+import { buttonClick, replyTo, type HomeNotices } from './click';
 import { ACTION } from '../ids';
 import { errorText, type SlackLogger } from '../logger';
 import type { RequestService } from '../../app/requests';
@@ -20,6 +20,8 @@ export interface GrantActionDeps {
   grants: GrantService;
   store: RedisRequestStore;
   logger: SlackLogger;
+  /** Answers to clicks made in the App Home. */
+  home?: HomeNotices;
 }
 
 const clicked = (body: BlockAction<ButtonAction>) => {
@@ -32,6 +34,7 @@ export function registerGrantActions(app: App, deps: GrantActionDeps): void {
 
   app.action<BlockAction<ButtonAction>>(ACTION.grantDone, async ({ ack, body, respond }) => {
     await ack();
+    const tell = (_r: unknown, text: string) => replyTo(body, respond, deps.home)(text);
     const c = clicked(body);
     if (!(await claimOnce(store, c.key, logger))) return;
     try {
@@ -49,6 +52,7 @@ export function registerGrantActions(app: App, deps: GrantActionDeps): void {
 
   app.action<BlockAction<ButtonAction>>(ACTION.grantExtend, async ({ ack, body, respond }) => {
     await ack();
+    const tell = (_r: unknown, text: string) => replyTo(body, respond, deps.home)(text);
     const c = clicked(body);
     const shown = parseGrantButtonValue(c.grantId);
     c.grantId = shown.grantId;

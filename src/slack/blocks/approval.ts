@@ -27,7 +27,7 @@ const STATE_LINE: Record<WidRequest['state'], string> = {
   failed: ':x: Failed',
   denied: ':no_entry: Denied',
   expired: ':hourglass: Expired without a decision',
-  cancelled: ':heavy_multiplication_x: Cancelled',
+  cancelled: ':heavy_multiplication_x: Withdrawn or cancelled',
 };
 
 const STEP_ORDER: readonly StepName[] = ['identity', 'roleAssignment', 'federatedCredential', 'serviceAccount', 'verify'];
@@ -125,8 +125,11 @@ export function approvalMessage(r: WidRequest, opts: ApprovalMessageOptions = {}
 
   if (opts.decision && (r.state === 'denied' || r.state === 'expired' || r.state === 'cancelled')) {
     const by = opts.decision.actorId === 'system' ? 'wid-bot' : mention(opts.decision.actorId);
-    blocks.push(section(`*${r.state === 'denied' ? 'Denied' : r.state === 'expired' ? 'Expired' : 'Cancelled'}* by ${by}${opts.decision.reason ? `: ${fit(opts.decision.reason, 1500)}` : ''}`));
+    const withdrawn = r.state === 'cancelled' && opts.decision.actorId === r.requester.id;
+    const verb = r.state === 'denied' ? 'Denied' : r.state === 'expired' ? 'Expired' : withdrawn ? 'Withdrawn' : 'Cancelled';
+    blocks.push(section(`*${verb}* by ${by}${opts.decision.reason && !withdrawn ? `: ${fit(opts.decision.reason, 1500)}` : ''}`));
   }
+  if (r.breakGlass) blocks.push(section(`:rotating_light: *Break-glass:* ${mention(r.requester.id)} approved their own request (at most ${duration(r.breakGlass.maxDurationSeconds)}): ${fit(r.breakGlass.reason, 1200)}`));
   if (r.steps.length > 0) blocks.push(section(`*Progress*\n${stepsText(r.steps)}`));
   const resources = resourcesText(r);
   if (r.state === 'succeeded' && resources) blocks.push(section(`*Resources*\n${resources}`));

@@ -3,6 +3,7 @@
  */
 import { helpText, usage, type Verb } from '../../domain/grammar';
 import type { WidRequest } from '../../domain/types';
+import { ACTION } from '../ids';
 import { clip, code, context, esc, fit, section, type SlackMessage } from './text';
 
 export function helpMessage(topic?: Verb): SlackMessage {
@@ -25,13 +26,21 @@ export function infoMessage(text: string): SlackMessage {
   return { text: clip(text, 3000), blocks: [section(fit(text, 2900))] };
 }
 
-export function requestedMessage(r: WidRequest, link?: string): SlackMessage {
+export function requestedMessage(r: WidRequest, link?: string, opts: { breakGlass?: boolean } = {}): SlackMessage {
   const where = link ? ` <${link}|View the approval message.>` : '';
   return {
     text: `Request ${r.id} is waiting for approval.`,
     blocks: [
       section(`:inbox_tray: Request ${code(r.id)} is waiting for approval (${r.plan.approvalsRequired} needed).${where}`),
       context(`${r.kind === 'revoke' ? 'Revoke' : esc(clip(r.roleName, 200))} for ${code(clip(`${r.namespace}/${r.serviceAccount}`, 600))} on ${esc(r.clusterName)}. Follow it with \`/wid status ${r.id}\`.`),
+      {
+        type: 'actions',
+        elements: [
+          { type: 'button', action_id: ACTION.withdraw, style: 'danger', text: { type: 'plain_text', text: 'Withdraw' }, value: r.id },
+          // only when the policy enables break-glass for this role or namespace
+          ...(opts.breakGlass ? [{ type: 'button' as const, action_id: ACTION.breakGlass, text: { type: 'plain_text' as const, text: 'Break glass' }, value: r.id }] : []),
+        ],
+      },
     ],
   };
 }

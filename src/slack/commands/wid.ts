@@ -49,7 +49,7 @@ function ephemeral(respond: RespondFn, msg: SlackMessage): Promise<unknown> {
 export function submitAnswer(outcome: SubmitOutcome, verb: Verb): SlackMessage {
   switch (outcome.kind) {
     case 'created':
-      return requestedMessage(outcome.request, outcome.link);
+      return requestedMessage(outcome.request, outcome.link, { breakGlass: outcome.breakGlass === true });
     case 'duplicate':
       return duplicateMessage(outcome.existingId, outcome.link);
     case 'refused':
@@ -125,6 +125,11 @@ async function runCommand(deps: CommandDeps, client: WebClient, respond: Respond
       }
       const o = await service.overview(inv.userId);
       await ephemeral(respond, myRequestsMessage(o.mine, o.waitingOnMe));
+      return;
+    }
+    case 'withdraw': {
+      const outcome = await service.withdraw(cmd.id, user);
+      await ephemeral(respond, outcome.changed ? infoMessage(outcome.message) : refusalMessage(outcome.message));
       return;
     }
     case 'grants': {

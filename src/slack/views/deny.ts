@@ -10,10 +10,12 @@ import { CALLBACK, DENY_BLOCK } from '../ids';
 import { errorText, type SlackLogger } from '../logger';
 import type { RequestService } from '../../app/requests';
 import type { RedisRequestStore } from '../../store';
+import type { SlackRequestNotifier } from '../request-notifier';
 import { inputValue } from './request';
 
 export interface DenyViewDeps {
   service: RequestService;
+  notifier: SlackRequestNotifier;
   store: RedisRequestStore;
   logger: SlackLogger;
 }
@@ -28,7 +30,7 @@ function parseMetadata(text: string): DenyModalMetadata | undefined {
 }
 
 export function registerDenyView(app: App, deps: DenyViewDeps): void {
-  const { service, store, logger } = deps;
+  const { service, notifier, store, logger } = deps;
   app.view(CALLBACK.denyModal, async ({ ack, body, view, client }) => {
     const reason = inputValue(view.state.values, DENY_BLOCK.reason);
     if (!reason) return void (await ack({ response_action: 'errors', errors: { [DENY_BLOCK.reason]: 'Say why you deny the request; the requester sees the reason.' } }));
@@ -41,11 +43,11 @@ export function registerDenyView(app: App, deps: DenyViewDeps): void {
       const outcome = await service.deny(meta.requestId, actor, reason);
       if (!outcome.changed && meta.channel) {
         const msg = infoMessage(outcome.message);
-        await client.chat.postEphemeral({ channel: meta.channel, user: actor.id, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) }).catch(() => service.dm(actor.id, msg));
+        await client.chat.postEphemeral({ channel: meta.channel, user: actor.id, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) }).catch(() => notifier.dm(actor.id, msg));
       }
     } catch (e) {
       logger.error(`deny ${meta.requestId} failed: ${errorText(e)}`);
-      await service.dm(actor.id, infoMessage(`Denying ${meta.requestId} failed: ${errorText(e)}. Press Deny again.`));
+      await notifier.dm(actor.id, infoMessage(`Denying ${meta.requestId} failed: ${errorText(e)}. Press Deny again.`));
     }
   });
 }

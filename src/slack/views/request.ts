@@ -13,9 +13,11 @@ import { CALLBACK, INPUT_ACTION, REQUEST_BLOCK } from '../ids';
 import { errorText, type SlackLogger } from '../logger';
 import type { RequestService } from '../../app/requests';
 import type { RedisRequestStore } from '../../store';
+import type { SlackRequestNotifier } from '../request-notifier';
 
 export interface RequestViewDeps {
   service: RequestService;
+  notifier: SlackRequestNotifier;
   store: RedisRequestStore;
   logger: SlackLogger;
 }
@@ -82,7 +84,7 @@ function parseMetadata(text: string): RequestModalMetadata | undefined {
   }
 }
 
-async function tellUser(client: WebClient, service: RequestService, channel: string | undefined, userId: string, msg: SlackMessage): Promise<void> {
+async function tellUser(client: WebClient, notifier: SlackRequestNotifier, channel: string | undefined, userId: string, msg: SlackMessage): Promise<void> {
   if (channel) {
     try {
       await client.chat.postEphemeral({ channel, user: userId, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
@@ -91,11 +93,11 @@ async function tellUser(client: WebClient, service: RequestService, channel: str
       // the channel may not take ephemerals from the bot: fall back to a DM
     }
   }
-  await service.dm(userId, msg);
+  await notifier.dm(userId, msg);
 }
 
 export function registerRequestView(app: App, deps: RequestViewDeps): void {
-  const { service, store, logger } = deps;
+  const { service, notifier, store, logger } = deps;
   app.view(CALLBACK.requestModal, async ({ ack, body, view, client }) => {
     const form = readRequestForm(view.state.values);
     const user = { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) };
@@ -115,6 +117,6 @@ export function registerRequestView(app: App, deps: RequestViewDeps): void {
     if (!(await claimOnce(store, `view:${view.id}:${view.hash}`, logger))) return;
     const meta = parseMetadata(view.private_metadata);
     const outcome = await service.submit(user, form.command);
-    await tellUser(client, service, meta?.channel, user.id, submitAnswer(outcome, 'request'));
+    await tellUser(client, notifier, meta?.channel, user.id, submitAnswer(outcome, 'request'));
   });
 }

@@ -4,11 +4,15 @@
  * which block and field broke which rule. Pure functions: unit tests of block builders use them too.
  */
 
-export type Surface = 'message' | 'modal';
+export type Surface = 'message' | 'modal' | 'home';
 
 export const BLOCK_LIMITS = {
   blocksPerMessage: 50,
   blocksPerModal: 100,
+  /** A Home tab view (views.publish), like a modal: 100 blocks. */
+  blocksPerHome: 100,
+  /** A whole view's JSON; beyond this views.publish answers `view_too_large` (Slack: 250 kB). */
+  viewBytes: 250_000,
   sectionText: 3000,
   sectionFields: 10,
   sectionFieldText: 2000,
@@ -47,6 +51,7 @@ export const BLOCK_LIMITS = {
 const BLOCK_TYPES: Record<Surface, ReadonlySet<string>> = {
   message: new Set(['section', 'header', 'divider', 'context', 'actions', 'image', 'input', 'rich_text', 'markdown', 'file', 'video']),
   modal: new Set(['section', 'header', 'divider', 'context', 'actions', 'image', 'input', 'rich_text', 'video']),
+  home: new Set(['section', 'header', 'divider', 'context', 'actions', 'image', 'input', 'rich_text', 'video']),
 };
 
 const ELEMENT_TYPES = new Set([
@@ -266,7 +271,7 @@ class Checker {
   }
 
   blocks(blocks: unknown, surface: Surface, pointer: string): void {
-    const max = surface === 'modal' ? BLOCK_LIMITS.blocksPerModal : BLOCK_LIMITS.blocksPerMessage;
+    const max = surface === 'modal' ? BLOCK_LIMITS.blocksPerModal : surface === 'home' ? BLOCK_LIMITS.blocksPerHome : BLOCK_LIMITS.blocksPerMessage;
     if (!this.maxItems(blocks, max, pointer)) return;
     blocks.forEach((b, i) => this.block(b, `${pointer}/${i}`, surface));
   }
@@ -299,5 +304,20 @@ export function validateView(view: unknown): string[] {
   c.blocks(view.blocks, 'modal', '/view/blocks');
   const hasInput = Array.isArray(view.blocks) && view.blocks.some((b) => isObject(b) && b.type === 'input');
   if (hasInput && view.submit === undefined) c.fail('submit is required when an input block is within the blocks array', '/view');
+  return c.errors;
+}
+
+/** Every rule a Home tab view breaks (`views.publish`), pointers under `/view`. */
+export function validateHomeView(view: unknown): string[] {
+  const c = new Checker();
+  if (!isObject(view)) {
+    c.fail('must be a view object', '/view');
+    return c.errors;
+  }
+  if (view.type !== 'home') c.fail('must be one of home', '/view/type');
+  c.maxLength(view.private_metadata, BLOCK_LIMITS.privateMetadata, '/view/private_metadata');
+  c.maxLength(view.callback_id, BLOCK_LIMITS.callbackId, '/view/callback_id');
+  c.maxLength(view.external_id, BLOCK_LIMITS.externalId, '/view/external_id');
+  c.blocks(view.blocks, 'home', '/view/blocks');
   return c.errors;
 }

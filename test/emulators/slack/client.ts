@@ -194,7 +194,7 @@ export class SlackSigningClient {
     let blocks: unknown;
     let responseUrl: string | undefined;
     if (input.viewId) {
-      const opened = emulator?.views().find((v) => v.id === input.viewId);
+      const opened = emulator?.views().find((v) => v.id === input.viewId) ?? emulator?.homes().find((v) => v.id === input.viewId);
       blocks = opened?.view.blocks;
       payload.container = { type: 'view', view_id: input.viewId };
       payload.trigger_id = triggerId;
@@ -262,6 +262,19 @@ export class SlackSigningClient {
     }
     payload.actions = [action];
     return { payload, triggerId, ...(responseUrl !== undefined ? { responseUrl } : {}) };
+  }
+
+  /** An Events API delivery (`event_callback` JSON, e.g. emulator.appHomeOpenedEvent(user)), signed as Slack signs it. */
+  event(envelope: Json, opts: SendOptions = {}): Promise<Omit<SlackDelivery, 'payload'>> {
+    return this.send(JSON.stringify(envelope), 'application/json', opts);
+  }
+
+  /** The user opens the app's Home tab: Slack's `app_home_opened` event as the emulator builds it. */
+  async openHome(userId: string, opts: SendOptions = {}): Promise<SlackDelivery> {
+    const emulator = this.options.emulator;
+    if (!emulator) throw new Error('openHome needs the emulator (it knows the current Home view)');
+    const payload = emulator.appHomeOpenedEvent(userId);
+    return { ...(await this.event(payload, opts)), payload };
   }
 
   /** A modal submitted by the user, shaped like Slack's `view_submission`. */

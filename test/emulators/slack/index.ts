@@ -8,11 +8,11 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { EmulatorControls, type Fault } from '../common/controls';
 import { close, listen, readBody, sendJson } from '../common/http';
-import { BLOCK_LIMITS, validateBlocks, validateView } from './blocks';
+import { BLOCK_LIMITS, validateBlocks, validateHomeView, validateView } from './blocks';
 import { blockId, compareTs, slackId, triggerId as newTriggerIdValue, TsClock, viewHash } from './ids';
 import { attachSocketMode, DEFAULT_APP_TOKEN, type SlackSocketMode, type SocketModeEndpoint } from './socket-mode';
 
-export { validateBlocks, validateView, BLOCK_LIMITS } from './blocks';
+export { validateBlocks, validateHomeView, validateView, BLOCK_LIMITS } from './blocks';
 export type { Surface } from './blocks';
 export { signSlackRequest } from './signing';
 export { DEFAULT_APP_TOKEN, SlackSocketModeClient } from './socket-mode';
@@ -133,7 +133,19 @@ export interface OpenedView {
   versions: Json[];
 }
 
-export type SlackEventKind = 'post' | 'update' | 'delete' | 'ephemeral' | 'view_open' | 'view_update';
+/** A person's Home tab as views.publish last left it (Slack keeps one per user and app). */
+export interface PublishedHome {
+  id: string;
+  user: string;
+  /** The view as Slack returns it now (the latest version). */
+  view: Json;
+  /** Every version, oldest first. */
+  versions: Json[];
+  /** When each version was published (ms), same order as versions. */
+  publishedAt: number[];
+}
+
+export type SlackEventKind = 'post' | 'update' | 'delete' | 'ephemeral' | 'view_open' | 'view_update' | 'home_publish';
 
 /** One thing the bot did in Slack, in order. */
 export interface SlackEmulatorEvent {
@@ -157,6 +169,8 @@ export interface SlackStats {
   calls: Record<string, number>;
   /** Calls answered 429 by the emulator's rate limiter. */
   ratelimited: number;
+  /** The same, per method. */
+  ratelimitedBy: Record<string, number>;
   /** Calls answered `ok: false` (including auth and Block Kit refusals, excluding injected faults). */
   refused: number;
 }
@@ -180,6 +194,14 @@ export interface SlackEmulator {
   replies(channel: string, threadTs: string): StoredMessage[];
   ephemerals(user?: string): StoredEphemeral[];
   views(): OpenedView[];
+  /** The Home tab views.publish left for this user, if any. */
+  home(userId: string): PublishedHome | undefined;
+  homes(): PublishedHome[];
+  /**
+   * The Events API envelope Slack sends when this user opens the app's Home tab (`app_home_opened`, with
+   * the current view once one was published), ready for SlackSigningClient.event().
+   */
+  appHomeOpenedEvent(userId: string, tab?: 'home' | 'messages'): Json;
   /** Messages the bot sent to this user's DM, oldest first. */
   dms(userId: string): StoredMessage[];
   /** The stable `D…` channel id of the bot's DM with this user. */
@@ -230,6 +252,8 @@ export const DEFAULT_RATE_LIMITS: Record<string, RateLimitRule> = {
   'conversations.open': { burst: 50, perMinute: 50, scope: 'workspace' },
   'usergroups.users.list': { burst: 20, perMinute: 20, scope: 'workspace' },
   'auth.test': { burst: 100, perMinute: 100, scope: 'workspace' },
+  // Tier 4 ("100+ per minute", bursts tolerated): https://api.slack.com/methods/views.publish
+  'views.publish': { burst: 100, perMinute: 100, scope: 'workspace' },
 };
 
 /** Answer of a Web API method: a body for HTTP 200, or a status/headers override. */
@@ -332,12 +356,14 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
   let messagesByChannel = new Map<string, StoredMessage[]>();
   let ephemerals: StoredEphemeral[] = [];
   let views = new Map<string, OpenedView>();
+  let homes = new Map<string, PublishedHome>();
+  let eventSeq = 0;
   let triggers = new Map<string, Trigger>();
   let responseUrls = new Map<string, ResponseUrlRecord>();
   let buckets = new Map<string, Bucket>();
   let events: SlackEmulatorEvent[] = [];
   let seq = 0;
-  let stats: SlackStats = { calls: {}, ratelimited: 0, refused: 0 };
+  let stats: SlackStats = { calls: {}, ratelimited: 0, ratelimitedBy: {}, refused: 0 };
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
 
@@ -613,6 +639,54 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
       return { ok: true, view: json };
     },
 
+    'views.publish': (args) => {
+      const userId = str(args.user_id);
+      const u = userId ? users.get(userId) : undefined;
+      if (!userId || !u || u.deleted || u.isBot) {
+        throw new SlackError('invalid_arguments', { response_metadata: { messages: ['invalid `user_id`'] } });
+      }
+      if (args.view === undefined || args.view === '') {
+        throw new SlackError('invalid_arguments', { response_metadata: { messages: ['[ERROR] missing required field: view'] } });
+      }
+      const view = structured(args.view, 'invalid_arguments');
+      if (Buffer.byteLength(JSON.stringify(view)) > BLOCK_LIMITS.viewBytes) throw new SlackError('view_too_large');
+      const errors = validateHomeView(view);
+      if (errors.length > 0) throw blockErrors(errors, 'invalid_arguments');
+      const input = view as Json;
+      const existing = homes.get(userId);
+      const hash = str(args.hash);
+      if (hash && existing && hash !== existing.view.hash) throw new SlackError('hash_conflict');
+      const externalId = str(input.external_id);
+      if (externalId && [...homes.values()].some((h) => h.user !== userId && h.view.external_id === externalId)) throw new SlackError('duplicate_external_id');
+      const id = existing?.id ?? slackId('V');
+      const json: Json = {
+        id,
+        team_id: team.id,
+        type: 'home',
+        close: null,
+        submit: null,
+        blocks: withBlockIds(input.blocks as unknown[]),
+        private_metadata: str(input.private_metadata) ?? '',
+        callback_id: str(input.callback_id) ?? '',
+        state: { values: {} },
+        hash: viewHash(now()),
+        clear_on_close: false,
+        notify_on_close: false,
+        root_view_id: id,
+        previous_view_id: null,
+        app_id: bot.appId,
+        external_id: externalId ?? '',
+        bot_id: bot.botId,
+      };
+      const home = existing ?? { id, user: userId, view: json, versions: [], publishedAt: [] };
+      home.view = json;
+      home.versions.push(clone(json));
+      home.publishedAt.push(now());
+      homes.set(userId, home);
+      emit({ kind: 'home_publish', via: 'web_api', user: userId, viewId: id, view: json });
+      return { ok: true, view: json };
+    },
+
     'users.info': (args) => {
       const id = str(args.user);
       const u = id ? users.get(id) : undefined;
@@ -734,6 +808,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     const retryAfter = rateLimited(method, args);
     if (retryAfter !== undefined) {
       stats.ratelimited += 1;
+      stats.ratelimitedBy[method] = (stats.ratelimitedBy[method] ?? 0) + 1;
       return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': String(retryAfter) } };
     }
     try {
@@ -806,6 +881,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
       messages: Object.fromEntries(messagesByChannel),
       ephemerals,
       views: [...views.values()],
+      homes: [...homes.values()],
       stats,
     };
   }
@@ -861,6 +937,34 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
       ),
     ephemerals: (user) => clone(ephemerals.filter((e) => user === undefined || e.user === user)),
     views: () => clone([...views.values()]),
+    home: (userId) => {
+      const h = homes.get(userId);
+      return h ? clone(h) : undefined;
+    },
+    homes: () => clone([...homes.values()]),
+    appHomeOpenedEvent: (userId, tab = 'home') => {
+      eventSeq += 1;
+      const t = now();
+      const current = homes.get(userId);
+      return {
+        token: 'verification-token',
+        team_id: team.id,
+        api_app_id: bot.appId,
+        event: {
+          type: 'app_home_opened',
+          user: userId,
+          channel: dmChannel(userId),
+          tab,
+          event_ts: `${Math.floor(t / 1000)}.${String(t % 1000).padStart(3, '0')}${String(eventSeq % 1000).padStart(3, '0')}`,
+          ...(tab === 'home' && current ? { view: { ...clone(current.view), app_installed_team_id: team.id } } : {}),
+        },
+        type: 'event_callback',
+        event_id: `Ev${slackId('', 10)}`,
+        event_time: Math.floor(t / 1000),
+        authorizations: [{ enterprise_id: null, team_id: team.id, user_id: bot.userId, is_bot: true, is_enterprise_install: false }],
+        is_ext_shared_channel: false,
+      };
+    },
     dms: (userId) => {
       const id = dmByUser.get(userId);
       return id ? clone((messagesByChannel.get(id) ?? []).filter((m) => !m.deleted)) : [];
@@ -913,11 +1017,12 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
       messagesByChannel = new Map();
       ephemerals = [];
       views = new Map();
+      homes = new Map();
       triggers = new Map();
       responseUrls = new Map();
       buckets = new Map();
       events = [];
-      stats = { calls: {}, ratelimited: 0, refused: 0 };
+      stats = { calls: {}, ratelimited: 0, ratelimitedBy: {}, refused: 0 };
     },
     close: async () => {
       await socket.close();

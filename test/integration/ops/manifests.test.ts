@@ -257,6 +257,12 @@ describe('Slack app manifest', () => {
     expect(manifest.settings.socket_mode_enabled).toBe(false);
     expect(manifest.settings.org_deploy_enabled).toBe(false);
   });
+
+  it('enables the Home tab and subscribes to app_home_opened at the same URL', () => {
+    const m = manifest as unknown as { features: { app_home: { home_tab_enabled: boolean } }; settings: { event_subscriptions: { request_url: string; bot_events: string[] }; interactivity: { request_url: string } } };
+    expect(m.features.app_home.home_tab_enabled).toBe(true);
+    expect(m.settings.event_subscriptions).toEqual({ request_url: m.settings.interactivity.request_url, bot_events: ['app_home_opened'] });
+  });
 });
 
 describe('docker-compose.yml', () => {

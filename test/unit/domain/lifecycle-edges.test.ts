@@ -69,7 +69,7 @@ describe('final states', () => {
 
   it('the allowed actions per state are exactly the documented machine', () => {
     expect(ALLOWED_ACTIONS).toEqual({
-      pending: ['approve', 'deny', 'expire', 'cancel'],
+      pending: ['approve', 'deny', 'expire', 'cancel', 'breakGlass'],
       approved: ['startProvisioning'],
       provisioning: ['succeed', 'fail'],
       failed: ['retry'],
@@ -86,7 +86,7 @@ describe('final states', () => {
     const p = applyAction({ ...fresh(), state: 'provisioning' }, approve(), ms(-1));
     expect(!p.ok && p.error.message).toBe('Cannot approve request r1: it is provisioning, and from provisioning the allowed actions are: mark as succeeded, mark as failed.');
     const q = applyAction(fresh(), { type: 'startProvisioning' }, ms(-1));
-    expect(!q.ok && q.error.message).toBe('Cannot start provisioning request r1: it is pending, and from pending the allowed actions are: approve, deny, expire, cancel.');
+    expect(!q.ok && q.error.message).toBe('Cannot start provisioning request r1: it is pending, and from pending the allowed actions are: approve, deny, expire, cancel, break glass on.');
     const f = applyAction({ ...fresh(), state: 'failed' }, { type: 'succeed', resources: {} }, ms(-1));
     expect(!f.ok && f.error.message).toBe('Cannot mark as succeeded request r1: it is failed, and from failed the allowed actions are: retry.');
     const a = applyAction({ ...fresh(), state: 'approved' }, { type: 'fail', reason: 'x', retryable: true, resources: {} }, ms(-1));
