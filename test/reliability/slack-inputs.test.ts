@@ -52,8 +52,9 @@ async function sendAndCount(send: () => Promise<{ status: number }>): Promise<Co
     stored: storedKeys(newKeys, h.prefix).length,
     queued: (await h.provisionJobs()) - jobsBefore + (timersAfter - timersBefore),
     newKeys,
-    // posts and updates in channels; ephemerals to the sender are the expected answer to bad input
-    slackWrites: h.world.slack.events().filter((e) => e.seq > mark && e.kind !== 'ephemeral').length,
+    // posts and updates in channels; ephemerals to the sender are the expected answer to bad input, and Home tab
+    // publishes follow the earlier valid request's changes (bad input stores nothing, so it changes no one's home)
+    slackWrites: h.world.slack.events().filter((e) => e.seq > mark && e.kind !== 'ephemeral' && e.kind !== 'home_publish').length,
     armWrites: writes.arm - writesBefore.arm,
     kubeWrites: writes.kube - writesBefore.kube,
   };
