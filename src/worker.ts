@@ -57,6 +57,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   const deps: EngineDeps = {
     identities: azure.identities,
     authorization: azure.authorization,
+    schedules: azure.schedules,
     clusters: azure.clusters,
     kube,
     tokenExchange,
