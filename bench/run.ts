@@ -17,6 +17,7 @@ const BENCHES: { name: string; load: () => BenchModule }[] = [
   { name: 'provision', load: () => require('./provision.bench') as BenchModule },
   { name: 'audit', load: () => require('./audit.bench') as BenchModule },
   { name: 'footprint', load: () => require('./footprint.bench') as BenchModule },
+  { name: 'expiry', load: () => require('./expiry.bench') as BenchModule },
 ];
 
 async function main(): Promise<void> {
