@@ -19,6 +19,7 @@ const BENCHES: { name: string; load: () => BenchModule }[] = [
   { name: 'audit', load: () => require('./audit.bench') as BenchModule },
   { name: 'footprint', load: () => require('./footprint.bench') as BenchModule },
   { name: 'refederate', load: () => require('./refederate.bench') as BenchModule },
+  { name: 'expiry', load: () => require('./expiry.bench') as BenchModule },
 ];
 
 async function main(): Promise<void> {

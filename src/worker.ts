@@ -63,6 +63,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   const deps: EngineDeps = {
     identities: azure.identities,
     authorization: azure.authorization,
+    schedules: azure.schedules,
     clusters: recordingIssuers(azure.clusters, new IssuerHistory(store.redis, config.prefix ?? 'wid'), logger),
     kube,
     tokenExchange,

@@ -18,7 +18,11 @@ import type {
   IdentityRef,
   ManagedIdentity,
   RoleAssignment,
+  AssignmentSchedulePort,
+  ScheduleRequest,
 } from '../domain/ports';
+import type { RoleAssignmentScheduleRequest as SdkScheduleRequest } from '@azure/arm-authorization';
+import { isoDuration } from '../domain/azure-schedule';
 import type { ClusterFacts, PolicyCluster } from '../domain/types';
 import { TerminalError } from '../domain/errors';
 import { PUBLIC_RESOURCE_MANAGER_URL, credentialFromEnv, resourceManagerFromEnv, resourceManagerScope } from './credential';
@@ -54,6 +58,8 @@ export interface AzureConfig {
 export interface AzureAdapters {
   identities: IdentityPort;
   authorization: AuthorizationPort;
+  /** Azure's own assignment schedules (roleAssignmentScheduleRequests), for `expiry: azure`. */
+  schedules: AssignmentSchedulePort;
   clusters: ClusterPort;
   subscriptions: SubscriptionPort;
   /** The read pacer shared by these adapters' clients (undefined when pacing is off). */
@@ -314,6 +320,44 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
     },
   };
 
+  const schedCtx = (armScope: string, verb: string, name: string): AzureCallContext => ({
+    what: `${verb} the role assignment schedule request '${name}' on '${slashScope(armScope)}'`,
+    action: 'Microsoft.Authorization/roleAssignmentScheduleRequests/write',
+    scope: slashScope(armScope),
+  });
+  const toSchedule = (r: SdkScheduleRequest, name: string): ScheduleRequest => {
+    const start = r.scheduleInfo?.startDateTime ? new Date(r.scheduleInfo.startDateTime).getTime() : undefined;
+    const d = r.scheduleInfo?.expiration?.duration;
+    const m = d ? /^PT?(?:(\d+)D)?T?(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(d) : null;
+    const seconds = m ? Number(m[1] ?? 0) * 86_400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0) : undefined;
+    const end = r.scheduleInfo?.expiration?.endDateTime ? new Date(r.scheduleInfo.expiration.endDateTime).getTime() : start !== undefined && seconds !== undefined ? start + seconds * 1000 : undefined;
+    return { name: r.name ?? name, requestType: r.requestType ?? '', status: r.status ?? '', ...(end !== undefined && Number.isFinite(end) ? { endsAt: new Date(end).toISOString() } : {}) };
+  };
+  const schedules: AssignmentSchedulePort = {
+    assignWithSchedule: (armScope, name, roleDefinitionId, principalId, durationSeconds, justification) =>
+      call('roleAssignmentScheduleRequests.create', schedCtx(armScope, 'create', name), async () =>
+        toSchedule(
+          await auth(armScope).roleAssignmentScheduleRequests.create(bareScope(armScope), name, {
+            principalId,
+            roleDefinitionId,
+            requestType: 'AdminAssign',
+            scheduleInfo: { startDateTime: new Date(), expiration: { type: 'AfterDuration', duration: isoDuration(durationSeconds) } },
+            ...(justification ? { justification } : {}),
+          }),
+          name,
+        ),
+      ),
+    removeWithSchedule: (armScope, name, roleDefinitionId, principalId, justification) =>
+      call('roleAssignmentScheduleRequests.create', schedCtx(armScope, 'create', name), async () =>
+        toSchedule(
+          await auth(armScope).roleAssignmentScheduleRequests.create(bareScope(armScope), name, { principalId, roleDefinitionId, requestType: 'AdminRemove', ...(justification ? { justification } : {}) }),
+          name,
+        ),
+      ),
+    getScheduleRequest: (armScope, name) =>
+      read('roleAssignmentScheduleRequests.get', schedCtx(armScope, 'read', name), async () => toSchedule(await auth(armScope).roleAssignmentScheduleRequests.get(bareScope(armScope), name), name)),
+  };
+
   const clusters: ClusterPort = {
     async getClusterFacts(cluster: PolicyCluster): Promise<ClusterFacts> {
       const ctx: AzureCallContext = {
@@ -361,5 +405,5 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
       }),
   };
 
-  return { identities, authorization, clusters, subscriptions, ...(readPacer ? { readPacer } : {}) };
+  return { identities, authorization, schedules, clusters, subscriptions, ...(readPacer ? { readPacer } : {}) };
 }

@@ -46,6 +46,8 @@ export interface GrantEnd {
   notes?: string[];
   /** Set just before the removal is sent, so a run resumed after a crash knows the assignment it finds gone was its own. */
   removing?: boolean;
+  /** For a grant under Azure's own schedule (expiry: azure): who took the assignment away. */
+  removedBy?: 'azure' | 'wid-bot';
   /** The release that followed (identity, credential, annotation), once it ran. */
   release?: { at: string; detail: string };
 }
@@ -262,9 +264,15 @@ export function decideEnd(g: Grant, othersOfServiceAccount: readonly Grant[]): E
 }
 
 /** ending → ended. */
-export function completeEnd(g: Grant, done: { now: Date; assignmentRemoved: boolean; notes: string[] }): Grant {
+export function completeEnd(g: Grant, done: { now: Date; assignmentRemoved: boolean; notes: string[]; removedBy?: 'azure' | 'wid-bot' }): Grant {
   const at = done.now.toISOString();
-  const end: GrantEnd = { ...(g.end ?? { reason: 'expired', actor: { id: 'system' }, requestedAt: at }), endedAt: at, assignmentRemoved: done.assignmentRemoved, notes: done.notes };
+  const end: GrantEnd = {
+    ...(g.end ?? { reason: 'expired', actor: { id: 'system' }, requestedAt: at }),
+    endedAt: at,
+    assignmentRemoved: done.assignmentRemoved,
+    notes: done.notes,
+    ...(done.removedBy ? { removedBy: done.removedBy } : {}),
+  };
   const { failure: _f, ...rest } = g;
   return { ...rest, state: 'ended', end, updatedAt: at };
 }
@@ -300,6 +308,9 @@ export function extendGrant(g: Grant, e: ExtendInput): Result<ExtendOutcome> {
   if (!e.actorIsRequester) return refuse('not-allowed', `Only the requester (<@${g.requester.id}>) can extend grant ${g.id}.`);
   if (!Number.isInteger(e.extraSeconds) || e.extraSeconds <= 0) return refuse('bad-duration', `An extension must be at least a second; got ${e.extraSeconds}.`, 'durationSeconds');
   if (g.maxDurationSeconds === undefined) return refuse('duration-not-allowed', `"${g.roleName}" has no maxDuration in the policy, so its grants cannot be extended.`);
+  if (g.expiry === 'azure') {
+    return refuse('azure-schedule', `Azure's own schedule ends grant ${g.id} at ${g.endsAt} (the policy sets expiry: azure for "${g.roleName}"), and wid-bot does not move it. Request the access again once this grant has ended.`);
+  }
   const now = e.now.getTime();
   const from = Math.max(now, Date.parse(g.endsAt));
   const to = from + e.extraSeconds * 1000;

@@ -2,6 +2,7 @@
  * Pure policy decisions: may this person ask for this role for this ServiceAccount, who approves,
  * and what may a person choose from in the request form.
  */
+import { AZURE_SCHEDULE_MIN_SECONDS } from './azure-schedule';
 import { ok, refuse, type Result } from './errors';
 import { formatDuration, type RequestCommand, type RevokeCommand } from './grammar';
 import { validateNamespace, validateServiceAccountName } from './names';
@@ -128,6 +129,13 @@ export function evaluateRequest(policy: Policy, input: EvaluationInput<RequestCo
       return refuse(
         'duration-too-long',
         `--for ${formatDuration(command.durationSeconds)} is longer than the ${formatDuration(role.maxDurationSeconds)} the policy allows for "${role.name}".`,
+        'durationSeconds',
+      );
+    }
+    if (role.expiry === 'azure' && command.durationSeconds < AZURE_SCHEDULE_MIN_SECONDS) {
+      return refuse(
+        'duration-too-short',
+        `--for ${formatDuration(command.durationSeconds)} is shorter than the 5m Azure's own schedule allows for "${role.name}" (the policy sets expiry: azure); ask for --for 5m or more.`,
         'durationSeconds',
       );
     }

@@ -76,6 +76,28 @@ export interface SubscriptionPort {
   listSubscriptions(): Promise<Array<{ subscriptionId: string; displayName?: string }>>;
 }
 
+/** A roleAssignmentScheduleRequests request as Azure answers it. */
+export interface ScheduleRequest {
+  name: string;
+  requestType: string;
+  /** Provisioned, Revoked, Denied, PendingApproval, … */
+  status: string;
+  /** The schedule's end, when Azure said (start + duration). */
+  endsAt?: string;
+}
+
+/**
+ * Azure's own schedule (PIM for Azure resources; Entra ID P2): Azure removes the assignment at its end. Optional:
+ * only policies with `expiry: azure` need it.
+ */
+export interface AssignmentSchedulePort {
+  /** AdminAssign with AfterDuration (Azure's minimum 5 minutes). Throws TerminalError ActiveDurationTooShort / RoleAssignmentExists / RoleAssignmentRequestExists as Azure says. */
+  assignWithSchedule(scope: string, requestName: string, roleDefinitionId: string, principalId: string, durationSeconds: number, justification?: string): Promise<ScheduleRequest>;
+  /** AdminRemove: the active assignment goes now. Throws TerminalError RoleAssignmentDoesNotExist when there is none. */
+  removeWithSchedule(scope: string, requestName: string, roleDefinitionId: string, principalId: string, justification?: string): Promise<ScheduleRequest>;
+  getScheduleRequest(scope: string, requestName: string): Promise<ScheduleRequest | undefined>;
+}
+
 /** Microsoft.ContainerService: the AKS cluster read. */
 export interface ClusterPort {
   getClusterFacts(cluster: PolicyCluster): Promise<ClusterFacts>;

@@ -27,6 +27,8 @@ export interface GrantLimits {
   lockTtlMs?: number;
   /** How long an end waits for its request's provisioning to let go before retrying later (default 5 s). */
   lockWaitMs?: number;
+  /** expiry: azure — how long after endsAt wid-bot leaves the removal to Azure's schedule before it checks and removes it itself (default 5 min). */
+  azureGraceMs?: number;
 }
 
 /** ending: asked for and recorded; removing: about to send the delete; removed: sent, not yet recorded; ended: recorded. */
@@ -44,13 +46,15 @@ export interface GrantDeps {
   onEnded?: (grant: Grant, latenessMs: number | undefined) => void;
   /** Called once each point of an end is recorded (metrics; crash drills kill the process here). */
   onEndPoint?: (point: EndPoint, grant: Grant) => void | Promise<void>;
+  /** expiry: azure — the end came before Azure's grace was over: queue wid-bot's check at `atMs`. */
+  onCheckDue?: (grant: Grant, atMs: number) => Promise<void>;
   /** The end left no other grant of the ServiceAccount: queue the release of its identity (src/grants/queue.ts). */
   onReleaseDue?: (grant: Grant) => Promise<void>;
   now?: () => Date;
 }
 
 export function resolveGrantLimits(l: GrantLimits = {}): Required<GrantLimits> {
-  return { armDeletes: l.armDeletes ?? AZURE_LIMITS.deletes, lockTtlMs: l.lockTtlMs ?? 15_000, lockWaitMs: l.lockWaitMs ?? 5_000 };
+  return { armDeletes: l.armDeletes ?? AZURE_LIMITS.deletes, lockTtlMs: l.lockTtlMs ?? 15_000, lockWaitMs: l.lockWaitMs ?? 5_000, azureGraceMs: l.azureGraceMs ?? 5 * 60_000 };
 }
 
 /** The lock every decision about a ServiceAccount's role assignments holds (grant ends and the provisioning's role-assignment write). */
@@ -74,5 +78,7 @@ export interface EndRun {
   roleDefinitionId?: string;
   assignmentName?: string;
   assignmentRemoved: boolean;
+  /** expiry: azure — who took the assignment away. */
+  removedBy?: 'azure' | 'wid-bot';
   notes: string[];
 }

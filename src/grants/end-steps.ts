@@ -7,7 +7,10 @@
  *   release:    when no other grant of the ServiceAccount remains and the identity holds no other role
  *               assignment, revoke the rest as `/wid revoke` does (annotation, credential, identity)
  */
-import { decideEnd, type EndDecision } from '../domain/grants';
+import { decideEnd, END_REASON_TEXT, type EndDecision } from '../domain/grants';
+import { scheduleRequestName } from '../domain/azure-schedule';
+import { TerminalError } from '../domain/errors';
+import { findAssignment } from '../provision/role-assignment';
 import { roleAssignmentName } from '../domain/names';
 import { scopeSubscription } from '../domain/scopes';
 import type { StepRecord } from '../domain/types';
@@ -47,9 +50,65 @@ async function deleteTurn(run: EndRun, scope: string): Promise<void> {
   await armDeleteTurn(run.deps.engine, resolveGrantLimits(run.deps.limits).armDeletes, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
 }
 
+/**
+ * expiry: azure — Azure's schedule removes the assignment at its end; this is wid-bot's check. Found gone: Azure
+ * did it (or this end, before a restart). Still there (an early end, or Azure late past its grace): AdminRemove.
+ */
+async function endAzureScheduled(run: EndRun, decision: EndDecision): Promise<EndStepResult> {
+  const { engine } = run.deps;
+  const scope = run.request.plan.roleAssignment.scope;
+  const role = run.request.plan.roleAssignment.roleName;
+  const schedules = engine.schedules;
+  await resolveAssignment(run);
+  if (!run.principalId || !run.roleDefinitionId) return skipped(`no identity was ever made for the grant, so no role assignment of '${role}' on ${scope} exists`);
+  if (!decision.removeAssignment) return skipped(`role assignment '${role}' on ${scope} kept: ${decision.why}`);
+  const expired = run.grant.end?.reason === 'expired';
+  const active = await findAssignment(engine.authorization, scope, run.principalId, run.roleDefinitionId);
+  if (active) run.assignmentName = active.name;
+  if (!active) {
+    if (run.grant.end?.removing) {
+      run.assignmentRemoved = true;
+      run.removedBy = 'wid-bot';
+      return done(`role assignment '${role}' on ${scope} is gone (removed by this end before a restart)`);
+    }
+    if (expired) {
+      run.assignmentRemoved = true;
+      run.removedBy = 'azure';
+      return done(`Azure's own schedule removed role assignment '${role}' on ${scope} at its end (${run.grant.endsAt ?? 'unknown'}); wid-bot's check found it gone`);
+    }
+    return skipped(`role assignment '${role}' on ${scope} was already gone (Azure's schedule, or removed by hand)`);
+  }
+  if (!schedules) throw new TerminalError(`Grant ${run.grant.id} is under Azure's own schedule, but this worker has no schedule adapter to send AdminRemove.`, 'NoScheduleAdapter');
+  await markRemoving(run);
+  await run.deps.onEndPoint?.('removing', run.grant);
+  // AdminRemove is a PUT: it spends ARM's write budget, paced like the deletes of this subscription.
+  await deleteTurn(run, scope);
+  try {
+    await schedules.removeWithSchedule(scope, scheduleRequestName('remove', run.grant.id), run.roleDefinitionId, run.principalId, `wid-bot ${run.grant.id}: ${run.grant.end ? END_REASON_TEXT[run.grant.end.reason] : 'ended'}`);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    // Gone meanwhile (Azure's schedule got there first), or this very remove was sent before a restart.
+    if (code !== 'RoleAssignmentDoesNotExist' && code !== 'RoleAssignmentRequestExists') throw e;
+    if (code === 'RoleAssignmentDoesNotExist' && expired) {
+      run.assignmentRemoved = true;
+      run.removedBy = 'azure';
+      return done(`Azure's own schedule removed role assignment '${role}' on ${scope} while wid-bot's check ran`);
+    }
+  }
+  run.assignmentRemoved = true;
+  run.removedBy = 'wid-bot';
+  await run.deps.onEndPoint?.('removed', run.grant);
+  return done(
+    expired
+      ? `Azure's schedule had not removed role assignment ${active.id} ('${role}' on ${scope}) by wid-bot's check; wid-bot removed it (AdminRemove)`
+      : `removed role assignment ${active.id} ('${role}' on ${scope}) before its end with AdminRemove`,
+  );
+}
+
 export const assignmentStep: EndStep = {
   name: 'assignment',
   async run(run, decision) {
+    if (run.grant.expiry === 'azure') return endAzureScheduled(run, decision);
     const { engine } = run.deps;
     const scope = run.request.plan.roleAssignment.scope;
     const role = run.request.plan.roleAssignment.roleName;

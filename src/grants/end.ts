@@ -45,6 +45,12 @@ async function endLocked(grantId: string, deps: GrantDeps, opts: EndOptions): Pr
   if (grant.state === 'ended') return { kind: 'already-ended', grant };
   if (grant.state === 'active') {
     if (!isDue(grant, now())) return { kind: 'not-due', grant };
+    // Azure's own schedule removes it; wid-bot checks (and removes what is left) once Azure's grace is over.
+    const checkAt = grant.expiry === 'azure' && grant.endsAt ? Date.parse(grant.endsAt) + resolveGrantLimits(deps.limits).azureGraceMs : undefined;
+    if (checkAt !== undefined && now().getTime() < checkAt) {
+      await deps.onCheckDue?.(grant, checkAt);
+      return { kind: 'not-due', grant };
+    }
     const asked = requestEnd(grant, { reason: opts.reason ?? 'expired', actor: opts.actor ?? { id: 'system' }, now: now() });
     if (!asked.ok) return { kind: 'not-due', grant };
     if (!(await deps.grants.compareAndSet(cur, asked.value))) throw new WidError(`Grant ${grantId} changed while its end was being recorded.`, 'retryable', 'GrantContention');
@@ -80,7 +86,7 @@ async function endLocked(grantId: string, deps: GrantDeps, opts: EndOptions): Pr
   }
   // The record says the assignment is gone when this end removed it, now or before a restart.
   const assignmentRemoved = run.assignmentRemoved || (run.grant.end?.removing === true && decision.removeAssignment);
-  const saved = await deps.grants.update(grantId, (g) => (g.state === 'ended' ? `grant ${grantId} already ended` : completeEnd(g, { now: now(), assignmentRemoved, notes: run.notes })));
+  const saved = await deps.grants.update(grantId, (g) => (g.state === 'ended' ? `grant ${grantId} already ended` : completeEnd(g, { now: now(), assignmentRemoved, notes: run.notes, ...(run.removedBy ? { removedBy: run.removedBy } : {}) })));
   if (!saved.ok) {
     const latest = await deps.grants.get(grantId);
     if (latest?.grant.state === 'ended') return { kind: 'already-ended', grant: latest.grant };
@@ -91,7 +97,7 @@ async function endLocked(grantId: string, deps: GrantDeps, opts: EndOptions): Pr
   if (decision.releaseIdentity) await deps.onReleaseDue?.(ended);
   const lateness = ended.endsAt && ended.end?.reason === 'expired' ? Date.parse(ended.end.endedAt ?? '') - Date.parse(ended.endsAt) : undefined;
   deps.onEnded?.(ended, lateness);
-  deps.engine.logger?.info({ requestId: grantId, reason: ended.end?.reason, assignmentRemoved, latenessMs: lateness }, `grant ${grantId} ended`);
+  deps.engine.logger?.info({ requestId: grantId, reason: ended.end?.reason, assignmentRemoved, removedBy: ended.end?.removedBy, latenessMs: lateness }, `grant ${grantId} ended`);
   if (deps.notifier) await deps.notifier.ended(ended).catch(() => undefined);
   return { kind: 'ended', grant: ended };
 }

@@ -19,6 +19,7 @@ import {
   type Grant,
 } from '../domain/grants';
 import { findRole } from '../domain/policy';
+import { AZURE_SCHEDULE_MIN_SECONDS, scheduleJustification } from '../domain/azure-schedule';
 import type { RoleAssignment } from '../domain/ports';
 import type { Actor, Policy, WidRequest } from '../domain/types';
 import { serviceAccountLockName } from './context';
@@ -92,7 +93,23 @@ export class GrantService {
     return {
       lockName: (request: WidRequest) => serviceAccountLockName(request),
       description: (request: WidRequest, existing: RoleAssignment | undefined) => this.descriptionFor(request, existing),
+      azureSchedule: (request: WidRequest) => this.azureScheduleFor(request),
     };
+  }
+
+  /** For a grant Azure's own schedule ends (expiry: azure): the duration left until its end, and the justification Azure keeps. */
+  async azureScheduleFor(request: WidRequest): Promise<{ durationSeconds: number; justification: string } | undefined> {
+    const g = (await this.deps.grants.get(request.id))?.grant;
+    if (!g || g.expiry !== 'azure' || g.endsAt === undefined) return undefined;
+    const durationSeconds = Math.round((Date.parse(g.endsAt) - this.now().getTime()) / 1000);
+    if (durationSeconds < AZURE_SCHEDULE_MIN_SECONDS) {
+      throw new WidError(
+        `Grant ${g.id} has ${durationSeconds}s left, less than the 5 minutes Azure's own schedule lasts at least (the policy sets expiry: azure for "${g.roleName}"). Request it again with --for 5m or more.`,
+        'terminal',
+        'ActiveDurationTooShort',
+      );
+    }
+    return { durationSeconds, justification: scheduleJustification(g.id, g.endsAt) };
   }
 
   /**

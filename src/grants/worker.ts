@@ -67,6 +67,9 @@ export async function startGrants(config: GrantWorkerConfig): Promise<RunningGra
     ...(config.onEnded ? { onEnded: config.onEnded } : {}),
     ...(config.onEndFailed ? { onEndFailed: config.onEndFailed } : {}),
     ...(config.onEndPoint ? { onEndPoint: config.onEndPoint } : {}),
+    onCheckDue: async (g, atMs) => {
+      await queue.scheduleEnd(g.id, atMs);
+    },
     onReleaseDue: async (g) => {
       await queue.scheduleRelease(g.id, Date.parse(g.end?.endedAt ?? g.updatedAt)).catch((e: unknown) => {
         // the identity then stays without this grant's role: harmless, and the audit shows it

@@ -14,6 +14,7 @@ import type {
   ManagedIdentity,
   ProgressSink,
   RoleAssignment,
+  AssignmentSchedulePort,
   ServiceAccountInfo,
   TokenExchangePort,
 } from '../domain/ports';
@@ -87,7 +88,11 @@ export interface EngineDeps {
   grantAssignment?: {
     lockName(request: WidRequest): string;
     description(request: WidRequest, existing: RoleAssignment | undefined): Promise<string | undefined>;
+    /** For a grant whose role the policy ends with Azure's own schedule (expiry: azure): how long, and the justification. */
+    azureSchedule?(request: WidRequest): Promise<{ durationSeconds: number; justification: string } | undefined>;
   };
+  /** Azure's own assignment schedules (roleAssignmentScheduleRequests), for roles with `expiry: azure`. */
+  schedules?: AssignmentSchedulePort;
   now?: () => Date;
 }
 

@@ -27,6 +27,9 @@ const ROLE_ASSIGNMENTS = [
   '2020-08-01-preview', '2020-10-01-preview', '2022-04-01',
 ];
 
+/** The same readme (PIM: authorization-RoleAssignmentScheduleRequestsCalls.json and its siblings, stable 2020-10-01 on). */
+const ROLE_ASSIGNMENT_SCHEDULES = ['2020-10-01-preview', '2020-10-01', '2022-04-01-preview', '2024-02-01-preview', '2024-09-01-preview'];
+
 /** The same readme (authorization-RoleDefinitionsCalls.json). */
 const ROLE_DEFINITIONS = ['2015-07-01', '2018-01-01-preview', '2022-04-01', '2022-05-01-preview'];
 
@@ -70,6 +73,8 @@ export type ResourceType =
   | 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials'
   | 'Microsoft.Authorization/roleAssignments'
   | 'Microsoft.Authorization/roleDefinitions'
+  | 'Microsoft.Authorization/roleAssignmentScheduleRequests'
+  | 'Microsoft.Authorization/roleAssignmentScheduleInstances'
   | 'Microsoft.ContainerService/managedClusters';
 
 export const API_VERSIONS: Readonly<Record<ResourceType, readonly string[]>> = {
@@ -79,6 +84,8 @@ export const API_VERSIONS: Readonly<Record<ResourceType, readonly string[]>> = {
   'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials': FEDERATED_CREDENTIALS,
   'Microsoft.Authorization/roleAssignments': ROLE_ASSIGNMENTS,
   'Microsoft.Authorization/roleDefinitions': ROLE_DEFINITIONS,
+  'Microsoft.Authorization/roleAssignmentScheduleRequests': ROLE_ASSIGNMENT_SCHEDULES,
+  'Microsoft.Authorization/roleAssignmentScheduleInstances': ROLE_ASSIGNMENT_SCHEDULES,
   'Microsoft.ContainerService/managedClusters': MANAGED_CLUSTERS,
 };
 

@@ -16,6 +16,8 @@ export interface ArmContext {
   principalReplicationDelayMs: number;
   /** Identities with a federated-credential write in progress (lowercased identity ids). */
   ficBusy: Set<string>;
+  /** The emulator's clock (epoch ms) for schedules' starts and ends; Date.now when unset. */
+  clock?: () => number;
   /** The Entra login endpoint `GET /metadata/endpoints` names. */
   loginEndpoint?: string;
 }

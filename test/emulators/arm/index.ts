@@ -16,6 +16,7 @@ import { ArmError, armErrorBody, defaultFaultMessage, type ArmResponse } from '.
 import { normalisePath } from './ids';
 import { isMetadataCall, metadataEndpoints } from './metadata';
 import { resourceGroupNotFound, subscriptionNotFound } from './resource-groups';
+import { sweepSchedules } from './role-assignment-schedules';
 import { resolve, type Route } from './router';
 import { ArmState, type ClusterConfig, type PrincipalType, type ResourceGroupConfig, type SubscriptionConfig } from './state';
 import { interval, normaliseRegion, remainingHeader, Throttle, type TakeResult, type ThrottleLimits, type ThrottleStats } from './throttle';
@@ -74,6 +75,8 @@ export interface ArmEmulatorOptions {
   /** Throttling buckets (reads, writes, deletes, identity creates), or false for none. Default: on, Azure's documented limits (DEFAULT_THROTTLE_LIMITS). */
   throttle?: ThrottleLimits | false;
   controls?: EmulatorControls;
+  /** The clock role assignment schedules run by (epoch ms; default Date.now). */
+  clock?: () => number;
 }
 
 export interface ArmSettings {
@@ -82,6 +85,8 @@ export interface ArmSettings {
   pageSize?: number;
   ficWriteMs?: number;
   principalReplicationDelayMs?: number;
+  /** The clock role assignment schedules run by. */
+  clock?: () => number;
 }
 
 export interface ArmStats extends ThrottleStats {
@@ -104,6 +109,8 @@ export interface ArmEmulator {
   /** Change timing and paging settings at run time. */
   configure(settings: ArmSettings): void;
   stats(): ArmStats;
+  /** Ends the schedules whose time is up by the emulator's clock now (it also does so on every call and every 200 ms). */
+  sweepSchedules(): number;
   close(): Promise<void>;
 }
 
@@ -164,7 +171,12 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     ficWriteMs: options.ficWriteMs ?? 25,
     principalReplicationDelayMs: options.principalReplicationDelayMs ?? 0,
     ficBusy: new Set(),
+    ...(options.clock ? { clock: options.clock } : {}),
   };
+  const clockNow = (): number => ctx.clock?.() ?? Date.now();
+  // Azure removes a schedule's assignment at its end whether anyone calls or not.
+  const sweeper = setInterval(() => sweepSchedules(state, clockNow()), 200);
+  sweeper.unref();
 
   /** The location ARM routes a call by: the body's, else its resource group's; global types have none. */
   function locationOf(route: Route, call: ArmCall): string {
@@ -181,6 +193,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     if (!call.query['api-version']) {
       throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
     }
+    sweepSchedules(state, clockNow());
     const route = resolve(ctx, call);
     checkApiVersion(route.resourceType, call.query['api-version'], locationOf(route, call), state.locations());
     if (route.subscriptionId !== 'tenant' && !state.subscriptionExists(route.subscriptionId)) throw subscriptionNotFound(route.subscriptionId);
@@ -268,8 +281,13 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       if (settings.pageSize !== undefined) ctx.pageSize = settings.pageSize;
       if (settings.ficWriteMs !== undefined) ctx.ficWriteMs = settings.ficWriteMs;
       if (settings.principalReplicationDelayMs !== undefined) ctx.principalReplicationDelayMs = settings.principalReplicationDelayMs;
+      if (settings.clock !== undefined) ctx.clock = settings.clock;
     },
     stats: () => ({ ...throttle.stats(), requests }),
-    close: () => closeServer(server),
+    sweepSchedules: () => sweepSchedules(state, clockNow()),
+    close: () => {
+      clearInterval(sweeper);
+      return closeServer(server);
+    },
   };
 }

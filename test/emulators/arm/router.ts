@@ -10,6 +10,7 @@ import * as fic from './federated-credentials';
 import * as identities from './identities';
 import * as clusters from './managed-clusters';
 import * as assignments from './role-assignments';
+import * as schedules from './role-assignment-schedules';
 import * as groups from './resource-groups';
 import * as definitions from './role-definitions';
 import type { OperationClass } from './throttle';
@@ -82,6 +83,29 @@ function authorizationRoute(ctx: ArmContext, call: ArmCall, segs: string[], i: n
           : call.method === 'DELETE'
             ? assignments.deleteRoleAssignment(ctx, scope, name, call)
             : assignments.getRoleAssignment(ctx, scope, name, call),
+    };
+  }
+  if (kind === 'roleassignmentschedulerequests') {
+    if (!name) throw methodNotAllowed(call.method);
+    if (call.method !== 'GET' && call.method !== 'PUT') throw methodNotAllowed(call.method);
+    return {
+      action: `Microsoft.Authorization/roleAssignmentScheduleRequests/${verb}`,
+      resourceType: 'Microsoft.Authorization/roleAssignmentScheduleRequests',
+      scope: call.path,
+      subscriptionId,
+      throttle: call.method === 'GET' ? 'read' : 'roleAssignmentWrite',
+      run: () => (call.method === 'PUT' ? schedules.putScheduleRequest(ctx, scope, name, call) : schedules.getScheduleRequest(ctx, scope, name)),
+    };
+  }
+  if (kind === 'roleassignmentscheduleinstances' && !name) {
+    if (call.method !== 'GET') throw methodNotAllowed(call.method);
+    return {
+      action: 'Microsoft.Authorization/roleAssignmentScheduleInstances/read',
+      resourceType: 'Microsoft.Authorization/roleAssignmentScheduleInstances',
+      scope,
+      subscriptionId,
+      throttle: 'read',
+      run: () => schedules.listScheduleInstances(ctx, scope, call),
     };
   }
   throw unknownRoute(call.path);

@@ -57,6 +57,42 @@ export interface RoleAssignmentRecord {
   conditionVersion?: string;
 }
 
+/** A roleAssignmentScheduleRequests request as ARM keeps it (2020-10-01). */
+export interface RoleAssignmentScheduleRequestRecord {
+  name: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  principalType: string;
+  requestType: string;
+  status: string;
+  startDateTime: string;
+  expiration: { type: string; endDateTime: string | null; duration: string | null };
+  justification: string | null;
+  requestorId: string;
+  createdAt: number;
+  targetRoleAssignmentScheduleId: string;
+}
+
+/** The schedule an AdminAssign made: its active assignment lasts from start to end, then ARM removes it. */
+export interface RoleAssignmentScheduleRecord {
+  /** The schedule's GUID. */
+  name: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  principalType: string;
+  requestName: string;
+  startMs: number;
+  /** Undefined: no end (NoExpiration). */
+  endMs?: number;
+  /** The active role assignment (and schedule instance) name; undefined once it was removed. */
+  roleAssignmentName?: string;
+  /** How the active assignment went: by the schedule's end, or by an AdminRemove. */
+  ended?: { at: number; by: 'expiration' | 'AdminRemove' };
+  createdAt: number;
+}
+
 export type PrincipalType = 'User' | 'Group' | 'ServicePrincipal' | 'ForeignGroup' | 'Device';
 
 /** A subscription as `GET /subscriptions` reports it. */
@@ -198,6 +234,10 @@ export class ArmState {
   private readonly principalMap = new Map<string, PrincipalRecord>();
   private readonly clusterMap = new Map<string, ClusterConfig>();
   private readonly subscriptionMap = new Map<string, SubscriptionConfig>();
+  /** roleAssignmentScheduleRequests by lowercased name (src: role-assignment-schedules.ts). */
+  readonly scheduleRequests = new Map<string, RoleAssignmentScheduleRequestRecord>();
+  /** roleAssignmentSchedules by lowercased name. */
+  readonly schedules = new Map<string, RoleAssignmentScheduleRecord>();
   private readonly groupMap = new Map<string, ResourceGroupRecord>();
   /** False: a resource group comes into being with the first identity or cluster in it. */
   private groupsDeclared = false;
