@@ -15,8 +15,6 @@
  * Each ServiceAccount also holds a grant for good, so an end removes only its assignment (the release of an
  * identity is a separate, later job). `--expiry-n=N`, `--expiry-m=M`, `--expiry-down-s=S` scale it.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Grant } from '../src/domain/grants';
@@ -28,7 +26,7 @@ import { resolveRoleDefinitionId } from '../src/provision';
 import type { RunningWorker } from '../src/worker';
 import { storageScope } from '../test/emulators/world';
 import { startRedisServer } from '../test/support/redis-server';
-import { createTls } from '../test/emulators/common/tls';
+import { inTrustedChild, runInTrustedChild } from './support/trusted-child';
 import { startHarness, startWorker, workerConfig, type Harness } from '../test/integration/provision/harness';
 
 const ROLE = 'Storage Blob Data Reader';
@@ -98,24 +96,10 @@ async function removals(h: Harness, made: Made[], deadline: number): Promise<Map
   return gone;
 }
 
-const CA_READY = 'WID_EXPIRY_BENCH_CA_READY';
-
 /** Runs the measurement in a child process that trusts the world's certificate, and returns its figures. */
 export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Promise<Record<string, Record<string, number>>> {
-  if (process.env[CA_READY] === '1') return measure(opts);
-  const dir = path.join(os.tmpdir(), 'wid-bench-expiry-ca');
-  mkdirSync(dir, { recursive: true });
-  const tls = await createTls(dir);
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', __filename, ...(opts.argv ?? [])], {
-    cwd: path.join(__dirname, '..'),
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.caFile, WID_TEST_TLS_DIR: dir, [CA_READY]: '1', ...(opts.quiet ? { WID_BENCH_QUIET: '1' } : {}) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`expiry bench exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, Record<string, number>>;
+  if (inTrustedChild()) return measure(opts);
+  return runInTrustedChild<Record<string, Record<string, number>>>(__filename, opts.argv ?? [], { name: 'expiry', caDir: path.join(os.tmpdir(), 'wid-bench-expiry-ca'), ...(opts.quiet ? { quiet: true } : {}) });
 }
 
 async function measure(opts: { quiet?: boolean; argv?: string[] }): Promise<Record<string, Record<string, number>>> {

@@ -19,7 +19,6 @@
  * MSAL (inside @azure/identity) trusts only CAs known at process start, so the measurement runs in a child
  * process started with NODE_EXTRA_CA_CERTS pointing at the world's certificate.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
@@ -40,6 +39,7 @@ import { createQueues } from '../src/queue';
 import { RedisRequestStore } from '../src/store';
 import { startWorker, type WorkerConfig } from '../src/worker';
 import { createTls } from '../test/emulators/common/tls';
+import { benchCaDir, inTrustedChild, runInTrustedChild } from './support/trusted-child';
 import { startWorld, WORLD, type World } from '../test/emulators/world';
 import { startRedisServer } from '../test/support/redis-server';
 
@@ -82,7 +82,6 @@ export function bucketBoundSeconds(n: number, limits: AzureLimits = AZURE_LIMITS
 export function limitsText(l: AzureLimits = AZURE_LIMITS): string {
   return `reads ${l.reads.burst}/${l.reads.perSecond}s⁻¹, writes ${l.writes.burst}/${l.writes.perSecond}s⁻¹, deletes ${l.deletes.burst}/${l.deletes.perSecond}s⁻¹, identity creates ${l.identityCreates.burst}/${l.identityCreates.perSecond}s⁻¹`;
 }
-const CA_READY = 'WID_BENCH_CA_READY';
 
 function flag(argv: string[], name: string): number | undefined {
   const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -156,7 +155,7 @@ async function provisionSequentially(world: World, azureConfig: AzureConfig, req
 /** The measurement itself; needs the world's certificate in NODE_EXTRA_CA_CERTS. */
 async function measure(latencyMs: number, requests: number, runs: number, log: (s: string) => void): Promise<ProvisionBenchResult> {
   const redis = await startRedisServer();
-  const world = await startWorld({ tls: await createTls(caDir()), entra: { jwksCacheMs: 3_600_000 } });
+  const world = await startWorld({ tls: await createTls(benchCaDir()), entra: { jwksCacheMs: 3_600_000 } });
   const prefix = `widbench:${randomBytes(3).toString('hex')}`;
   const store = await RedisRequestStore.connect(redis.url, { prefix });
   const queues = await createQueues(redis.url, prefix, { provisionAttempts: 10 });
@@ -277,10 +276,6 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
   }
 }
 
-function caDir(): string {
-  return process.env.WID_TEST_TLS_DIR ?? path.join(__dirname, '..', '.wid-world', 'tls');
-}
-
 function options(opts: ProvisionBenchOptions): { latencyMs: number; requests: number; runs: number } {
   const argv = opts.argv ?? [];
   return {
@@ -296,20 +291,9 @@ export async function run(opts: ProvisionBenchOptions = {}): Promise<ProvisionBe
   const log = (s: string): void => {
     if (!opts.quiet) process.stderr.write(s + '\n');
   };
-  if (process.env[CA_READY] === '1') return measure(o.latencyMs, o.requests, o.runs, log);
-  const tls = await createTls(caDir());
-  const args = ['-r', 'tsx/cjs', __filename, '--json', '--latency', String(o.latencyMs), '--requests', String(o.requests), '--runs', String(o.runs)];
-  const child = spawn(process.execPath, args, {
-    cwd: path.join(__dirname, '..'),
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.caFile, WID_TEST_TLS_DIR: caDir(), [CA_READY]: '1', ...(opts.quiet ? { WID_BENCH_QUIET: '1' } : {}) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`provision bench exited with ${code}`);
-  const line = out.trim().split('\n').pop() ?? '';
-  return JSON.parse(line) as ProvisionBenchResult;
+  if (inTrustedChild()) return measure(o.latencyMs, o.requests, o.runs, log);
+  const args = ['--json', '--latency', String(o.latencyMs), '--requests', String(o.requests), '--runs', String(o.runs)];
+  return runInTrustedChild<ProvisionBenchResult>(__filename, args, { name: 'provision', ...(opts.quiet ? { quiet: true } : {}) });
 }
 
 function table(r: ProvisionBenchResult): string {

@@ -17,9 +17,7 @@
  * MSAL trusts only CAs known at process start, so the measurement runs in a child process started with
  * NODE_EXTRA_CA_CERTS pointing at the world's certificate (as bench/provision.bench.ts does).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { planClusterRefederate } from '../src/app/refederate-plan';
 import { createAzureAdapters, type AzureConfig } from '../src/azure';
@@ -32,6 +30,7 @@ import { removeOldCredentials, runRefederate, type RefederateDeps } from '../src
 import { RedisRequestStore } from '../src/store';
 import { IssuerHistory, recordingIssuers } from '../src/store/issuers';
 import { createTls } from '../test/emulators/common/tls';
+import { benchCaDir, inTrustedChild, runInTrustedChild } from './support/trusted-child';
 import { startWorld, WORLD } from '../test/emulators/world';
 import { startRedisServer } from '../test/support/redis-server';
 
@@ -64,7 +63,6 @@ export function refederateBoundSeconds(n: number, kind: 'writes' | 'deletes' = '
   return Math.max(drain(n * PER_IDENTITY.writes, kind === 'writes' ? AZURE_LIMITS.writes : AZURE_LIMITS.deletes), drain(n * PER_IDENTITY.reads, AZURE_LIMITS.reads));
 }
 
-const CA_READY = 'WID_BENCH_CA_READY';
 const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const anyToken: TokenCredential = { getToken: (): Promise<AccessToken> => Promise.resolve({ token: 'bench-token', expiresOnTimestamp: Date.now() + 3600_000 }) };
@@ -80,7 +78,7 @@ function flag(argv: string[], name: string): number | undefined {
 
 async function measure(n: number, log: (s: string) => void): Promise<RefederateBenchResult> {
   const redis = await startRedisServer();
-  const world = await startWorld({ tls: await createTls(caDir()), entra: { jwksCacheMs: 3_600_000 } });
+  const world = await startWorld({ tls: await createTls(benchCaDir()), entra: { jwksCacheMs: 3_600_000 } });
   const prefix = `widbench:${randomBytes(3).toString('hex')}`;
   const store = await RedisRequestStore.connect(redis.url, { prefix });
   try {
@@ -176,28 +174,14 @@ async function measure(n: number, log: (s: string) => void): Promise<RefederateB
   }
 }
 
-function caDir(): string {
-  return process.env.WID_TEST_TLS_DIR ?? path.join(__dirname, '..', '.wid-world', 'tls');
-}
-
 /** Runs the benchmark (in a child process that trusts the world's certificate) and returns its figures. */
 export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Promise<RefederateBenchResult> {
   const n = flag(opts.argv ?? [], 'identities') ?? 500;
   const log = (s: string): void => {
     if (!opts.quiet) process.stderr.write(s + '\n');
   };
-  if (process.env[CA_READY] === '1') return measure(n, log);
-  const tls = await createTls(caDir());
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', __filename, '--json', '--identities', String(n)], {
-    cwd: path.join(__dirname, '..'),
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.caFile, WID_TEST_TLS_DIR: caDir(), [CA_READY]: '1', ...(opts.quiet ? { WID_BENCH_QUIET: '1' } : {}) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`refederate bench exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop() ?? '') as RefederateBenchResult;
+  if (inTrustedChild()) return measure(n, log);
+  return runInTrustedChild<RefederateBenchResult>(__filename, ['--json', '--identities', String(n)], { name: 'refederate', ...(opts.quiet ? { quiet: true } : {}) });
 }
 
 if (require.main === module) {

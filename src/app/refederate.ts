@@ -92,6 +92,30 @@ export interface RefederateActionOutcome {
 
 const CAS_ATTEMPTS = 8;
 
+type BatchUpdate = (b: RefederationBatch) => { ok: true; value: RefederationBatch } | { ok: false; error: { message: string } };
+
+/**
+ * Applies `f` by compare-and-set on the freshest copy, re-reading after a lost race; the version and time are set
+ * here, so `f` may be a plain patch. The one update loop of the web side and the worker.
+ */
+async function casUpdate(
+  store: RefederationStore,
+  id: string,
+  f: BatchUpdate,
+  now: () => Date,
+  contention: string,
+): Promise<{ ok: true; value: RefederationBatch } | { ok: false; missing: true } | { ok: false; missing: false; message: string }> {
+  for (let i = 0; i < CAS_ATTEMPTS; i++) {
+    const cur = await store.get(id);
+    if (!cur) return { ok: false, missing: true };
+    const next = f(cur);
+    if (!next.ok) return { ok: false, missing: false, message: next.error.message };
+    const value = { ...next.value, version: cur.version + 1, updatedAt: now().toISOString() };
+    if (await store.compareAndSet(cur, value)) return { ok: true, value };
+  }
+  throw new RetryableError(`Refederate ${id} kept changing${contention}.`, 'StateContention');
+}
+
 export class RefederateService {
   private readonly now: () => Date;
 
@@ -169,16 +193,10 @@ export class RefederateService {
     }
   }
 
-  private async transitionTo(id: string, f: (b: RefederationBatch) => { ok: true; value: RefederationBatch } | { ok: false; error: { message: string } }): Promise<RefederationBatch> {
-    for (let i = 0; i < CAS_ATTEMPTS; i++) {
-      const cur = await this.deps.store.get(id);
-      if (!cur) throw new TerminalError(`There is no refederate ${id}.`, 'UnknownBatch');
-      const next = f(cur);
-      if (!next.ok) throw new TerminalError(next.error.message, 'Refused');
-      const value = { ...next.value, version: cur.version + 1, updatedAt: this.now().toISOString() };
-      if (await this.deps.store.compareAndSet(cur, value)) return value;
-    }
-    throw new RetryableError(`Refederate ${id} kept changing; try again.`, 'StateContention');
+  private async transitionTo(id: string, f: BatchUpdate): Promise<RefederationBatch> {
+    const r = await casUpdate(this.deps.store, id, f, this.now, '; try again');
+    if (r.ok) return r.value;
+    throw r.missing ? new TerminalError(`There is no refederate ${id}.`, 'UnknownBatch') : new TerminalError(r.message, 'Refused');
   }
 
   /** Applies an action by compare-and-set on the freshest copy. */
@@ -259,16 +277,10 @@ export interface RefederateWorkerConfig {
   concurrency?: number;
 }
 
-/** Applies an action by compare-and-set, re-reading after a lost race; undefined when the batch moved on. */
+/** Applies an action by compare-and-set; undefined when the batch is gone or moved on. */
 async function workerTransition(store: RefederationStore, id: string, action: BatchAction): Promise<RefederationBatch | undefined> {
-  for (let i = 0; i < CAS_ATTEMPTS; i++) {
-    const cur = await store.get(id);
-    if (!cur) return undefined;
-    const next = applyBatchAction(cur, action, new Date());
-    if (!next.ok) return undefined;
-    if (await store.compareAndSet(cur, next.value)) return next.value;
-  }
-  throw new RetryableError(`Refederate ${id} kept changing while the worker updated it.`, 'StateContention');
+  const r = await casUpdate(store, id, (b) => applyBatchAction(b, action, new Date()), () => new Date(), ' while the worker updated it');
+  return r.ok ? r.value : undefined;
 }
 
 /** Runs one step of a batch: the writes and verification (`run`) or the removal of old credentials (`remove`). */

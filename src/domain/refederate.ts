@@ -31,13 +31,7 @@ export interface RefederateCredential {
   audiences: string[];
 }
 
-export interface RefederateIdentity {
-  id: string;
-  name: string;
-  subscriptionId: string;
-  resourceGroup: string;
-  clientId: string;
-  tenantId: string;
+export interface RefederateIdentity extends IdentityTarget {
   credentials: readonly RefederateCredential[];
 }
 

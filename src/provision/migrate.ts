@@ -10,9 +10,9 @@
 import { TerminalError, WidError } from '../domain/errors';
 import { podsCoveredByBinding } from '../domain/migrate';
 import type { ProvisionedResources, WidRequest } from '../domain/types';
-import { identityRefOf, resolveLimits, type EngineDeps, type Preflight, type ProvisionRun } from './context';
+import { identityRefOf, type EngineDeps, type Preflight } from './context';
 import { federatedCredentialStep } from './federated-credential';
-import { runPhase } from './runner';
+import { runPhase, startRun } from './runner';
 import { serviceAccountStep } from './service-account';
 import { done, type Step } from './step';
 import { prefetchVerifyToken, verifyStep } from './verify';
@@ -100,15 +100,7 @@ export async function provisionMigration(request: WidRequest, deps: EngineDeps):
     throw new TerminalError(`Request ${request.id} is a ${request.kind}, not a migration.`, 'WrongKind');
   }
   const preflight = await migratePreflight(request, deps);
-  const run: ProvisionRun = {
-    request: { ...request, steps: [...request.steps] },
-    deps,
-    limits: resolveLimits(deps.limits),
-    identityRef: identityRefOf(request),
-    preflight,
-    resources: { ...request.resources },
-  };
-  for (const phase of MIGRATE_PHASES) for (const step of phase) step.validate?.(run);
+  const run = startRun(request, deps, preflight, MIGRATE_PHASES);
   if (preflight.serviceAccount) prefetchVerifyToken(run);
   for (const phase of MIGRATE_PHASES) await runPhase(run, phase);
   const pods = podsCoveredByBinding(await deps.kube.listPods(migration.binding.namespace), migration.binding).map((p) => `${p.namespace}/${p.name}`);

@@ -163,14 +163,10 @@ export async function runPhase(run: ProvisionRun, steps: readonly { name: StepNa
 }
 
 /**
- * Provisions a grant request: every precondition checked first, then the steps. Resolves with the resources;
- * rejects with a StepError (the failing step, the original kind and code) or a TerminalError from the checks.
+ * A run of `phases` for a request: a working copy of it with its limits and preflight, once every step's
+ * synchronous check has passed (a failing check throws before anything is written).
  */
-export async function provisionGrant(request: WidRequest, deps: EngineDeps): Promise<ProvisionedResources> {
-  if (request.kind !== 'grant' || request.plan.kind !== 'grant') {
-    throw new TerminalError(`Request ${request.id} is a ${request.kind}, not a grant.`, 'WrongKind');
-  }
-  const preflight = await grantPreflight(request, deps);
+export function startRun(request: WidRequest, deps: EngineDeps, preflight: Preflight, phases: readonly (readonly Step[])[]): ProvisionRun {
   const run: ProvisionRun = {
     request: { ...request, steps: [...request.steps] },
     deps,
@@ -179,7 +175,20 @@ export async function provisionGrant(request: WidRequest, deps: EngineDeps): Pro
     preflight,
     resources: { ...request.resources },
   };
-  for (const phase of GRANT_PHASES) for (const step of phase) step.validate?.(run);
+  for (const phase of phases) for (const step of phase) step.validate?.(run);
+  return run;
+}
+
+/**
+ * Provisions a grant request: every precondition checked first, then the steps. Resolves with the resources;
+ * rejects with a StepError (the failing step, the original kind and code) or a TerminalError from the checks.
+ */
+export async function provisionGrant(request: WidRequest, deps: EngineDeps): Promise<ProvisionedResources> {
+  if (request.kind !== 'grant' || request.plan.kind !== 'grant') {
+    throw new TerminalError(`Request ${request.id} is a ${request.kind}, not a grant.`, 'WrongKind');
+  }
+  const preflight = await grantPreflight(request, deps);
+  const run = startRun(request, deps, preflight, GRANT_PHASES);
   // An existing ServiceAccount can hand out its token now, off the critical path; a missing one is
   // created (still unannotated) beside the identity write, so its token is ready when the credential is.
   if (preflight.serviceAccount) prefetchVerifyToken(run);
