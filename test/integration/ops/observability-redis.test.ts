@@ -7,6 +7,7 @@ import { createQueues, type WidQueues } from '../../../src/queue';
 import { bullmqQueueCounts, Metrics } from '../../../src/observability/metrics';
 import { redisPingCheck, startHealthServer, type HealthServer } from '../../../src/observability/health';
 import { testRedisUrl, uniquePrefix } from '../../support/redis';
+import { closeConnection } from '../../../src/store/connection';
 
 let queues: WidQueues;
 let redis: Redis;
@@ -20,7 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await queues.close();
-  if (redis.status === 'ready') await redis.quit();
+  await closeConnection(redis);
 });
 
 const sample = (text: string, labels: string) => {
