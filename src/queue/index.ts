@@ -15,5 +15,5 @@ export {
   type WidWorker,
 } from './worker';
 export { withLock, type WithLockOptions, type HeldLock } from './lock';
-export { acquire, type AcquireOptions } from './rate-limiter';
+export { acquire, type AcquireOptions, type RateLane } from './rate-limiter';
 export { watchProvisionEvents, type ProvisionEventHandlers, type ProvisionEventsWatch } from './events';
