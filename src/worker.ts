@@ -5,6 +5,7 @@
  */
 import { createAzureAdapters, type AzureConfig } from './azure';
 import { WidError, TerminalError } from './domain/errors';
+import { laneOfPriority } from './domain/fairness';
 import { applyAction, SYSTEM_ACTOR, type RequestAction } from './domain/lifecycle';
 import type { ProgressSink } from './domain/ports';
 import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
@@ -176,7 +177,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
         finished: async () => {},
       };
       const signal = helpers.signal ? AbortSignal.any([helpers.signal, lockSignal]) : lockSignal;
-      const resources = await run(request, { ...deps, progress, signal });
+      const resources = await run(request, { ...deps, progress, signal, lane: laneOfPriority(helpers.priority) });
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');

@@ -1,6 +1,6 @@
 export * from './names';
 export { WID_BACKOFF_TYPE, widBackoffStrategy, type BackoffSettings } from './backoff';
-export { createQueues, type CreateQueuesOptions, type WidQueues } from './queues';
+export { createQueues, type CreateQueuesOptions, type EnqueueProvisionOptions, type WidQueues } from './queues';
 export {
   createProvisionWorker,
   createTimerWorker,
