@@ -131,14 +131,20 @@ async function oneRun(redis: RedisServerHandle, workers: number, requests: numbe
     children.push(...(await Promise.all(Array.from({ length: workers }, () => startWorkerProcess(env)))));
     for (const c of [world.arm.controls, world.kube.controls, world.entra.controls]) c.setLatency(latencyMs);
 
-    // one idle grant (warms every worker's connections is not needed: the bound counts one critical path)
+    // warm-up: every process loads its clients and opens its connections on its first jobs (2 per process slot)
+    const warm = await Promise.all(Array.from({ length: workers * 2 }, (_, i) => approvedGrant(store, policy, facts, `warm-${i}`, `U0WARM${String(i).padStart(4, '0')}`)));
+    const warmDone = warm.map((r) => untilDone(r.id));
+    await Promise.all(warm.map((r) => queues.enqueueProvision(r.id, 'grant', { requester: r.requester.id })));
+    await Promise.all(warmDone);
+    await sleep(1000);
+    // one grant on the idle system: the critical path the bound adds
     const idle = await approvedGrant(store, policy, facts, 'idle', 'U0IDLE0001');
     const idleDone = untilDone(idle.id);
     const i0 = performance.now();
     await queues.enqueueProvision(idle.id, 'grant', { requester: idle.requester.id });
     await idleDone;
     const idleMs = performance.now() - i0;
-    await sleep(2000); // the idle grant's tokens refill
+    await sleep(Math.max(2000, ((workers * 2 + 1) * 3 * 1000) / 10 + 1000)); // the warm-up's and idle grant's write tokens refill (10/s)
 
     const logFrom = world.arm.controls.log.length;
     const throttledBefore = world.arm.stats().throttled;
