@@ -20,6 +20,7 @@
  *   npx tsx bench/fairness.bench.ts [--json] [--latency 50] [--requests 500] [--singles 5] [--every 20]
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { createAzureAdapters, type AzureConfig } from '../src/azure';
 import { loadPolicyFile } from '../src/config/policy';
@@ -102,6 +103,11 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
     await queues.enqueueProvision(r.id, 'grant', { requester });
     const final = await done;
     const ms = performance.now() - t0;
+    if (process.env.WID_TRACE) {
+      const wall0 = Date.now() - ms;
+      const started = (await store.history(r.id)).find((e) => e.to === 'provisioning')?.at;
+      log(`TRACE ${r.id}: taken by the worker +${started ? Date.parse(started) - wall0 : '?'} ms; steps ${JSON.stringify(final.steps.map((x) => [x.step, Date.parse(x.startedAt) - wall0, Date.parse(x.endedAt ?? '') - wall0]))}`);
+    }
     if (final.state !== 'succeeded' || final.resources.verified !== true) throw new Error(`single request ${r.id} ended ${final.state}: ${final.failure?.reason ?? 'not verified'}`);
     return ms;
   };
@@ -174,6 +180,7 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
         azure_429: world.arm.stats().throttled - throttledBefore,
         repeated_writes: writes.repeatedWrites,
         L_ms: o.latencyMs,
+        load_1m: round(os.loadavg()[0] ?? 0, 1),
         limits: limitsText(),
       },
     };

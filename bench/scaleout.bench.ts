@@ -12,6 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { createAzureAdapters } from '../src/azure';
@@ -37,6 +38,8 @@ export interface ScaleoutRun {
   provisioning_runs: number;
   repeated_writes: number;
   extra_puts: number;
+  /** The machine's 1-minute load average at the end of the run (2 cores: above 2 means processes waited for a CPU). */
+  load_1m: number;
 }
 
 export interface ScaleoutBenchResult {
@@ -179,6 +182,7 @@ async function oneRun(redis: RedisServerHandle, workers: number, requests: numbe
       provisioning_runs: runs,
       repeated_writes: writes.repeatedWrites,
       extra_puts: writes.extraPuts,
+      load_1m: round(os.loadavg()[0] ?? 0, 1),
     };
   } finally {
     await Promise.all(children.map(stopWorkerProcess));
@@ -195,7 +199,7 @@ async function measure(requests: number, latencyMs: number, counts: number[], lo
   try {
     for (const n of counts) {
       const r = await oneRun(redis, n, requests, latencyMs, log);
-      log(`scale-out: ${n} worker(s): ${r.seconds} s (bound ${r.bound_seconds} s) → efficiency ${r.efficiency}; failed ${r.failed}, 429 ${r.azure_429}, runs ${r.provisioning_runs}, repeated writes ${r.repeated_writes}, extra PUTs ${r.extra_puts}`);
+      log(`scale-out: ${n} worker(s): ${r.seconds} s (bound ${r.bound_seconds} s) → efficiency ${r.efficiency}; failed ${r.failed}, 429 ${r.azure_429}, runs ${r.provisioning_runs}, repeated writes ${r.repeated_writes}, extra PUTs ${r.extra_puts}; load average ${r.load_1m}`);
       const key = n === 1 ? '1_worker' : `${n}_workers`;
       out[`efficiency_${key}`] = r.efficiency;
       out[`seconds_${key}`] = r.seconds;
@@ -205,6 +209,7 @@ async function measure(requests: number, latencyMs: number, counts: number[], lo
       out[`provisioning_runs_${key}`] = r.provisioning_runs;
       out[`repeated_writes_${key}`] = r.repeated_writes;
       out[`extra_puts_${key}`] = r.extra_puts;
+      out[`load_1m_${key}`] = r.load_1m;
     }
   } finally {
     await redis.stop();
