@@ -147,6 +147,33 @@ describe('who may see what', () => {
   }, 60_000);
 });
 
+describe('someone the policy does not name', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ migrate: true, world: { policy: { financeRequesters: [ALICE] }, kube: { namespaces: ['finance', 'payments'] } } });
+    seedWorkload(h, 'finance', 'closed-app');
+  });
+  afterAll(async () => h?.close());
+
+  test('is told what they may see (nothing, and why) instead of an answer, without a scan', async () => {
+    for (const verb of ['list', 'audit', 'cluster']) {
+      const mark = h.world.slack.mark();
+      const reads = h.world.arm.stats().requests;
+      await h.wid(DAVE, verb);
+      const e = await ephemeralSince(h, DAVE, mark, (t) => t.includes('shows what the policy lets you see'));
+      expect(e.text).toContain(`/wid ${verb} shows what the policy lets you see, and that is nothing: the policy names you as requester or approver of no namespace`);
+      await sleep(100);
+      expect(shownTo(h, DAVE, mark).join('\n')).not.toContain('closed-app');
+      expect(h.world.arm.stats().requests).toBe(reads);
+    }
+    // Alice, a requester there, sees it
+    const mark = h.world.slack.mark();
+    await h.wid(ALICE, 'list');
+    const e = await ephemeralSince(h, ALICE, mark, (t) => t.includes('Only you can see this'));
+    expect(JSON.stringify(e.blocks)).toContain('finance/closed-app');
+  }, 60_000);
+});
+
 describe('scans: one per person, in their own lane, and reused while fresh', () => {
   let h: Harness;
   const IDENTITIES = Number(process.env.WID_LANE_TEST_IDENTITIES ?? 200);
