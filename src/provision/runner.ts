@@ -2,7 +2,7 @@
  * The runner owns order, parallelism and progress. It reads everything the steps need, checks every
  * step's preconditions before any step changes anything, then runs:
  *
- *   identity → (role assignment ∥ federated credential ∥ ServiceAccount) → verify
+ *   identity → (role assignment ∥ ((federated credential ∥ ServiceAccount) → verify))
  *
  * Each step's start and end is saved on the request and reported to the progress sink.
  */
@@ -19,7 +19,7 @@ import { StepError, type Step } from './step';
 import { prefetchVerifyToken, verifyStep } from './verify';
 import { scopeSubscription } from '../domain/scopes';
 
-/** The grant's phases in order; an inner array runs in parallel. */
+/** The grant's phases in dependency order (each step's checks, step-by-step replays); provisionGrant runs verify beside the role assignment. */
 export const GRANT_PHASES: readonly (readonly Step[])[] = [[identityStep], [roleAssignmentStep, federatedCredentialStep, serviceAccountStep], [verifyStep]];
 
 function toWidError(e: unknown): WidError {
@@ -153,7 +153,12 @@ async function report(run: ProvisionRun, record: StepRecord): Promise<void> {
 /** Runs the steps of one phase together; when several fail, the terminal failure wins and the others are named too. */
 export async function runPhase(run: ProvisionRun, steps: readonly { name: StepName; run(run: ProvisionRun): Promise<{ outcome: 'done' | 'skipped'; detail: string }> }[]): Promise<void> {
   if (steps.length === 1 && steps[0]) return runStep(run, steps[0]);
-  const results = await Promise.allSettled(steps.map((s) => runStep(run, s)));
+  return settle(steps.map((s) => runStep(run, s)));
+}
+
+/** Waits for every branch; when several fail, the terminal failure wins and the others are named too. */
+async function settle(branches: readonly Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(branches);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as StepError] : []));
   if (failures.length === 0) return;
   const first = failures.find((f) => f.kind === 'terminal') ?? (failures[0] as StepError);
@@ -176,6 +181,13 @@ export function startRun(request: WidRequest, deps: EngineDeps, preflight: Prefl
     resources: { ...request.resources },
   };
   for (const phase of phases) for (const step of phase) step.validate?.(run);
+  const told = new Map<StepName, string>();
+  run.waiting = async (step, text) => {
+    if (told.get(step) === text) return;
+    told.set(step, text);
+    const rec = run.request.steps.find((s) => s.step === step);
+    await report(run, { step, outcome: 'running', startedAt: rec?.startedAt ?? stamp(deps), detail: text });
+  };
   return run;
 }
 
@@ -193,9 +205,10 @@ export async function provisionGrant(request: WidRequest, deps: EngineDeps): Pro
   // created (still unannotated) beside the identity write, so its token is ready when the credential is.
   if (preflight.serviceAccount) prefetchVerifyToken(run);
   const early = preflight.serviceAccount || !deps.verify?.enabled ? undefined : createServiceAccountEarly(run);
-  for (const [i, phase] of GRANT_PHASES.entries()) {
-    await runPhase(run, phase);
-    if (i === 0) await early;
-  }
+  await runStep(run, identityStep);
+  await early;
+  // The exchange needs the credential and the ServiceAccount, not the role: it starts as soon as they exist, so a
+  // role assignment still waiting out PrincipalNotFound and Entra's propagation of the credential overlap.
+  await settle([runStep(run, roleAssignmentStep), runPhase(run, [federatedCredentialStep, serviceAccountStep]).then(() => runStep(run, verifyStep))]);
   return run.resources;
 }
