@@ -106,7 +106,12 @@ export async function runStep(run: ProvisionRun, step: { name: StepName; run(run
   const { deps, request } = run;
   const startedAt = stamp(deps);
   const t0 = Date.now();
-  await report(run, { step: step.name, outcome: 'running', startedAt });
+  // The start is recorded while the step already works (one Redis round trip less on the critical path); the end
+  // is recorded only after it, so it always wins. A start that could not be recorded fails the step as before.
+  const recordedStart = report(run, { step: step.name, outcome: 'running', startedAt }).then(
+    () => undefined,
+    (e: unknown) => toWidError(e),
+  );
   let outcome: StepOutcome;
   let detail: string;
   let failure: WidError | undefined;
@@ -119,6 +124,8 @@ export async function runStep(run: ProvisionRun, step: { name: StepName; run(run
     outcome = 'failed';
     detail = failure.message;
   }
+  const startFailure = await recordedStart;
+  if (startFailure) throw new StepError(step.name, startFailure);
   await report(run, { step: step.name, outcome, startedAt, endedAt: stamp(deps), detail });
   deps.logger?.[failure ? 'warn' : 'info']({ requestId: request.id, step: step.name, outcome, ms: Date.now() - t0, ...(failure ? { code: failure.code } : {}) }, detail);
   try {
