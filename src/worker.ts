@@ -11,7 +11,7 @@ import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
 import { createTokenExchange } from './entra';
 import type { KubeAdapterConfig } from './kube';
 import { lazyKubeAdapter } from './kube/lazy';
-import { provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { grantPreflight, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
@@ -141,6 +141,12 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       logger.warn({ requestId, jobId: helpers.jobId }, 'provision job for a request that does not exist: ignored');
       return;
     }
+    // The grant's preflight only reads (Azure, Kubernetes): it starts now, beside the state change and the grant's
+    // bookkeeping below, and is used only if this job goes on to provision the same plan.
+    const preflight = request.kind === 'grant' && request.plan.kind === 'grant' && (request.state === 'approved' || request.state === 'provisioning') ? grantPreflight(request, deps) : undefined;
+    preflight?.catch(() => {
+      // provisionGrant rethrows it when it is used
+    });
     const isRetryJob = parseProvisionJobId(helpers.jobId).retry > 0;
     if (request.state === 'approved') {
       request = await transition(requestId, { type: 'startProvisioning' });
@@ -176,7 +182,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
         finished: async () => {},
       };
       const signal = helpers.signal ? AbortSignal.any([helpers.signal, lockSignal]) : lockSignal;
-      const resources = await run(request, { ...deps, progress, signal });
+      const resources = preflight && request.kind === 'grant' ? await provisionGrant(request, { ...deps, progress, signal }, { preflight }) : await run(request, { ...deps, progress, signal });
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');

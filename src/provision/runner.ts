@@ -199,14 +199,16 @@ export function startRun(request: WidRequest, deps: EngineDeps, preflight: Prefl
 }
 
 /**
- * Provisions a grant request: every precondition checked first, then the steps. Resolves with the resources;
+ * Provisions a grant request: every precondition checked first (or by `opts.preflight`, the same reads started
+ * earlier for the same plan), then the steps. Resolves with the resources;
  * rejects with a StepError (the failing step, the original kind and code) or a TerminalError from the checks.
  */
-export async function provisionGrant(request: WidRequest, deps: EngineDeps): Promise<ProvisionedResources> {
+export async function provisionGrant(request: WidRequest, deps: EngineDeps, opts: { preflight?: Promise<Preflight> } = {}): Promise<ProvisionedResources> {
   if (request.kind !== 'grant' || request.plan.kind !== 'grant') {
     throw new TerminalError(`Request ${request.id} is a ${request.kind}, not a grant.`, 'WrongKind');
   }
-  const preflight = await grantPreflight(request, deps);
+  // A preflight the caller started while it was still taking the job (reads only, of this request's plan) counts.
+  const preflight = await (opts.preflight ?? grantPreflight(request, deps));
   const run = startRun(request, deps, preflight, GRANT_PHASES);
   // An existing ServiceAccount can hand out its token now, off the critical path; a missing one is
   // created (still unannotated) beside the identity write, so its token is ready when the credential is.
