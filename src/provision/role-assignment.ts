@@ -22,10 +22,11 @@ function assignmentId(scope: string, name: string): string {
 
 /**
  * PrincipalNotFound is waited out by polling (the principal appears at one moment, which a doubled back-off would
- * overshoot by up to its last pause), and the step says what it waits for.
+ * overshoot by up to its last pause), and the step says what it waits for. Each try is an ARM write that counts
+ * against the subscription's write bucket, so tries are at least twice the base pause apart (1 s by default).
  */
 function replicationWait(run: ProvisionRun): RetryOptions {
-  return { poll: { minMs: run.limits.retryBaseMs / 2, maxMs: 5000 }, onWait: () => run.waiting?.('roleAssignment', WAITING_FOR_IDENTITY) };
+  return { poll: { minMs: run.limits.retryBaseMs * 2, maxMs: 5000 }, onWait: () => run.waiting?.('roleAssignment', WAITING_FOR_IDENTITY) };
 }
 
 export function plannedRoleAssignmentName(run: ProvisionRun, principalId: string): string {
