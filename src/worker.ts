@@ -12,7 +12,7 @@ import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
 import { createTokenExchange } from './entra';
 import type { KubeAdapterConfig } from './kube';
 import { lazyKubeAdapter } from './kube/lazy';
-import { provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { grantPreflight, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
@@ -142,6 +142,12 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       logger.warn({ requestId, jobId: helpers.jobId }, 'provision job for a request that does not exist: ignored');
       return;
     }
+    // The grant's preflight only reads (Azure, Kubernetes): it starts now, beside the state change and the grant's
+    // bookkeeping below, and is used only if this job goes on to provision the same plan.
+    const preflight = request.kind === 'grant' && request.plan.kind === 'grant' && (request.state === 'approved' || request.state === 'provisioning') ? grantPreflight(request, deps) : undefined;
+    preflight?.catch(() => {
+      // provisionGrant rethrows it when it is used
+    });
     const isRetryJob = parseProvisionJobId(helpers.jobId).retry > 0;
     if (request.state === 'approved') {
       request = await transition(requestId, { type: 'startProvisioning' });
@@ -178,7 +184,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       };
       const signal = helpers.signal ? AbortSignal.any([helpers.signal, lockSignal]) : lockSignal;
       const lane = laneOfPriority(helpers.priority);
-      const resources = await inReadLane(lane, () => run(request, { ...deps, progress, signal, lane }));
+      const resources = await inReadLane(lane, () =>
+        preflight && request.kind === 'grant' ? provisionGrant(request, { ...deps, progress, signal, lane }, { preflight }) : run(request, { ...deps, progress, signal, lane }),
+      );
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');

@@ -62,6 +62,10 @@ export interface VerifySettings {
   timeoutMs: number;
   /** Scope asked for in the exchange (default ARM's). */
   scope?: string;
+  /** Least pause between two exchanges while Entra catches up (default 250 ms). */
+  pollMinMs?: number;
+  /** Most pause between two exchanges while Entra catches up (default 5 s). */
+  pollMaxMs?: number;
 }
 
 export interface EngineDeps {
@@ -144,6 +148,11 @@ export interface ProvisionRun {
   identity?: ManagedIdentity;
   /** A ServiceAccount token for verification, asked for as soon as the ServiceAccount exists (it does not depend on the annotations). */
   serviceAccountToken?: Promise<string>;
+  /**
+   * Says on the step's record (and so in the approval message) what a running step is waiting for, e.g. Entra ID
+   * accepting a new credential; the same text twice in a row is reported once. Set by the runner.
+   */
+  waiting?: (step: StepName, text: string) => Promise<void>;
 }
 
 export function identityRefOf(request: WidRequest): IdentityRef {

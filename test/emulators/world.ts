@@ -103,6 +103,45 @@ settings:
 `;
 }
 
+/**
+ * Azure's real waits, injected into the world (all off, 0, by default, as in unit and most integration tests):
+ * - `latencyMs` (L): every ARM, Entra ID and Kubernetes call answers this much later (Slack is left alone);
+ * - `principalReplicationMs` (D): a new identity's service principal is not in the directory until it is this old:
+ *   a role assignment naming it without principalType → 400 PrincipalNotFound (ARM's own message), and a token
+ *   exchange as it → AADSTS700016;
+ * - `credentialPropagationMs` (F): a new federated credential is not matched until it is this old: the exchange
+ *   → AADSTS70021 (no matching federated identity record), as Entra answers for a credential still propagating.
+ */
+export interface WorldDelays {
+  latencyMs?: number;
+  principalReplicationMs?: number;
+  credentialPropagationMs?: number;
+}
+
+const DELAY_ENV: Record<keyof WorldDelays, string> = {
+  latencyMs: 'WID_WORLD_LATENCY_MS',
+  principalReplicationMs: 'WID_WORLD_PRINCIPAL_DELAY_MS',
+  credentialPropagationMs: 'WID_WORLD_CREDENTIAL_DELAY_MS',
+};
+
+/**
+ * The delays named in the environment (`npm run emulators`, the demo): WID_WORLD_LATENCY_MS, WID_WORLD_PRINCIPAL_DELAY_MS,
+ * WID_WORLD_CREDENTIAL_DELAY_MS, each a whole number of milliseconds ≥ 0. Unset → not injected.
+ */
+export function worldDelaysFromEnv(env: NodeJS.ProcessEnv = process.env): WorldDelays {
+  const out: WorldDelays = {};
+  for (const [key, name] of Object.entries(DELAY_ENV) as [keyof WorldDelays, string][]) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const n = Number(raw.trim());
+    if (!Number.isInteger(n) || n < 0 || n > 3_600_000) {
+      throw new Error(`${name} must be a whole number of milliseconds from 0 to 3600000 (e.g. ${name}=3000), got '${raw}'.`);
+    }
+    out[key] = n;
+  }
+  return out;
+}
+
 export interface WorldOptions {
   /** Directory for the world's files (ca.pem, kubeconfig, policy.yaml, wid.env); a temp dir by default. */
   dir?: string;
@@ -120,6 +159,8 @@ export interface WorldOptions {
    * the Entra emulator resolves that host to the Kubernetes emulator, as DNS would. Default: the emulator's own URL.
    */
   aksIssuerRegion?: string;
+  /** Azure's waits to inject (latency L, principal replication D, credential propagation F); none by default. */
+  delays?: WorldDelays;
   /** Fixed ports (npm run emulators); free ports by default. */
   ports?: { arm?: number; entra?: number; kube?: number; slack?: number };
 }
@@ -146,6 +187,8 @@ export interface World {
   clusterConfig(): ClusterConfig;
   /** A recreated cluster: Kubernetes gets a new issuer and signing key, and ARM reports the new issuer. */
   recreateCluster(): string;
+  /** Change the injected waits at run time; a key left out is left as it is (0 switches it off). */
+  setDelays(delays: WorldDelays): void;
   close(): Promise<void>;
 }
 
@@ -217,6 +260,16 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     usergroups: options.slack?.usergroups ?? [{ id: WORLD.platformGroup, handle: 'platform', users: [WORLD.users.admin] }],
   });
 
+  const setDelays = (d: WorldDelays): void => {
+    if (d.latencyMs !== undefined) for (const c of [arm.controls, entra.controls, kube.controls]) c.setLatency(d.latencyMs);
+    if (d.principalReplicationMs !== undefined) {
+      arm.configure({ principalReplicationDelayMs: d.principalReplicationMs });
+      entra.setPrincipalReplicationDelay(d.principalReplicationMs);
+    }
+    if (d.credentialPropagationMs !== undefined) entra.setFederationPropagationDelay(d.credentialPropagationMs);
+  };
+  if (options.delays) setDelays(options.delays);
+
   const files: WorldFiles = {
     dir,
     ca: path.join(dir, 'ca.pem'),
@@ -258,6 +311,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       arm.setCluster(cluster);
       return issuerUrl;
     },
+    setDelays,
     async close() {
       await Promise.allSettled([arm.close(), entra.close(), kube.close(), slack.close()]);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
