@@ -160,6 +160,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       ...(config.approvalsChannelFallback ? { approvalsChannelFallback: config.approvalsChannelFallback } : {}),
       logger,
       ...(migrations ? { migrations } : {}),
+      grants: new RedisGrantStore(store.redis, store.keys),
     });
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
     grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');

@@ -15,6 +15,7 @@ import { OPEN_STATES, type Actor, type ClusterFacts, type Plan, type Policy, typ
 import type { WidQueues } from '../queue';
 import { openRequestKey, type RedisRequestStore } from '../store';
 import type { Migrations } from './migrate';
+import type { Grant } from '../domain/grants';
 import type { Decision, GroupDirectory, RequestNotifier, ServiceLogger } from './notifier';
 
 function errorText(e: unknown): string {
@@ -46,6 +47,8 @@ export interface RequestServiceDeps {
   now?: () => Date;
   /** `/wid migrate`: reads aad-pod-identity objects and the adopted identity (src/app/migrate.ts). */
   migrations?: Migrations;
+  /** The grant index (src/grants/store.ts): a revoke finds the ServiceAccount's open grants there. */
+  grants?: { openOfServiceAccount(sa: { clusterName: string; namespace: string; serviceAccount: string }): Promise<Grant[]> };
 }
 
 export type SubmitOutcome =
@@ -175,21 +178,25 @@ export class RequestService {
     }
   }
 
-  /** The newest succeeded grant for this cluster/namespace/ServiceAccount that no later revoke undid. */
+  /**
+   * The newest succeeded grant or migration for this cluster/namespace/ServiceAccount that no later revoke undid.
+   * Reads only that ServiceAccount's records: its open grants (the grant index) and the requests that succeeded
+   * for it (the store's per-ServiceAccount index, which also holds migrations, grants that already ended and
+   * requests older than the grant records), never the whole history.
+   */
   async findActiveGrant(clusterName: string, namespace: string, serviceAccount: string): Promise<WidRequest | undefined> {
-    const succeeded = new Set<string>();
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.deps.store.readAudit({ ...(after ? { after } : {}), count: 1000 });
-      for (const e of page) if (e.to === 'succeeded') succeeded.add(e.requestId);
-      if (page.length < 1000) break;
-      after = page[page.length - 1]?.streamId;
+    const sa = { clusterName, namespace, serviceAccount };
+    const [open, succeeded] = await Promise.all([this.deps.grants ? this.deps.grants.openOfServiceAccount(sa) : Promise.resolve([]), this.deps.store.succeededOfServiceAccount(sa)]);
+    const candidates = new Map<string, WidRequest>(succeeded.map((r) => [r.id, r]));
+    for (const g of open) {
+      if (candidates.has(g.id)) continue;
+      const r = await this.deps.store.get(g.id);
+      if (r) candidates.set(r.id, r);
     }
     let grant: WidRequest | undefined;
     let revoke: WidRequest | undefined;
-    for (const id of succeeded) {
-      const r = await this.deps.store.get(id);
-      if (!r || r.state !== 'succeeded' || r.clusterName !== clusterName || r.namespace !== namespace || r.serviceAccount !== serviceAccount) continue;
+    for (const r of candidates.values()) {
+      if (r.state !== 'succeeded' || r.clusterName !== clusterName || r.namespace !== namespace || r.serviceAccount !== serviceAccount) continue;
       if ((r.kind === 'grant' || r.kind === 'migrate') && (!grant || r.updatedAt > grant.updatedAt)) grant = r;
       if (r.kind === 'revoke' && (!revoke || r.updatedAt > revoke.updatedAt)) revoke = r;
     }
