@@ -164,7 +164,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     });
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
     grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');
-    const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy });
+    const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy, groupsOf: (id) => groups.groupsOf(id) });
     let refederate: RefederateService | undefined;
     if (config.refederate) {
       refederateQueue = new RefederateQueue(store.redis, config.prefix ?? 'wid');

@@ -10,6 +10,7 @@ import type { MigrateCommand, RequestCommand, RevokeCommand } from '../domain/gr
 import { breakGlassRule } from '../domain/break-glass';
 import { applyAction, newRequest, SYSTEM_ACTOR, type RequestAction } from '../domain/lifecycle';
 import { buildPlan } from '../domain/plan';
+import { accessOf, recheckAccess } from '../domain/recheck';
 import { approvalsChannelFor, evaluateRequest, findNamespace, isApprover, principalsInclude } from '../domain/policy';
 import { OPEN_STATES, type Actor, type ClusterFacts, type Plan, type Policy, type PolicyCluster, type TransitionEvent, type WidRequest } from '../domain/types';
 import type { WidQueues } from '../queue';
@@ -334,6 +335,11 @@ export class RequestService {
   async retry(requestId: string, actor: Actor): Promise<ActionOutcome> {
     const t = await this.transition(requestId, async (r) => {
       if (!(await this.isApproverOf(r, actor.id))) return { refuse: `Only approvers of "${r.namespace}" can retry a failed request.` };
+      // the frozen plan runs again only if the policy as it is now still allows it
+      if (r.state === 'failed') {
+        const allowed = recheckAccess({ policy: this.deps.policy, access: accessOf(r), requesterGroups: await this.groupsOf(r.requester.id), action: 'retry' });
+        if (!allowed.ok) return { refuse: allowed.error.message };
+      }
       return { type: 'retry', actor, actorIsApprover: true };
     });
     if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
