@@ -11,6 +11,7 @@ import { createQueues, createTimerWorker, type WidQueues, type WidWorker, type T
 import { RedisRequestStore } from './store';
 import { registerApprovalActions } from './slack/actions/approval';
 import { registerWidCommand } from './slack/commands/wid';
+import type { PolicyCheckReport } from './app/policy-check';
 import type { InspectHook } from './slack/inspect';
 import { FollowUps } from './slack/follow-ups';
 import { SlackConnection, type SlackIdentity } from './slack/connection';
@@ -80,6 +81,8 @@ export interface WebConfig {
   home?: false | Pick<HomeServiceDeps, 'coalesceMs' | 'publishPerMinute' | 'publishBurst' | 'concurrency' | 'onPublished'>;
   /** `audit` of one cluster, its counts per severity: the operators' Run audit in the Home tab. */
   audit?: (cluster: string) => Promise<Record<string, number>>;
+  /** `/wid policy check` (operators): the policy against Slack, Azure and the clusters. */
+  policyCheck?: () => Promise<PolicyCheckReport>;
 }
 
 export interface RunningWeb {
@@ -184,7 +187,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
         : new HomeService({ client, service, store, grants: grants.store, provisionQueue: queues.provision, policy: config.policy, groups, clusterFacts: config.clusterFacts, logger, ...(config.audit ? { audit: config.audit } : {}), ...config.home });
     await home?.start();
     homeService = home;
-    const deps = { service, notifier, store, logger, followUps, grants, ...(home ? { home } : {}), ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}), ...(refederate ? { refederate } : {}) };
+    const deps = { service, notifier, store, logger, followUps, grants, ...(home ? { home } : {}), ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}), ...(refederate ? { refederate } : {}), ...(config.policyCheck ? { policyCheck: config.policyCheck } : {}) };
     registerWidCommand(app, deps);
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
