@@ -11,6 +11,7 @@ import { createQueues, createTimerWorker, type WidQueues, type WidWorker, type T
 import { RedisRequestStore } from './store';
 import { registerApprovalActions } from './slack/actions/approval';
 import { registerWidCommand } from './slack/commands/wid';
+import { registerFixActions } from './slack/actions/fix';
 import type { PolicyCheckReport } from './app/policy-check';
 import type { InspectHook } from './slack/inspect';
 import { FollowUps } from './slack/follow-ups';
@@ -194,6 +195,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     registerDenyView(app, deps);
     registerGrantActions(app, deps);
     registerMigrateActions(app, deps);
+    registerFixActions(app, deps);
     registerRefederateActions(app, deps);
     if (home) registerHome(app, { ...deps, home });
     registerBreakGlass(app, deps);
