@@ -79,3 +79,22 @@ describe('fix buttons on findings', () => {
     expect((other.blocks as typeof blocks).find((b) => b.block_id === REQUEST_BLOCK.namespace)?.element?.initial_option).toBeUndefined();
   });
 });
+
+describe('fix buttons on /wid legacy', () => {
+  test('an AzureIdentity gets Request prefilled with its namespace and ServiceAccount; a binding keeps Migrate; the add-on line gets none', () => {
+    const [first] = renderSlack({
+      verb: 'legacy',
+      cluster: { name: 'blue', subscriptionId: 's', resourceGroup: 'rg-aks', aksName: 'aks-blue' },
+      podIdentityProfileEnabled: true,
+      items: [
+        { kind: 'AzureIdentity', namespace: 'finance', name: 'reports-identity', request: '/wid request finance reports-identity <role>' },
+        { kind: 'AzureIdentityBinding', namespace: 'finance', name: 'reports-binding', request: '/wid request finance reports <role>', migrate: '/wid migrate finance reports-binding' },
+        { kind: 'PodIdentityProfile', name: 'aks-blue', request: '/wid request <namespace> <serviceaccount> <role>' },
+      ],
+    });
+    expect(validateBlocks(first?.blocks, 'message')).toEqual([]);
+    const accessories = ((first?.blocks ?? []) as Block[]).map((b) => b.accessory).filter((a): a is NonNullable<Block['accessory']> => !!a);
+    expect(accessories.map((a) => a.action_id)).toEqual([ACTION.fixRequest, ACTION.migrate]);
+    expect(parseFixButtonValue(accessories[0]?.value ?? '')).toEqual({ action: 'request', cluster: 'blue', namespace: 'finance', serviceAccount: 'reports-identity' });
+  });
+});
