@@ -12,7 +12,7 @@
  *   <p>:idx:requester:<user>   zset    request ids by createdAt (ms)
  *   <p>:idx:pending            zset    pending request ids by createdAt (ms)
  *   <p>:idx:sa:<sa key>        zset    ids of requests (grant, migrate, revoke) that succeeded for one cluster/namespace/ServiceAccount, by updatedAt (ms)
- *   <p>:idx:sa-built           string  set once every request that succeeded before the index existed is in it (built from the audit stream)
+ *   <p>:idx:sa-built           string  JSON { at, through }: the audit entry up to which succeeded requests were put in the idx:sa index from the stream
  *   <p>:delivery:<key>         string  Slack delivery already processed (SET NX EX)
  *   <p>:lock:<name>            string  cross-process mutex token
  *   <p>:rate:<bucket>          hash    token bucket (tokens, ts)

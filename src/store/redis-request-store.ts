@@ -264,23 +264,34 @@ export class RedisRequestStore implements RequestStore {
   private succeededIndexBuilt = false;
 
   /**
-   * Puts every request that succeeded before the per-ServiceAccount index existed into it (once per Redis: a
-   * marker key says it was done; ZADD is idempotent, so two processes building it at once agree).
+   * Puts every request that succeeded without being indexed into the per-ServiceAccount index: on a Redis whose
+   * requests predate the index, all of them (once); afterwards, once per process, those after the audit entry
+   * the last pass reached (a replica still running older code during a rollout marks requests succeeded without
+   * indexing them). The marker key keeps that entry's id; ZADD is idempotent, so passes running at once agree.
    */
-  async ensureSucceededIndex(): Promise<{ built: boolean; indexed: number }> {
-    if (this.succeededIndexBuilt) return { built: false, indexed: 0 };
+  async ensureSucceededIndex(): Promise<{ scanned: number; indexed: number }> {
+    if (this.succeededIndexBuilt) return { scanned: 0, indexed: 0 };
     const k = this.keys;
-    if ((await this.run('read the index marker', () => this.redis.exists(k.succeededIndexBuilt))) === 1) {
-      this.succeededIndexBuilt = true;
-      return { built: false, indexed: 0 };
+    const marker = await this.run('read the index marker', () => this.redis.get(k.succeededIndexBuilt));
+    let after: string | undefined;
+    if (marker) {
+      try {
+        const m = JSON.parse(marker) as { through?: unknown };
+        if (typeof m.through === 'string' && m.through) after = m.through;
+      } catch {
+        // a marker without a position: the index was built, nothing to catch up from
+        this.succeededIndexBuilt = true;
+        return { scanned: 0, indexed: 0 };
+      }
     }
     const succeeded = new Set<string>();
-    let after: string | undefined;
+    let scanned = 0;
     for (;;) {
       const page = await this.readAudit({ ...(after ? { after } : {}), count: 1000 });
+      scanned += page.length;
       for (const e of page) if (e.to === 'succeeded') succeeded.add(e.requestId);
+      if (page.length > 0) after = page[page.length - 1]?.streamId;
       if (page.length < 1000) break;
-      after = page[page.length - 1]?.streamId;
     }
     let indexed = 0;
     const ids = [...succeeded];
@@ -291,9 +302,9 @@ export class RedisRequestStore implements RequestStore {
         indexed += 1;
       }
     }
-    await this.run('mark the index built', () => this.redis.set(k.succeededIndexBuilt, new Date().toISOString()));
+    await this.run('mark the index built', () => this.redis.set(k.succeededIndexBuilt, JSON.stringify({ at: new Date().toISOString(), ...(after ? { through: after } : {}) })));
     this.succeededIndexBuilt = true;
-    return { built: true, indexed };
+    return { scanned, indexed };
   }
 
   /** Audit entries after a stream id (exclusive; default from the start), oldest first. */

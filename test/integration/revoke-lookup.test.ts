@@ -222,12 +222,23 @@ describe('revoke finds what to revoke through the ServiceAccount indexes', () =>
     expect((await fresh.service.findActiveGrant(WORLD.clusterName, 'finance', 'legacy'))?.id).toBe(old.id);
     expect(await fresh.store.redis.exists(fresh.store.keys.succeededIndexBuilt)).toBe(1);
     expect((await fresh.service.findActiveGrant(WORLD.clusterName, 'finance', 'someone-else'))?.id).toBe(other.id);
-    // built once: the next process reads the marker and leaves the audit stream alone
+    // the next process catches up from where the last pass stopped, not from the start
     const later = await world(w.prefix);
     const xrange = jest.spyOn(later.store.redis, 'xrange');
     expect((await later.service.findActiveGrant(WORLD.clusterName, 'finance', 'legacy'))?.id).toBe(old.id);
-    expect(xrange).not.toHaveBeenCalled();
+    expect(xrange).toHaveBeenCalledTimes(1);
+    expect(String(xrange.mock.calls[0]?.[1])).toMatch(/^\(\d+-\d+$/);
     xrange.mockRestore();
+  });
+
+  test('a request an older replica marked succeeded without indexing it (a rollout) is found by the next process', async () => {
+    const w = await world();
+    await w.store.ensureSucceededIndex();
+    const g = await succeeded(w, request('grant', 'rollout'));
+    // what an older replica's compare-and-set leaves: the request and its audit entry, no index entry
+    await w.store.redis.zrem(w.store.keys.succeededOfServiceAccount(`${WORLD.clusterName}/finance/rollout`), g.id);
+    const next = await world(w.prefix);
+    expect((await next.service.findActiveGrant(WORLD.clusterName, 'finance', 'rollout'))?.id).toBe(g.id);
   });
 
   test('revoke reads the same number of records with 1,000 unrelated succeeded requests as with none', async () => {
