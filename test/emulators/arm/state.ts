@@ -286,9 +286,11 @@ export class ArmState {
 
   // ---- other resources (the scopes of role assignments) ----------------------------------------
 
-  /** A Key Vault or storage account that exists (GET on its id answers 200). */
-  seedResource(id: string, location: string = this.defaultLocation): void {
-    this.resourceMap.set(id.toLowerCase(), { id, location });
+  /** A Key Vault or storage account that exists (GET on its id answers 200); by default in its resource group's location. */
+  seedResource(id: string, location?: string): void {
+    const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\//i.exec(id);
+    const groupLocation = m ? this.getResourceGroup(m[1], m[2] as string)?.location : undefined;
+    this.resourceMap.set(id.toLowerCase(), { id, location: location ?? groupLocation ?? this.defaultLocation });
   }
 
   deleteResource(id: string): void {
