@@ -10,7 +10,7 @@ import type { ClusterFacts, Policy, PolicyCluster } from './domain/types';
 import { createQueues, createTimerWorker, type WidQueues, type WidWorker, type TimerJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { registerApprovalActions } from './slack/actions/approval';
-import { registerWidCommand } from './slack/commands/wid';
+import { DEFAULT_SCAN_CONCURRENCY, registerWidCommand } from './slack/commands/wid';
 import { registerFixActions } from './slack/actions/fix';
 import type { PolicyCheckReport } from './app/policy-check';
 import type { InspectHook } from './slack/inspect';
@@ -84,6 +84,8 @@ export interface WebConfig {
   audit?: (cluster: string) => Promise<Record<string, number>>;
   /** `/wid policy check` (operators): the policy against Slack, Azure and the clusters. */
   policyCheck?: () => Promise<PolicyCheckReport>;
+  /** Inspection scans run at once, in a lane of their own apart from the other commands' work (default 2). */
+  scanConcurrency?: number;
 }
 
 export interface RunningWeb {
@@ -167,6 +169,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       grants: new RedisGrantStore(store.redis, store.keys),
     });
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
+    const scans = new FollowUps(logger, config.scanConcurrency ?? DEFAULT_SCAN_CONCURRENCY);
     grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');
     const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy, groupsOf: (id) => groups.groupsOf(id) });
     let refederate: RefederateService | undefined;
@@ -189,7 +192,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     await home?.start();
     homeService = home;
     const deps = { service, notifier, store, logger, followUps, grants, ...(home ? { home } : {}), ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}), ...(refederate ? { refederate } : {}), ...(config.policyCheck ? { policyCheck: config.policyCheck } : {}) };
-    registerWidCommand(app, deps);
+    registerWidCommand(app, { ...deps, scans });
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
     registerDenyView(app, deps);
@@ -259,6 +262,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
         slackConnection.stop();
         await app.stop().catch((e: unknown) => logger.warn(`stopping the Slack app: ${errorText(e)}`));
         await followUps.idle();
+        await scans.idle();
         await homeService?.close();
         await t?.close();
         await gq.close();

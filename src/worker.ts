@@ -3,8 +3,9 @@
  * workload identities (or removes them, for revokes) with the provisioning engine. A request moves
  * approved → provisioning → succeeded | failed by compare-and-set, so it is never processed twice.
  */
-import { createAzureAdapters, type AzureConfig } from './azure';
+import { createAzureAdapters, inReadLane, type AzureConfig } from './azure';
 import { WidError, TerminalError } from './domain/errors';
+import { laneOfPriority } from './domain/fairness';
 import { applyAction, SYSTEM_ACTOR, type RequestAction } from './domain/lifecycle';
 import type { ProgressSink } from './domain/ports';
 import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
@@ -176,7 +177,8 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
         finished: async () => {},
       };
       const signal = helpers.signal ? AbortSignal.any([helpers.signal, lockSignal]) : lockSignal;
-      const resources = await run(request, { ...deps, progress, signal });
+      const lane = laneOfPriority(helpers.priority);
+      const resources = await inReadLane(lane, () => run(request, { ...deps, progress, signal, lane }));
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');

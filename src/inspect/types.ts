@@ -160,6 +160,8 @@ export interface Finding {
   message: string;
   /** What to do about it: a command or a `/wid` line when there is one. */
   fix: string;
+  /** The Kubernetes namespace the finding is about, when it is about one (who may see it in Slack depends on it). */
+  namespace?: string;
   /** When wid-bot can repair it through the usual approval: the flow to open (a Request or a Revoke button in Slack). */
   repair?: FindingRepair;
 }

@@ -21,6 +21,7 @@ import type {
 import type { ProvisionedResources, StepName, StepOutcome, StepRecord, WidRequest } from '../domain/types';
 import type { StoreKeys } from '../store/keys';
 import { AZURE_LIMITS, type RateBucket } from '../domain/azure-limits';
+import type { Lane } from '../domain/fairness';
 
 export type { RateBucket } from '../domain/azure-limits';
 
@@ -81,6 +82,8 @@ export interface EngineDeps {
   onStep?: (step: StepName, outcome: StepOutcome, ms: number) => void | Promise<void>;
   /** Aborts in-step waits (worker closing). */
   signal?: AbortSignal;
+  /** Which lane of the ARM buckets this run's calls wait in (default interactive; src/domain/fairness.ts). */
+  lane?: Lane;
   /**
    * Grants (src/grants): the lock the role-assignment write holds (the one grant ends hold, so an end never
    * removes an assignment a new grant is writing) and the description it writes (the grant's end, for Azure to keep).

@@ -48,10 +48,10 @@ export function bookedBurst(bucket: RateBucket): number {
 }
 
 /** What a turn needs: the Redis the buckets live on, their key layout, and the run's abort signal. */
-type TurnDeps = Pick<ProvisionRun['deps'], 'redis' | 'keys' | 'signal'>;
+type TurnDeps = Pick<ProvisionRun['deps'], 'redis' | 'keys' | 'signal' | 'lane'>;
 
 async function take(deps: TurnDeps, name: string, bucket: RateBucket): Promise<void> {
-  await acquire(deps.redis, deps.keys.rateBucket(name), bucket.perSecond, bookedBurst(bucket), deps.signal ? { signal: deps.signal } : {});
+  await acquire(deps.redis, deps.keys.rateBucket(name), bucket.perSecond, bookedBurst(bucket), { ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.lane ? { lane: deps.lane } : {}) });
 }
 
 async function turn(run: ProvisionRun, name: string, bucket: RateBucket): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { ClientSecretCredential } from '@azure/identity';
 import type { KnownBlock } from '@slack/types';
-import { inspectForSlack } from '../../src/inspect';
+import { scopedInspectForSlack } from '../../src/inspect';
 import { createKubeAdapter } from '../../src/kube';
 import { createAzureAdapters, type AzureConfig } from '../../src/azure';
 import { parsePolicy } from '../../src/config/policy';
@@ -58,6 +58,8 @@ export interface HarnessOptions {
   migrate?: boolean;
   /** `/wid refederate`: the web side plans (recording every issuer it reads) and the worker keeps the batch message up to date. */
   refederate?: boolean;
+  /** With `migrate`: how old an inspection scan may be and still be reused (default 0: every command scans). */
+  inspectReuseMs?: number;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -83,7 +85,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     refederate = { policy, clusters, identities: adapters.identities, kube: () => kube, issuerHistory: (c) => issuers.history(c) };
   }
   const kubePort = opts.migrate ? createKubeAdapter({ kubeconfigPath: world.files.kubeconfig }) : undefined;
-  const inspect = kubePort ? inspectForSlack({ policy, clusters, identities: adapters.identities, kube: () => kubePort }) : undefined;
+  const inspect = kubePort ? scopedInspectForSlack({ policy, clusters, identities: adapters.identities, kube: () => kubePort }, { reuseMs: opts.inspectReuseMs ?? 0 }) : undefined;
   const web = await startWeb({
     ...(refederate ? { refederate } : {}),
     slack: { mode: 'http', botToken: WORLD.botToken, signingSecret: WORLD.signingSecret, apiUrl: world.slack.apiUrl, port: 0 },
@@ -94,7 +96,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...(kubePort && inspect
       ? {
           migrations: { identities: adapters.identities, authorization: adapters.authorization, kube: () => kubePort },
-          inspect: async (verb, args, user, onProgress) => (await inspect(verb, args, user.id, onProgress)).map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })),
+          inspect: async (verb, args, user, onProgress) => {
+            const answer = await inspect(verb, args, { id: user.id, scope: user.scope }, onProgress);
+            return { ...answer, messages: answer.messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })) };
+          },
         }
       : {}),
     ...opts.web,

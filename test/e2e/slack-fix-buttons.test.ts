@@ -26,7 +26,7 @@ describe('fix buttons on audit findings', () => {
   /** Runs /wid audit and finds the message (summary or thread page) holding the button for this ServiceAccount. */
   async function auditButton(actionId: string, serviceAccount: string): Promise<{ channel: string; ts: string; value: string }> {
     const mark = h.world.slack.mark();
-    await h.wid(ALICE, 'audit');
+    await h.wid(ALICE, 'audit --share');
     await h.world.slack.waitFor((e) => e.kind === 'post' && (e.text ?? '').includes('wid audit'), 30_000, { since: mark });
     const until = Date.now() + 15_000;
     while (Date.now() < until) {
