@@ -21,6 +21,8 @@ import type { RunningWorker } from './worker';
 import { createSlackProgressSink } from './slack/progress';
 import { SlackGrantNotifier } from './slack/grants-notifier';
 import { RedisGrantStore } from './grants/store';
+import { checkPolicyLive } from './app/policy-check';
+import { slackDirectory } from './slack/directory';
 import { grantFindings } from './grants/audit';
 
 import { connectionFor, EntraRedisAuth, RedisRequestStore, useEntraAuthFor } from './store';
@@ -191,7 +193,11 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
       const inspect = scopedInspectForSlack(inspectorDeps, { reuseMs: (config.inspect?.reuseSeconds ?? 10) * 1000 });
       // the operators' Run audit in the Home tab: the same audit, its counts only
       const auditor = createInspector(inspectorDeps);
+      // the policy against Slack, Azure and the clusters as they are now (/wid policy check, and once at start)
+      const policyCheck = () =>
+        checkPolicyLive({ policy: config.policy.policy, file: config.policy.file, directory: slackDirectory(slackClient), scopes: onFirstCall('the scope reader', () => azureAdapters().scopes), authorization: adapters.authorization, clusters });
       web = await startWeb({
+        policyCheck,
         slack: {
           mode: config.slack.mode,
           botToken: config.slack.botToken,
@@ -219,6 +225,14 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         // Slack unreachable at start is not fatal: the server answers /healthz and /readyz while it retries.
         awaitSlack: 'first-attempt',
       });
+      // warnings in the log, never a refusal to start: a deactivated approver or a missing scope must not take wid-bot down
+      void policyCheck().then(
+        (r) => {
+          for (const p of r.problems) logger.warn({ policyProblem: p }, `policy check: ${p.file}: ${p.path}: ${p.problem}. Fix: ${p.fix}.`);
+          logger.info({ checked: r.checked, problems: r.problems.length, skipped: r.skipped }, 'policy checked against Slack, Azure and the clusters');
+        },
+        (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'the policy check at start could not run'),
+      );
       // Time from Slack's delivery to the end of wid-bot's handling (listeners ack first, then work).
       web.app.use(async ({ body, next }) => {
         const t0 = process.hrtime.bigint();

@@ -11,6 +11,8 @@ import { createQueues, createTimerWorker, type WidQueues, type WidWorker, type T
 import { RedisRequestStore } from './store';
 import { registerApprovalActions } from './slack/actions/approval';
 import { DEFAULT_SCAN_CONCURRENCY, registerWidCommand } from './slack/commands/wid';
+import { registerFixActions } from './slack/actions/fix';
+import type { PolicyCheckReport } from './app/policy-check';
 import type { InspectHook } from './slack/inspect';
 import { FollowUps } from './slack/follow-ups';
 import { SlackConnection, type SlackIdentity } from './slack/connection';
@@ -80,6 +82,8 @@ export interface WebConfig {
   home?: false | Pick<HomeServiceDeps, 'coalesceMs' | 'publishPerMinute' | 'publishBurst' | 'concurrency' | 'onPublished'>;
   /** `audit` of one cluster, its counts per severity: the operators' Run audit in the Home tab. */
   audit?: (cluster: string) => Promise<Record<string, number>>;
+  /** `/wid policy check` (operators): the policy against Slack, Azure and the clusters. */
+  policyCheck?: () => Promise<PolicyCheckReport>;
   /** Inspection scans run at once, in a lane of their own apart from the other commands' work (default 2). */
   scanConcurrency?: number;
 }
@@ -162,11 +166,12 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       ...(config.approvalsChannelFallback ? { approvalsChannelFallback: config.approvalsChannelFallback } : {}),
       logger,
       ...(migrations ? { migrations } : {}),
+      grants: new RedisGrantStore(store.redis, store.keys),
     });
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
     const scans = new FollowUps(logger, config.scanConcurrency ?? DEFAULT_SCAN_CONCURRENCY);
     grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');
-    const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy });
+    const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy, groupsOf: (id) => groups.groupsOf(id) });
     let refederate: RefederateService | undefined;
     if (config.refederate) {
       refederateQueue = new RefederateQueue(store.redis, config.prefix ?? 'wid');
@@ -186,13 +191,14 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
         : new HomeService({ client, service, store, grants: grants.store, provisionQueue: queues.provision, policy: config.policy, groups, clusterFacts: config.clusterFacts, logger, ...(config.audit ? { audit: config.audit } : {}), ...config.home });
     await home?.start();
     homeService = home;
-    const deps = { service, notifier, store, logger, followUps, grants, ...(home ? { home } : {}), ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}), ...(refederate ? { refederate } : {}) };
+    const deps = { service, notifier, store, logger, followUps, grants, ...(home ? { home } : {}), ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}), ...(refederate ? { refederate } : {}), ...(config.policyCheck ? { policyCheck: config.policyCheck } : {}) };
     registerWidCommand(app, { ...deps, scans });
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
     registerDenyView(app, deps);
     registerGrantActions(app, deps);
     registerMigrateActions(app, deps);
+    registerFixActions(app, deps);
     registerRefederateActions(app, deps);
     if (home) registerHome(app, { ...deps, home });
     registerBreakGlass(app, deps);

@@ -209,10 +209,14 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     ...(config.queue?.lockDurationMs ? { lockDuration: config.queue.lockDurationMs } : {}),
     ...(config.queue?.stalledIntervalMs ? { stalledInterval: config.queue.stalledIntervalMs } : {}),
     ...(config.queue?.backoffBaseMs ? { backoff: { baseDelayMs: config.queue.backoffBaseMs } } : {}),
-    onFinalFailure: async (data, error) => {
+    onFinalFailure: async (data, error, jobId) => {
       // Stalled too often (its workers kept dying): record it, unless the processor already did.
       const request = await store.get(data.requestId);
-      if (request?.state === 'provisioning') await markFailed(request, new TerminalError(error.message, 'JobFailed'), true);
+      if (request?.state !== 'provisioning') return;
+      // a Retry clicked since this job failed started a newer run: that run is not this job's to fail
+      const retries = (await store.history(data.requestId)).filter((e) => e.from === 'failed' && e.to === 'provisioning').length;
+      if (retries > parseProvisionJobId(jobId).retry) return;
+      await markFailed(request, new TerminalError(error.message, 'JobFailed'), true);
     },
     onError: (e) => logger.error({ err: e.message }, 'queue worker error'),
   });

@@ -10,11 +10,13 @@ import type { MigrateCommand, RequestCommand, RevokeCommand } from '../domain/gr
 import { breakGlassRule } from '../domain/break-glass';
 import { applyAction, newRequest, SYSTEM_ACTOR, type RequestAction } from '../domain/lifecycle';
 import { buildPlan } from '../domain/plan';
+import { accessOf, recheckAccess } from '../domain/recheck';
 import { approvalsChannelFor, evaluateRequest, findNamespace, isApprover, principalsInclude } from '../domain/policy';
 import { OPEN_STATES, type Actor, type ClusterFacts, type Plan, type Policy, type PolicyCluster, type TransitionEvent, type WidRequest } from '../domain/types';
 import type { WidQueues } from '../queue';
 import { openRequestKey, type RedisRequestStore } from '../store';
 import type { Migrations } from './migrate';
+import type { Grant } from '../domain/grants';
 import type { Decision, GroupDirectory, RequestNotifier, ServiceLogger } from './notifier';
 
 function errorText(e: unknown): string {
@@ -46,6 +48,8 @@ export interface RequestServiceDeps {
   now?: () => Date;
   /** `/wid migrate`: reads aad-pod-identity objects and the adopted identity (src/app/migrate.ts). */
   migrations?: Migrations;
+  /** The grant index (src/grants/store.ts): a revoke finds the ServiceAccount's open grants there. */
+  grants?: { openOfServiceAccount(sa: { clusterName: string; namespace: string; serviceAccount: string }): Promise<Grant[]> };
 }
 
 export type SubmitOutcome =
@@ -175,21 +179,25 @@ export class RequestService {
     }
   }
 
-  /** The newest succeeded grant for this cluster/namespace/ServiceAccount that no later revoke undid. */
+  /**
+   * The newest succeeded grant or migration for this cluster/namespace/ServiceAccount that no later revoke undid.
+   * Reads only that ServiceAccount's records: its open grants (the grant index) and the requests that succeeded
+   * for it (the store's per-ServiceAccount index, which also holds migrations, grants that already ended and
+   * requests older than the grant records), never the whole history.
+   */
   async findActiveGrant(clusterName: string, namespace: string, serviceAccount: string): Promise<WidRequest | undefined> {
-    const succeeded = new Set<string>();
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.deps.store.readAudit({ ...(after ? { after } : {}), count: 1000 });
-      for (const e of page) if (e.to === 'succeeded') succeeded.add(e.requestId);
-      if (page.length < 1000) break;
-      after = page[page.length - 1]?.streamId;
+    const sa = { clusterName, namespace, serviceAccount };
+    const [open, succeeded] = await Promise.all([this.deps.grants ? this.deps.grants.openOfServiceAccount(sa) : Promise.resolve([]), this.deps.store.succeededOfServiceAccount(sa)]);
+    const candidates = new Map<string, WidRequest>(succeeded.map((r) => [r.id, r]));
+    for (const g of open) {
+      if (candidates.has(g.id)) continue;
+      const r = await this.deps.store.get(g.id);
+      if (r) candidates.set(r.id, r);
     }
     let grant: WidRequest | undefined;
     let revoke: WidRequest | undefined;
-    for (const id of succeeded) {
-      const r = await this.deps.store.get(id);
-      if (!r || r.state !== 'succeeded' || r.clusterName !== clusterName || r.namespace !== namespace || r.serviceAccount !== serviceAccount) continue;
+    for (const r of candidates.values()) {
+      if (r.state !== 'succeeded' || r.clusterName !== clusterName || r.namespace !== namespace || r.serviceAccount !== serviceAccount) continue;
       if ((r.kind === 'grant' || r.kind === 'migrate') && (!grant || r.updatedAt > grant.updatedAt)) grant = r;
       if (r.kind === 'revoke' && (!revoke || r.updatedAt > revoke.updatedAt)) revoke = r;
     }
@@ -327,6 +335,11 @@ export class RequestService {
   async retry(requestId: string, actor: Actor): Promise<ActionOutcome> {
     const t = await this.transition(requestId, async (r) => {
       if (!(await this.isApproverOf(r, actor.id))) return { refuse: `Only approvers of "${r.namespace}" can retry a failed request.` };
+      // the frozen plan runs again only if the policy as it is now still allows it
+      if (r.state === 'failed') {
+        const allowed = recheckAccess({ policy: this.deps.policy, access: accessOf(r), requesterGroups: await this.groupsOf(r.requester.id), action: 'retry' });
+        if (!allowed.ok) return { refuse: allowed.error.message };
+      }
       return { type: 'retry', actor, actorIsApprover: true };
     });
     if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };

@@ -62,11 +62,47 @@ export interface AzureAdapters {
   schedules: AssignmentSchedulePort;
   clusters: ClusterPort;
   subscriptions: SubscriptionPort;
+  /** ARM GET of a role assignment's scope (`wid policy check`). */
+  scopes: ScopePort;
   /** The read pacer shared by these adapters' clients (undefined when pacing is off). */
   readPacer?: ReadPacer;
 }
 
 const NO_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
+
+/** Does a scope exist? `checked` is the id that was read (a resource of an unknown type is checked by its resource group). */
+export interface ScopeLookup {
+  exists: boolean;
+  checked: string;
+}
+
+export interface ScopePort {
+  /** GET the scope (subscription, resource group or resource); 404 → exists: false. */
+  getScope(scope: string): Promise<ScopeLookup>;
+}
+
+/** api-versions for a GET of the resource types roles are usually granted on; other types are checked by their resource group. */
+const SCOPE_API_VERSIONS: Record<string, string> = {
+  'microsoft.keyvault/vaults': '2023-07-01',
+  'microsoft.storage/storageaccounts': '2023-05-01',
+  'microsoft.containerregistry/registries': '2023-07-01',
+  'microsoft.servicebus/namespaces': '2021-11-01',
+  'microsoft.eventhub/namespaces': '2024-01-01',
+  'microsoft.documentdb/databaseaccounts': '2024-05-15',
+  'microsoft.sql/servers': '2021-11-01',
+  'microsoft.appconfiguration/configurationstores': '2023-03-01',
+};
+
+/** Which id to GET for a scope, with which api-version. */
+function scopeRequest(scope: string): { id: string; apiVersion: string } {
+  const segs = slashScope(scope).split('/').filter(Boolean);
+  if (segs.length <= 2) return { id: `/${segs.join('/')}`, apiVersion: '2022-12-01' };
+  const group = `/${segs.slice(0, 4).join('/')}`;
+  if (segs.length <= 4) return { id: group, apiVersion: '2021-04-01' };
+  const type = `${segs[5] ?? ''}/${segs[6] ?? ''}`.toLowerCase();
+  const v = SCOPE_API_VERSIONS[type];
+  return v && segs.length === 8 ? { id: `/${segs.join('/')}`, apiVersion: v } : { id: group, apiVersion: '2021-04-01' };
+}
 
 /** ARM id → its subscription and resource group (case kept as given). */
 function parseArmId(id: string): { subscriptionId?: string; resourceGroup?: string } {
@@ -405,5 +441,18 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
       }),
   };
 
-  return { identities, authorization, schedules, clusters, subscriptions, ...(readPacer ? { readPacer } : {}) };
+  const scopes: ScopePort = {
+    async getScope(armScope) {
+      const { id, apiVersion } = scopeRequest(armScope);
+      const found = await read('scopes.get', { what: `read '${id}'`, action: 'Microsoft.Resources/subscriptions/resources/read', scope: id }, async () => {
+        const res = await msi(parseArmId(id).subscriptionId ?? NO_SUBSCRIPTION).sendRequest(createPipelineRequest({ url: `${endpoint}${id}?api-version=${apiVersion}`, method: 'GET' }));
+        if (res.status === 200) return true;
+        const body = JSON.parse(res.bodyAsText || '{}') as { error?: { code?: string; message?: string } };
+        throw new RestError(body.error?.message ?? `HTTP ${res.status}`, { statusCode: res.status, ...(body.error?.code ? { code: body.error.code } : {}), request: res.request, response: res });
+      });
+      return { exists: found === true, checked: id };
+    },
+  };
+
+  return { identities, authorization, schedules, clusters, subscriptions, scopes, ...(readPacer ? { readPacer } : {}) };
 }

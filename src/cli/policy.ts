@@ -10,12 +10,18 @@ import { loadPolicyFile } from '../config/policy';
 import { RESERVED_NAMESPACES, type Policy } from '../domain/types';
 import { DEFAULT_BOT_ACCOUNT, NAMESPACE_RBAC_NAME, NAMESPACE_RULES, policyAndBot, type BotAccount } from './manifests';
 import { CliError, takeOptions, type CliIo } from './verb';
+import { checkPolicyLive, problemLines, type PolicyCheckDeps } from '../app/policy-check';
 
 export const usage = [
-  'wid policy check --policy FILE --manifests FILE|- [--namespace NS] [--service-account NAME]',
-  '  Checks the policy against the rendered manifests (a YAML stream, e.g. `kubectl kustomize manifests/base`; - reads stdin):',
+  'wid policy check --policy FILE [--manifests FILE|-] [--live] [--json] [--namespace NS] [--service-account NAME]',
+  '  --manifests: checks the policy against the rendered manifests (a YAML stream, e.g. `kubectl kustomize manifests/base`; - reads stdin):',
   '  each policy namespace has wid-bot\'s Role and RoleBinding, and no reserved namespace has them.',
-  '  Exit 0 when they agree, 1 with one line per finding, 2 on bad input.',
+  '  --live: checks the policy against the live world: every Slack user it names exists and is active (users.info), every',
+  '  usergroup has an active member (usergroups.users.list), every scope and role exists in Azure, every cluster has its',
+  '  OIDC issuer and workload identity on (SLACK_BOT_TOKEN, SLACK_API_URL and the AZURE_* variables as for `wid serve`).',
+  '  Each problem names the file, the field (e.g. namespaces.finance.approvers.users[0]) and the fix.',
+  '  --json  one JSON object: { file, ok, problems: [{ check, file, path, problem, fix }], checked, skipped }',
+  '  Exit 0 when everything agrees, 1 with one line per finding, 2 on bad input.',
   '  --namespace / --service-account  where wid-bot runs and as whom (default wid / wid-bot)',
 ].join('\n');
 
@@ -98,27 +104,79 @@ function readObjects(source: string, io: CliIo): K8sObject[] {
   return out;
 }
 
-export async function run(args: string[], io: CliIo): Promise<number> {
+/** What `--live` looks things up with: from the environment unless a test gives its own. */
+export type LiveCheckDeps = Omit<PolicyCheckDeps, 'policy' | 'file'>;
+
+/** The live check's ports from the environment `wid serve` uses: Slack's Web API and the Azure credential. */
+export function liveCheckDepsFromEnv(env: NodeJS.ProcessEnv): LiveCheckDeps {
+  const deps: LiveCheckDeps = {};
+  const token = env.SLACK_BOT_TOKEN?.trim();
+  if (token) {
+    const { WebClient } = require('@slack/web-api') as typeof import('@slack/web-api');
+    const { normaliseSlackApiUrl } = require('../config/env') as typeof import('../config/env');
+    const { slackDirectory } = require('../slack/directory') as typeof import('../slack/directory');
+    const apiUrl = env.SLACK_API_URL?.trim();
+    deps.directory = slackDirectory(new WebClient(token, { ...(apiUrl ? { slackApiUrl: normaliseSlackApiUrl(apiUrl) } : {}), retryConfig: { retries: 2 } }));
+  }
+  if (env.AZURE_CLIENT_ID || env.AZURE_FEDERATED_TOKEN_FILE || env.AZURE_RESOURCE_MANAGER_URL || env.IDENTITY_ENDPOINT) {
+    const { createAzureAdapters, azureConfigFromEnv } = require('../azure') as typeof import('../azure');
+    const azure = createAzureAdapters(azureConfigFromEnv(env));
+    deps.scopes = azure.scopes;
+    deps.authorization = azure.authorization;
+    deps.clusters = azure.clusters;
+  }
+  return deps;
+}
+
+export async function run(args: string[], io: CliIo, liveDeps?: LiveCheckDeps): Promise<number> {
   const [what, ...rest] = args;
   if (what === '--help' || what === 'help') {
     io.out(usage);
     return 0;
   }
   if (what !== 'check') throw new CliError(`wid policy knows one subcommand: check${what ? `, not ${JSON.stringify(what)}` : ''}.\nUsage: ${usage.split('\n')[0]}`);
-  const { options, rest: extra } = takeOptions(rest, ['policy', 'manifests', 'namespace', 'service-account'], ['help']);
+  const { options, rest: extra } = takeOptions(rest, ['policy', 'manifests', 'namespace', 'service-account'], ['help', 'live', 'json']);
   if (options.help) {
     io.out(usage);
     return 0;
   }
   if (extra.length) throw new CliError(`unexpected argument ${JSON.stringify(extra[0])}.\nUsage: ${usage.split('\n')[0]}`);
   const { policyPath, bot } = policyAndBot(options, io, 'wid policy check', usage.split('\n')[0] ?? usage);
-  if (typeof options.manifests !== 'string') throw new CliError(`wid policy check needs what is deployed: --manifests FILE, or --manifests - to read \`kubectl kustomize\` output from stdin.\nUsage: ${usage.split('\n')[0]}`);
+  const live = options.live !== undefined;
+  if (typeof options.manifests !== 'string' && !live) {
+    throw new CliError(`wid policy check needs what to check against: --manifests FILE, or --manifests - to read \`kubectl kustomize\` output from stdin; and/or --live to check Slack users and usergroups, Azure scopes and roles, and the clusters.\nUsage: ${usage.split('\n')[0]}`);
+  }
   const policy = loadPolicyFile(policyPath);
-  const findings = checkNamespaceRbac(policy, readObjects(options.manifests, io), bot);
-  if (findings.length === 0) {
+  const findings = typeof options.manifests === 'string' ? checkNamespaceRbac(policy, readObjects(options.manifests, io), bot) : [];
+  const report = live ? await checkPolicyLive({ policy, file: policyPath, ...(liveDeps ?? liveCheckDepsFromEnv(io.env)) }) : undefined;
+  const problems = report?.problems ?? [];
+  if (options.json !== undefined) {
+    io.out(
+      JSON.stringify(
+        {
+          file: policyPath,
+          ok: findings.length === 0 && problems.length === 0,
+          problems,
+          ...(report ? { checked: report.checked, skipped: report.skipped } : {}),
+          ...(typeof options.manifests === 'string' ? { rbac: findings } : {}),
+        },
+        null,
+        2,
+      ),
+    );
+    return findings.length || problems.length ? 1 : 0;
+  }
+  if (typeof options.manifests === 'string' && findings.length === 0) {
     io.out(`policy and manifests agree: ${policy.namespaces.length} namespace${policy.namespaces.length === 1 ? '' : 's'}, each with wid-bot's Role and RoleBinding.`);
-    return 0;
   }
   for (const f of findings) io.out(`${f.namespace}: ${f.problem}. Fix: ${f.fix}.`);
-  return 1;
+  if (report) {
+    for (const line of problemLines(report)) io.out(line);
+    for (const s of report.skipped) io.err(`wid policy check: not checked: ${s}`);
+    if (problems.length === 0) {
+      const c = report.checked;
+      io.out(`policy and the live world agree: ${c['slack-user']} Slack users, ${c['slack-usergroup']} usergroups, ${c['azure-scope']} scopes, ${c['azure-role']} roles, ${c.cluster} clusters checked.`);
+    }
+  }
+  return findings.length || problems.length ? 1 : 0;
 }

@@ -70,7 +70,12 @@ export interface WithdrawCommand {
   verb: 'withdraw';
   id: string;
 }
-export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | MigrateCommand | RefederateCommand | WithdrawCommand;
+/** `/wid policy check`: operators check the policy against Slack, Azure and the clusters. */
+export interface PolicyCommand {
+  verb: 'policy';
+  action: 'check';
+}
+export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | MigrateCommand | RefederateCommand | WithdrawCommand | PolicyCommand;
 export type Verb = WidCommand['verb'];
 
 /** Longest command text accepted; Slack caps slash commands well below this anyway. */
@@ -118,6 +123,7 @@ const SPECS: Record<Verb, VerbSpec> = {
   },
   withdraw: { usage: '/wid withdraw <request id>', summary: 'take back your request while it waits for approval', flags: [] },
   help: { usage: '/wid help [command]', summary: 'show this help', flags: [] },
+  policy: { usage: '/wid policy check', summary: 'operators: check that every person, usergroup, scope, role and cluster the policy names exists and works', flags: [] },
 };
 
 export const VERBS = Object.keys(SPECS) as Verb[];
@@ -468,6 +474,12 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
     case 'legacy': {
       if (pos.length) return tooMany(verb, pos);
       return ok({ verb, ...cluster, ...(flags.share !== undefined ? { share: true as const } : {}) });
+    }
+    case 'policy': {
+      const [action, ...extra] = pos;
+      if (action?.toLowerCase() !== 'check') return refuseWithUsage('missing-argument', `policy knows one action: check${action !== undefined ? `, not ${show(action, 40)}` : ''}.`, verb);
+      if (extra.length) return tooMany(verb, extra);
+      return ok({ verb, action: 'check' });
     }
   }
 }

@@ -39,6 +39,7 @@ export function auditGrants(input: GrantAuditInput): Finding[] {
       subject: `grant/${d.requestId}`,
       message: `Grant ${d.requestId} ended at ${d.endsAt}, but its role assignment ${a.id} still exists: the identity still has the role.`,
       fix: `wid-bot's reconciler removes it within WID_GRANT_RECONCILE_INTERVAL of a running worker; if it stays, remove it by hand: az role assignment delete --ids ${a.id}`,
+      repair: { action: 'revoke', requestId: d.requestId },
     });
   }
   for (const g of input.open) {
@@ -62,6 +63,7 @@ export function auditGrants(input: GrantAuditInput): Finding[] {
         namespace: g.namespace,
         message: `Grant ${g.id} (${g.roleName} on ${g.scope} for ${g.namespace}/${g.serviceAccount}) should have ended at ${g.endsAt} but is ${g.state}${g.failure ? `: ${g.failure.message}` : ''}.`,
         fix: 'Check that a wid-bot worker runs (the reconciler ends it on its next pass) and that wid-bot may delete role assignments on the scope.',
+        repair: { action: 'revoke', namespace: g.namespace, serviceAccount: g.serviceAccount, requestId: g.id },
       });
     } else if (isLive(g) && end - now <= ENDING_SOON_MS) {
       findings.push({

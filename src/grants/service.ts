@@ -19,6 +19,7 @@ import {
   type Grant,
 } from '../domain/grants';
 import { findRole } from '../domain/policy';
+import { accessOfGrant, recheckAccess } from '../domain/recheck';
 import { AZURE_SCHEDULE_MIN_SECONDS, scheduleJustification } from '../domain/azure-schedule';
 import type { RoleAssignment } from '../domain/ports';
 import type { Actor, Policy, WidRequest } from '../domain/types';
@@ -34,6 +35,8 @@ export interface GrantServiceDeps {
   reminderLeadSeconds?: number;
   logger?: { warn(obj: object, msg?: string): void };
   now?: () => Date;
+  /** The requester's Slack user groups, to check an extension's requester against the current policy. */
+  groupsOf?: (userId: string) => Promise<string[]>;
 }
 
 export type GrantActionResult = { ok: true; grant: Grant; message: string } | { ok: false; message: string; grant?: Grant };
@@ -154,6 +157,14 @@ export class GrantService {
    */
   async extend(grantId: string, actor: Actor, extraSeconds: number, expectedEndsAt?: string): Promise<GrantActionResult | { ok: true; needsApproval: Extract<ExtendOutcome, { kind: 'needs-approval' }>; grant: Grant }> {
     const now = this.now();
+    // an extension keeps access only the policy as it is now still allows
+    const current = await this.deps.grants.get(grantId);
+    if (current) {
+      const g = current.grant;
+      const groups = this.deps.groupsOf ? await this.deps.groupsOf(g.requester.id) : undefined;
+      const allowed = recheckAccess({ policy: this.deps.policy, access: accessOfGrant(g), ...(groups ? { requesterGroups: groups } : {}), action: 'extend' });
+      if (!allowed.ok) return { ok: false, message: allowed.error.message, grant: g };
+    }
     let outcome: ExtendOutcome | undefined;
     const r = await this.deps.grants.update(grantId, (g) => {
       // the button names the end it was shown with: a second click (or a stale reminder) extends nothing

@@ -4,7 +4,7 @@
  */
 import type { FederatedCredential, ManagedIdentity, PodInfo, ServiceAccountInfo } from '../domain/ports';
 import { previousIssuers, type IssuerRecord } from '../domain/refederate';
-import { ANNOTATION_CLIENT_ID, LABEL_USE, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY, WORKLOAD_IDENTITY_AUDIENCE, type ClusterFacts, type PolicyCluster } from '../domain/types';
+import { ANNOTATION_CLIENT_ID, LABEL_USE, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY, TAG_MANAGED_BY, TAG_MANAGED_BY_VALUE, WORKLOAD_IDENTITY_AUDIENCE, type ClusterFacts, type PolicyCluster } from '../domain/types';
 import { clusterRef, enableCommand, isNonClusterIssuer, looseIssuer, parseServiceAccountSubject, serviceAccountSubject } from './common';
 import type { IdentityCredentials, KnownCluster } from './gather';
 import { identitiesByClientId } from './list';
@@ -126,6 +126,8 @@ export function auditCluster(input: AuditInput): AuditResult {
             ...inNamespace,
             message: `Federated credential ${c.name} of identity ${identity.name} trusts ServiceAccount ${sa.namespace}/${sa.name} on cluster ${ref.name}, which does not exist.`,
             fix: `If the workload is gone: ${deleteCommand}. If it is coming back, create the ServiceAccount ${sa.namespace}/${sa.name} with annotation ${ANNOTATION_CLIENT_ID}: ${identity.clientId}.`,
+            // an identity wid-bot made for a ServiceAccount that is gone: /wid revoke removes what it made
+            ...(identity.tags?.[TAG_MANAGED_BY] === TAG_MANAGED_BY_VALUE ? { repair: { action: 'revoke' as const, namespace: sa.namespace, serviceAccount: sa.name } } : {}),
           });
         }
         continue;
@@ -200,6 +202,7 @@ export function auditCluster(input: AuditInput): AuditResult {
         namespace: sa.namespace,
         message: `ServiceAccount ${sa.namespace}/${sa.name} is annotated with client id ${clientId}, which matches no managed identity wid-bot can see (deleted, a typo, or outside the policy's identity resource group).`,
         fix: `/wid request ${sa.namespace} ${sa.name} <role>${clusterFlag} — or correct the annotation: kubectl annotate sa ${sa.name} -n ${sa.namespace} --overwrite ${ANNOTATION_CLIENT_ID}=<client id>`,
+        repair: { action: 'request', namespace: sa.namespace, serviceAccount: sa.name },
       });
       continue;
     }
@@ -214,6 +217,7 @@ export function auditCluster(input: AuditInput): AuditResult {
         namespace: sa.namespace,
         message: `Identity ${identity.name} (client id ${identity.clientId}) of ServiceAccount ${sa.namespace}/${sa.name} has no federated credential for issuer ${issuer} and subject ${subject}: its pods fail with AADSTS70021.`,
         fix: `az identity federated-credential create --name ${sa.namespace}-${sa.name} ${ficRef(identity)} --issuer ${issuer} --subject ${subject} --audiences ${WORKLOAD_IDENTITY_AUDIENCE}`,
+        repair: { action: 'request', namespace: sa.namespace, serviceAccount: sa.name },
       });
     }
   }

@@ -162,6 +162,17 @@ export interface Finding {
   fix: string;
   /** The Kubernetes namespace the finding is about, when it is about one (who may see it in Slack depends on it). */
   namespace?: string;
+  /** When wid-bot can repair it through the usual approval: the flow to open (a Request or a Revoke button in Slack). */
+  repair?: FindingRepair;
+}
+
+/** The flow that repairs a finding: a request for the ServiceAccount, or a revoke of what wid-bot granted it (by ServiceAccount or by the grant's request id). */
+export interface FindingRepair {
+  action: 'request' | 'revoke';
+  namespace?: string;
+  serviceAccount?: string;
+  /** The grant request a revoke undoes, when the finding names a grant. */
+  requestId?: string;
 }
 
 export interface AuditResult {

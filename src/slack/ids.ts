@@ -31,6 +31,10 @@ export const ACTION = {
   breakGlass: 'wid_break_glass',
   /** Operators' Home tab: run `audit` on every cluster and show its counts. */
   homeRunAudit: 'wid_home_run_audit',
+  /** On an audit or legacy finding wid-bot can repair: opens the request form prefilled with the ServiceAccount. */
+  fixRequest: 'wid_fix_request',
+  /** On an audit finding wid-bot can repair (a grant past its end, an orphaned wid-bot identity): asks for a revoke request. */
+  fixRevoke: 'wid_fix_revoke',
 } as const;
 
 export const CALLBACK = {

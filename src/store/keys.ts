@@ -11,6 +11,8 @@
  *   <p>:openof:<id>            string  the open key a request holds (so a transition can release it)
  *   <p>:idx:requester:<user>   zset    request ids by createdAt (ms)
  *   <p>:idx:pending            zset    pending request ids by createdAt (ms)
+ *   <p>:idx:sa:<sa key>        zset    ids of requests (grant, migrate, revoke) that succeeded for one cluster/namespace/ServiceAccount, by updatedAt (ms)
+ *   <p>:idx:sa-built           string  JSON { at, through }: the audit entry up to which succeeded requests were put in the idx:sa index from the stream
  *   <p>:delivery:<key>         string  Slack delivery already processed (SET NX EX)
  *   <p>:lock:<name>            string  cross-process mutex token
  *   <p>:rate:<bucket>          hash    token bucket (tokens, ts)
@@ -36,6 +38,9 @@ export interface StoreKeys {
   openKeyOf(id: string): string;
   byRequester(userId: string): string;
   pending: string;
+  /** Requests that succeeded for one ServiceAccount (key from serviceAccountKey in src/domain/grants.ts). */
+  succeededOfServiceAccount(saKey: string): string;
+  succeededIndexBuilt: string;
   delivery(key: string): string;
   lock(name: string): string;
   rateBucket(name: string): string;
@@ -62,6 +67,8 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     openKeyOf: (id) => `${prefix}:openof:${id}`,
     byRequester: (userId) => `${prefix}:idx:requester:${userId}`,
     pending: `${prefix}:idx:pending`,
+    succeededOfServiceAccount: (saKey) => `${prefix}:idx:sa:${saKey}`,
+    succeededIndexBuilt: `${prefix}:idx:sa-built`,
     delivery: (key) => `${prefix}:delivery:${key}`,
     lock: (name) => `${prefix}:lock:${name}`,
     rateBucket: (name) => `${prefix}:rate:${name}`,

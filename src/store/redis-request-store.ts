@@ -5,6 +5,7 @@ import type { RequestStore } from '../domain/ports';
 import type { ProvisionedResources, RequestState, StepName, StepRecord, TransitionEvent, WidRequest } from '../domain/types';
 import { storeKeys, type StoreKeys } from './keys';
 import { translateRedisError } from './lua';
+import { serviceAccountKey } from '../domain/grants';
 import { COMPARE_AND_SET, CREATE_REQUEST, DELETE_FIELDS_WITH_PREFIX, MERGE_FIELDS, RELEASE_OPEN_KEY, RESERVE_OPEN_KEY } from './scripts';
 
 /** States after which the open-request reservation is released. `failed` keeps it: a failed request can be retried. */
@@ -136,7 +137,7 @@ export class RedisRequestStore implements RequestStore {
     const result = await this.run('change the request state', () =>
       COMPARE_AND_SET.run(
         this.redis,
-        [k.request(next.id), k.history(next.id), k.audit, k.pending, k.openKeyOf(next.id)],
+        [k.request(next.id), k.history(next.id), k.audit, k.pending, k.openKeyOf(next.id), k.succeededOfServiceAccount(serviceAccountKey(next))],
         [
           next.id,
           expected.state,
@@ -150,6 +151,7 @@ export class RedisRequestStore implements RequestStore {
           event ? JSON.stringify(event) : '',
           this.auditMaxLen,
           k.openRequest(''),
+          epochMs(next.updatedAt),
           ...(event ? auditFields(event) : []),
         ],
       ),
@@ -243,6 +245,66 @@ export class RedisRequestStore implements RequestStore {
   async listPending(limit = 50): Promise<WidRequest[]> {
     const ids = await this.run('list pending requests', () => this.redis.zrange(this.keys.pending, 0, String(Math.max(0, limit - 1))));
     return this.getMany(ids);
+  }
+
+  /**
+   * Requests that succeeded for one cluster/namespace/ServiceAccount, newest first: what was granted, migrated
+   * or revoked there, read from the per-ServiceAccount index (bounded by that ServiceAccount's own history, not
+   * by everyone's). The first call on a Redis whose older requests predate the index builds it once from the
+   * audit stream.
+   */
+  async succeededOfServiceAccount(sa: { clusterName: string; namespace: string; serviceAccount: string }, limit = 200): Promise<WidRequest[]> {
+    await this.ensureSucceededIndex();
+    const ids = await this.run('read the requests of a ServiceAccount', () =>
+      this.redis.zrevrange(this.keys.succeededOfServiceAccount(serviceAccountKey(sa)), 0, String(Math.max(0, limit - 1))),
+    );
+    return this.getMany(ids);
+  }
+
+  private succeededIndexBuilt = false;
+
+  /**
+   * Puts every request that succeeded without being indexed into the per-ServiceAccount index: on a Redis whose
+   * requests predate the index, all of them (once); afterwards, once per process, those after the audit entry
+   * the last pass reached (a replica still running older code during a rollout marks requests succeeded without
+   * indexing them). The marker key keeps that entry's id; ZADD is idempotent, so passes running at once agree.
+   */
+  async ensureSucceededIndex(): Promise<{ scanned: number; indexed: number }> {
+    if (this.succeededIndexBuilt) return { scanned: 0, indexed: 0 };
+    const k = this.keys;
+    const marker = await this.run('read the index marker', () => this.redis.get(k.succeededIndexBuilt));
+    let after: string | undefined;
+    if (marker) {
+      try {
+        const m = JSON.parse(marker) as { through?: unknown };
+        if (typeof m.through === 'string' && m.through) after = m.through;
+      } catch {
+        // a marker without a position: the index was built, nothing to catch up from
+        this.succeededIndexBuilt = true;
+        return { scanned: 0, indexed: 0 };
+      }
+    }
+    const succeeded = new Set<string>();
+    let scanned = 0;
+    for (;;) {
+      const page = await this.readAudit({ ...(after ? { after } : {}), count: 1000 });
+      scanned += page.length;
+      for (const e of page) if (e.to === 'succeeded') succeeded.add(e.requestId);
+      if (page.length > 0) after = page[page.length - 1]?.streamId;
+      if (page.length < 1000) break;
+    }
+    let indexed = 0;
+    const ids = [...succeeded];
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const r of await this.getMany(ids.slice(i, i + 500))) {
+        if (r.state !== 'succeeded') continue;
+        await this.run('build the ServiceAccount index', () => this.redis.zadd(k.succeededOfServiceAccount(serviceAccountKey(r)), epochMs(r.updatedAt), r.id));
+        indexed += 1;
+      }
+    }
+    await this.run('mark the index built', () => this.redis.set(k.succeededIndexBuilt, JSON.stringify({ at: new Date().toISOString(), ...(after ? { through: after } : {}) })));
+    this.succeededIndexBuilt = true;
+    return { scanned, indexed };
   }
 
   /** Audit entries after a stream id (exclusive; default from the start), oldest first. */

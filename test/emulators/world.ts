@@ -231,6 +231,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       name,
       location: WORLD.location,
     })),
+    resources: [keyVaultScope(), storageScope()],
     ...armOptions,
     tls,
     ...(options.ports?.arm ? { port: options.ports.arm } : {}),

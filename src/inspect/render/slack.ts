@@ -5,6 +5,7 @@
  * cut without saying so.
  */
 import { migrateButtonValue } from '../../slack/blocks/migrate-button';
+import { fixButtonFor, requestButton, type FixButton } from '../../slack/blocks/fix-buttons';
 import { ACTION } from '../../slack/ids';
 import { FINDING_CODES, type AuditResult, type ClusterResult, type CredsResult, type Finding, type InspectResult, type LegacyResult, type ListResult, type SearchedScopes, type Severity } from '../types';
 
@@ -73,7 +74,7 @@ interface Rendering {
   /** Said after the items, e.g. how to read the list. */
   footer?: string;
   /** A button beside an item (same index); items with buttons are never packed together. */
-  buttons?: Array<{ text: string; actionId: string; value: string } | undefined>;
+  buttons?: Array<FixButton | undefined>;
 }
 
 /** One section per item with its button, packed items otherwise. */
@@ -84,10 +85,15 @@ function sectionsOf(r: Rendering): unknown[] {
     const [first, ...rest] = splitItem(item);
     const b = buttons[i];
     const head = b
-      ? { type: 'section', text: { type: 'mrkdwn', text: first ?? '' }, accessory: { type: 'button', action_id: b.actionId, text: { type: 'plain_text', text: b.text }, value: b.value.slice(0, 2000) } }
+      ? { type: 'section', text: { type: 'mrkdwn', text: first ?? '' }, accessory: { type: 'button', action_id: b.actionId, text: { type: 'plain_text', text: b.text }, value: b.value.slice(0, 2000), ...(b.confirm ? { confirm: confirmObject(b.confirm) } : {}) } }
       : section(first ?? '');
     return [head, ...rest.map(section)];
   });
+}
+
+/** Slack's confirmation dialog object for a button. */
+function confirmObject(c: NonNullable<FixButton['confirm']>): Record<string, unknown> {
+  return { title: { type: 'plain_text', text: c.title }, text: { type: 'plain_text', text: c.text }, confirm: { type: 'plain_text', text: c.confirm }, deny: { type: 'plain_text', text: c.deny }, ...(c.style ? { style: c.style } : {}) };
 }
 
 function paged(r: Rendering, user: string | undefined): SlackMessage[] {
@@ -180,7 +186,7 @@ function legacyRendering(r: LegacyResult): Rendering {
         `*${i.kind}* ${code(`${i.namespace ? `${i.namespace}/` : ''}${i.name}`)}${i.clientId ? ` client id ${code(i.clientId)}` : ''}\n${code(i.migrate ?? i.request)}${i.note ? `\n_${esc(i.note)}_` : ''}`,
     ),
     buttons: r.items.map((i) =>
-      i.kind === 'AzureIdentityBinding' && i.namespace ? { text: 'Migrate', actionId: ACTION.migrate, value: migrateButtonValue({ namespace: i.namespace, binding: i.name, cluster: r.cluster.name }) } : undefined,
+      i.kind === 'AzureIdentityBinding' && i.namespace ? { text: 'Migrate', actionId: ACTION.migrate, value: migrateButtonValue({ namespace: i.namespace, binding: i.name, cluster: r.cluster.name }) } : legacyRequestButton(i, r.cluster.name),
     ),
   };
 }
@@ -191,7 +197,15 @@ function auditRendering(r: AuditResult): Rendering {
     title: `wid audit ${r.cluster.name}`,
     summary: `${icon} *${r.counts.error}* errors, *${r.counts.warning}* warnings, *${r.counts.info}* info. Scanned ${r.scanned.identities} identities, ${r.scanned.credentials} credentials, ${r.scanned.serviceAccounts} ServiceAccounts and ${r.scanned.pods} pods.`,
     items: r.findings.map(findingText),
+    buttons: r.findings.map((f) => fixButtonFor(f, r.cluster.name)),
   };
+}
+
+/** An AzureIdentity (not a binding) becomes a new workload identity: Request, prefilled with the line's namespace and ServiceAccount. */
+function legacyRequestButton(i: LegacyResult['items'][number], cluster: string): FixButton | undefined {
+  const m = /^\/wid request (\S+) (\S+)/.exec(i.request);
+  if (!i.namespace || !m || m[1] !== i.namespace || (m[2] ?? '').startsWith('<')) return undefined;
+  return requestButton(cluster, i.namespace, m[2]);
 }
 
 function withScopes(r: Rendering, scopes: SearchedScopes | undefined): Rendering {

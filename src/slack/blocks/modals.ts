@@ -47,15 +47,37 @@ export function scopeQuestion(options: RequestOptions): { kind: 'none' } | { kin
   return { kind: 'input', hint };
 }
 
-export function requestModal(options: RequestOptions, metadata: RequestModalMetadata): ModalView {
+/** What the form starts with (a Request button on a finding): a namespace the person may request in, and a ServiceAccount. */
+export interface RequestModalPrefill {
+  namespace?: string;
+  serviceAccount?: string;
+}
+
+export function requestModal(options: RequestOptions, metadata: RequestModalMetadata, prefill: RequestModalPrefill = {}): ModalView {
   const blocks: KnownBlock[] = [];
   const namespaces = options.namespaces.slice(0, SELECT_MAX);
+  const initialNamespace = namespaces.find((n) => n.name === prefill.namespace);
+  const initialServiceAccount = prefill.serviceAccount?.slice(0, 253);
   const allRoles = [...new Map(namespaces.flatMap((n) => n.roles).map((r) => [r.name, r])).values()];
   // an option value holds at most 150 characters; longer role names can still be typed with /wid request
   const roles = allRoles.filter((r) => r.name.length <= LIMIT.optionValue).slice(0, SELECT_MAX);
   const typedOnly = allRoles.length - roles.length;
-  blocks.push(input(REQUEST_BLOCK.namespace, 'Namespace', { type: 'static_select', placeholder: { type: 'plain_text', text: 'Choose a namespace' }, options: namespaces.map((n) => option(n.name, n.name)) }));
-  blocks.push(input(REQUEST_BLOCK.serviceAccount, 'ServiceAccount', { type: 'plain_text_input', max_length: 253, placeholder: { type: 'plain_text', text: 'e.g. backend-sa' } }, { hint: 'The Kubernetes ServiceAccount your pods run as; wid-bot creates it if it does not exist.' }));
+  blocks.push(
+    input(REQUEST_BLOCK.namespace, 'Namespace', {
+      type: 'static_select',
+      placeholder: { type: 'plain_text', text: 'Choose a namespace' },
+      options: namespaces.map((n) => option(n.name, n.name)),
+      ...(initialNamespace ? { initial_option: option(initialNamespace.name, initialNamespace.name) } : {}),
+    }),
+  );
+  blocks.push(
+    input(
+      REQUEST_BLOCK.serviceAccount,
+      'ServiceAccount',
+      { type: 'plain_text_input', max_length: 253, placeholder: { type: 'plain_text', text: 'e.g. backend-sa' }, ...(initialServiceAccount ? { initial_value: initialServiceAccount } : {}) },
+      { hint: 'The Kubernetes ServiceAccount your pods run as; wid-bot creates it if it does not exist.' },
+    ),
+  );
   blocks.push(
     input(REQUEST_BLOCK.role, 'Azure role', {
       type: 'static_select',

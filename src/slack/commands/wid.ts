@@ -6,7 +6,9 @@ import type { App, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { WidError } from '../../domain/errors';
 import { parseCommand, type Verb } from '../../domain/grammar';
-import { requestOptionsFor } from '../../domain/policy';
+import { isOperator, requestOptionsFor } from '../../domain/policy';
+import type { PolicyCheckReport } from '../../app/policy-check';
+import { policyCheckMessage } from '../blocks/policy-check';
 import { duplicateMessage, errorMessage, helpMessage, infoMessage, refusalMessage, requestedMessage } from '../blocks/messages';
 import { nothingToRequestModal, requestModal } from '../blocks/modals';
 import { myRequestsMessage, statusMessage } from '../blocks/status';
@@ -41,6 +43,8 @@ export interface CommandDeps {
   migrations?: Migrations;
   /** `/wid refederate` (src/app/refederate.ts). */
   refederate?: RefederateService;
+  /** `/wid policy check` (operators): the policy against Slack, Azure and the clusters (src/app/policy-check.ts). */
+  policyCheck?: () => Promise<PolicyCheckReport>;
   /**
    * The lane the inspection scans run in, apart from every other command's follow-up work, so scans never hold up
    * `/wid request` and the rest. Default: a lane of its own with DEFAULT_SCAN_CONCURRENCY.
@@ -163,6 +167,15 @@ async function runCommand(deps: CommandDeps, client: WebClient, respond: Respond
     case 'refederate':
       await answerRefederate(deps.refederate, respond, user, cmd.cluster, cmd.reason);
       return;
+    case 'policy': {
+      if (!isOperator(service.policy, inv.userId, await service.groupsOf(inv.userId))) {
+        return void (await ephemeral(respond, refusalMessage('Only wid-bot\'s operators (the policy\'s `operators`) may run /wid policy check. Ask one of them, or run `wid policy check --live` where wid-bot is deployed.')));
+      }
+      if (!deps.policyCheck) return void (await ephemeral(respond, infoMessage('The live policy check is not configured on this wid-bot; the operator CLI `wid policy check --live` does the same.')));
+      await ephemeral(respond, infoMessage(':mag: Checking the policy against Slack, Azure and the clusters…'));
+      await ephemeral(respond, policyCheckMessage(await deps.policyCheck()));
+      return;
+    }
     case 'cluster':
     case 'list':
     case 'creds':

@@ -66,6 +66,12 @@ const RESOURCE_GROUPS = [
 /** specification/resources/resource-manager/Microsoft.Resources/subscriptions/readme.md (subscriptions.json) */
 const SUBSCRIPTIONS = ['2015-11-01', '2016-06-01', '2018-06-01', '2019-06-01', '2019-11-01', '2020-01-01', '2021-01-01', '2022-12-01'];
 
+/** specification/keyvault/resource-manager/Microsoft.KeyVault (stable vaults.json versions): the scopes roles are granted on. */
+const KEY_VAULTS = ['2015-06-01', '2016-10-01', '2018-02-14', '2019-09-01', '2021-10-01', '2022-07-01', '2023-02-01', '2023-07-01'];
+
+/** specification/storage/resource-manager/Microsoft.Storage (stable storage.json versions). */
+const STORAGE_ACCOUNTS = ['2016-01-01', '2017-10-01', '2018-02-01', '2019-06-01', '2021-04-01', '2021-09-01', '2022-09-01', '2023-01-01', '2023-05-01'];
+
 export type ResourceType =
   | 'Microsoft.Resources/subscriptions'
   | 'Microsoft.Resources/resourceGroups'
@@ -75,7 +81,9 @@ export type ResourceType =
   | 'Microsoft.Authorization/roleDefinitions'
   | 'Microsoft.Authorization/roleAssignmentScheduleRequests'
   | 'Microsoft.Authorization/roleAssignmentScheduleInstances'
-  | 'Microsoft.ContainerService/managedClusters';
+  | 'Microsoft.ContainerService/managedClusters'
+  | 'Microsoft.KeyVault/vaults'
+  | 'Microsoft.Storage/storageAccounts';
 
 export const API_VERSIONS: Readonly<Record<ResourceType, readonly string[]>> = {
   'Microsoft.Resources/subscriptions': SUBSCRIPTIONS,
@@ -87,6 +95,8 @@ export const API_VERSIONS: Readonly<Record<ResourceType, readonly string[]>> = {
   'Microsoft.Authorization/roleAssignmentScheduleRequests': ROLE_ASSIGNMENT_SCHEDULES,
   'Microsoft.Authorization/roleAssignmentScheduleInstances': ROLE_ASSIGNMENT_SCHEDULES,
   'Microsoft.ContainerService/managedClusters': MANAGED_CLUSTERS,
+  'Microsoft.KeyVault/vaults': KEY_VAULTS,
+  'Microsoft.Storage/storageAccounts': STORAGE_ACCOUNTS,
 };
 
 /** Newest first, as ARM lists them. */

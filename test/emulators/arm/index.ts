@@ -65,6 +65,8 @@ export interface ArmEmulatorOptions {
    * 404 ResourceGroupNotFound, as in Azure. When omitted, a group comes into being with the first resource in it.
    */
   resourceGroups?: Array<string | ResourceGroupConfig>;
+  /** Key Vaults and storage accounts that exist (ARM ids), for GET on a role assignment's scope. */
+  resources?: string[];
   /** Location of resource groups that come into being on first use (default eastus). */
   location?: string;
   clusters?: ClusterConfig[];
@@ -158,6 +160,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   const state = new ArmState(options.tenantId ?? DEFAULT_TENANT_ID, options.location);
   state.setSubscriptions(options.subscriptions);
   state.setResourceGroups(options.resourceGroups);
+  for (const id of options.resources ?? []) state.seedResource(id);
   for (const c of options.clusters ?? []) state.setCluster(c);
   for (const p of options.principals ?? []) state.addPrincipal(p.id, p.type ?? 'ServicePrincipal');
   const throttle = new Throttle(options.throttle ?? {});

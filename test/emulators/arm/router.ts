@@ -135,6 +135,20 @@ function resourceGroupRoute(ctx: ArmContext, call: ArmCall, subscriptionId: stri
   };
 }
 
+/** Resources the emulator knows only as scopes: they exist or not (seedResource), GET answers like ARM. */
+const GENERIC_TYPES: Array<{ provider: string; type: string; resourceType: ResourceType }> = [
+  { provider: 'microsoft.keyvault', type: 'vaults', resourceType: 'Microsoft.KeyVault/vaults' },
+  { provider: 'microsoft.storage', type: 'storageaccounts', resourceType: 'Microsoft.Storage/storageAccounts' },
+];
+
+function genericResource(ctx: ArmContext, id: string, type: ResourceType, resourceGroup: string, name: string): ArmResponse {
+  const r = ctx.state.getResource(id);
+  if (!r) {
+    throw new ArmError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+  }
+  return { status: 200, body: { id: r.id, name, type, location: r.location, tags: {}, properties: { provisioningState: 'Succeeded' } } };
+}
+
 export function resolve(ctx: ArmContext, call: ArmCall): Route {
   const segs = call.path.split('/').filter(Boolean);
   const lc = segs.map((s) => s.toLowerCase());
@@ -197,6 +211,21 @@ export function resolve(ctx: ArmContext, call: ArmCall): Route {
       throttle: 'read',
       resourceGroup,
       run: () => clusters.getCluster(ctx, subscriptionId, resourceGroup, name),
+    };
+  }
+
+  const generic = GENERIC_TYPES.find((t) => t.provider === lc[5] && t.type === lc[6]);
+  if (generic && segs[7] && segs.length === 8) {
+    if (call.method !== 'GET') throw methodNotAllowed(call.method);
+    const id = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/${generic.resourceType}/${segs[7]}`;
+    return {
+      action: `${generic.resourceType}/read`,
+      resourceType: generic.resourceType,
+      scope: call.path,
+      subscriptionId,
+      throttle: 'read',
+      resourceGroup,
+      run: () => genericResource(ctx, id, generic.resourceType, resourceGroup, segs[7] as string),
     };
   }
 

@@ -239,6 +239,8 @@ export class ArmState {
   /** roleAssignmentSchedules by lowercased name. */
   readonly schedules = new Map<string, RoleAssignmentScheduleRecord>();
   private readonly groupMap = new Map<string, ResourceGroupRecord>();
+  /** Other resources roles are granted on (Key Vaults, storage accounts), by lower-cased ARM id. */
+  private readonly resourceMap = new Map<string, { id: string; location: string }>();
   /** False: a resource group comes into being with the first identity or cluster in it. */
   private groupsDeclared = false;
   /** False: any subscription id is served (and listed once something lives in it). */
@@ -280,6 +282,23 @@ export class ArmState {
     for (const i of this.identityMap.values()) note(i.subscriptionId);
     for (const c of this.clusterMap.values()) note(c.subscriptionId);
     return [...seen.values()].map((subscriptionId) => ({ subscriptionId }));
+  }
+
+  // ---- other resources (the scopes of role assignments) ----------------------------------------
+
+  /** A Key Vault or storage account that exists (GET on its id answers 200); by default in its resource group's location. */
+  seedResource(id: string, location?: string): void {
+    const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\//i.exec(id);
+    const groupLocation = m ? this.getResourceGroup(m[1], m[2] as string)?.location : undefined;
+    this.resourceMap.set(id.toLowerCase(), { id, location: location ?? groupLocation ?? this.defaultLocation });
+  }
+
+  deleteResource(id: string): void {
+    this.resourceMap.delete(id.toLowerCase());
+  }
+
+  getResource(id: string): { id: string; location: string } | undefined {
+    return this.resourceMap.get(id.toLowerCase());
   }
 
   // ---- resource groups ------------------------------------------------------------------------

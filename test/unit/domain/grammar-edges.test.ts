@@ -6,7 +6,7 @@ import {
   formatDuration, helpText, MAX_COMMAND_LENGTH, MAX_DURATION_SECONDS, parseArgv, parseCommand, parseDuration, unescapeSlackText, usage, VERBS,
 } from '../../../src/domain/grammar';
 
-const COMMANDS = 'Commands: request, revoke, status, cluster, list, creds, audit, legacy, grants, migrate, refederate, withdraw, help. Try /wid help.';
+const COMMANDS = 'Commands: request, revoke, status, cluster, list, creds, audit, legacy, grants, migrate, refederate, withdraw, help, policy. Try /wid help.';
 const USAGE = {
   request: '/wid request <namespace> <serviceaccount> <role name…> [--scope <ARM id>] [--cluster <name>] [--reason <text>] [--for <duration, e.g. 8h>]',
   revoke: '/wid revoke <namespace> <serviceaccount> [--cluster <name>] [--reason <text>]',
@@ -216,7 +216,7 @@ describe('verbs and arguments', () => {
     expect(error('grant x')).toEqual({ code: 'unknown-verb', message: `"grant" is not a wid-bot command.\n${COMMANDS}` });
     expect(error('toString')).toMatchObject({ code: 'unknown-verb' });
     expect(error('help toString')).toMatchObject({ code: 'unknown-verb' });
-    expect(error('help nope')).toEqual({ code: 'unknown-verb', message: `There is no command "nope" to explain. Commands: request, revoke, status, cluster, list, creds, audit, legacy, grants, migrate, refederate, withdraw, help.\nUsage: ${USAGE.help}` });
+    expect(error('help nope')).toEqual({ code: 'unknown-verb', message: `There is no command "nope" to explain. Commands: request, revoke, status, cluster, list, creds, audit, legacy, grants, migrate, refederate, withdraw, help, policy.\nUsage: ${USAGE.help}` });
     expect(error('')).toEqual({ code: 'empty-command', message: `No command given.\n${COMMANDS}` });
     expect(parseCommand(undefined as unknown as string)).toEqual({ ok: false, error: { code: 'empty-command', message: `No command given.\n${COMMANDS}` } });
   });
@@ -269,7 +269,7 @@ describe('help', () => {
     expect(text.split('\n')[0]).toBe('wid-bot gives Kubernetes ServiceAccounts Azure access through Entra Workload ID.');
     expect(text).toContain(`• ${USAGE.revoke}\n   remove what wid-bot granted to a ServiceAccount\n• ${USAGE.status}\n   show one request, or your open requests`);
     expect(text.split('\n')).toHaveLength(1 + 2 * VERBS.length);
-    expect(VERBS).toEqual(['request', 'revoke', 'status', 'cluster', 'list', 'creds', 'audit', 'legacy', 'grants', 'migrate', 'refederate', 'withdraw', 'help']);
+    expect(VERBS).toEqual(['request', 'revoke', 'status', 'cluster', 'list', 'creds', 'audit', 'legacy', 'grants', 'migrate', 'refederate', 'withdraw', 'help', 'policy']);
     expect(usage()).toBe(VERBS.map((v) => usage(v)).join('\n'));
     expect(usage('list')).toBe(USAGE.list);
     expect(usage('creds')).toBe('/wid creds [--cluster <name>] [--share]');
@@ -281,6 +281,16 @@ describe('help', () => {
     expect(helpText('list')).toBe(`${USAGE.list}\nList the identities wid-bot manages.`);
     expect(helpText('help')).toBe(`${USAGE.help}\nShow this help.`);
     expect(helpText('revoke')).toBe(`${USAGE.revoke}\nRemove what wid-bot granted to a ServiceAccount.`);
+  });
+});
+
+describe('policy check', () => {
+  it('reads `policy check` in any case; any other action or extra word is refused with the usage', () => {
+    expect(value('policy check')).toEqual({ verb: 'policy', action: 'check' });
+    expect(value('POLICY Check')).toEqual({ verb: 'policy', action: 'check' });
+    expect(error('policy')).toMatchObject({ code: 'missing-argument', message: expect.stringContaining('policy knows one action: check.') });
+    expect(error('policy reload')).toMatchObject({ code: 'missing-argument', message: expect.stringContaining('not "reload"') });
+    expect(error('policy check now')).toMatchObject({ code: 'unexpected-argument' });
   });
 });
 

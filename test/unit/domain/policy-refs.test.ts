@@ -1,0 +1,48 @@
+import fc from 'fast-check';
+import { parsePolicy } from '../../../src/config/policy';
+import { concreteScope, policyReferences } from '../../../src/domain/policy-refs';
+import { worldPolicyYaml, WORLD } from '../../emulators/world';
+
+const SUB = `/subscriptions/${WORLD.subscriptionId}`;
+
+describe('concreteScope: the part of a scope that names one existing thing', () => {
+  test('exact ids stay; patterns stop before their first wildcard, at a subscription, resource group or resource', () => {
+    expect(concreteScope(`${SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv`)).toBe(`${SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv`);
+    expect(concreteScope(`${SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/*`)).toBe(`${SUB}/resourceGroups/rg`);
+    expect(concreteScope(`${SUB}/resourceGroups/rg-*/providers/Microsoft.KeyVault/vaults/kv`)).toBe(SUB);
+    expect(concreteScope(`${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st/blobServices/default/containers/*`)).toBe(`${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st/blobServices/default`);
+    expect(concreteScope('/subscriptions/*')).toBe('/');
+  });
+
+  test('property: a prefix of the scope, without wildcards, of a whole number of ARM id parts', () => {
+    const seg = fc.constantFrom('subscriptions', 's1', 'resourceGroups', 'rg', 'providers', 'Microsoft.KeyVault', 'vaults', 'kv', '*', '**', 'x*');
+    fc.assert(
+      fc.property(fc.array(seg, { maxLength: 12 }), (segs) => {
+        const scope = `/${segs.join('/')}`;
+        const c = concreteScope(scope);
+        const parts = c.split('/').filter(Boolean);
+        return !c.includes('*') && scope.startsWith(c === '/' ? '/' : c) && [0, 2, 4].concat(Array.from({ length: 4 }, (_, i) => 8 + 2 * i)).includes(parts.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+test('policyReferences: every person, usergroup, scope, role and cluster of the world policy, each with its field', () => {
+  const refs = policyReferences(parsePolicy(worldPolicyYaml({ operators: [WORLD.users.admin] }), 'p'));
+  const paths = refs.map((r) => `${r.kind} ${r.path}`);
+  expect(paths).toEqual(
+    expect.arrayContaining([
+      'user approvers.users[0]',
+      'user operators.users[0]',
+      'user namespaces.finance.approvers.users[0]',
+      'user namespaces.payments.requesters.users[0]',
+      'usergroup namespaces.payments.approvers.groups[0]',
+      'scope namespaces.finance.defaultScopes["Key Vault Secrets User"]',
+      'scope roles[0].scopes[0]',
+      'role roles[0].name',
+      'cluster clusters[0]',
+    ]),
+  );
+  expect(refs.find((r) => r.path === 'roles[0].scopes[0]')).toMatchObject({ kind: 'scope', pattern: true });
+});
