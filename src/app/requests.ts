@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { WidError, type DomainRefusal } from '../domain/errors';
 import type { MigrateCommand, RequestCommand, RevokeCommand } from '../domain/grammar';
 import { breakGlassRule } from '../domain/break-glass';
+import { mayViewRequest } from '../domain/visibility';
 import { applyAction, newRequest, SYSTEM_ACTOR, type RequestAction } from '../domain/lifecycle';
 import { buildPlan } from '../domain/plan';
 import { accessOf, recheckAccess } from '../domain/recheck';
@@ -268,7 +269,11 @@ export class RequestService {
    */
   async withdraw(requestId: string, actor: Actor): Promise<ActionOutcome> {
     const t = await this.transition(requestId, async (r) => {
-      if (r.requester.id !== actor.id) return { refuse: `Only the requester can withdraw ${r.id}; approvers deny it instead.` };
+      if (r.requester.id !== actor.id) {
+        // Someone who may not see the request hears what a made-up id gets: no oracle for ids.
+        if (!mayViewRequest(this.deps.policy, r, actor.id, await this.groupsOf(actor.id))) return { refuse: `There is no request ${requestId}.` };
+        return { refuse: `Only the requester can withdraw ${r.id}; approvers deny it instead.` };
+      }
       if (r.state !== 'pending') return { refuse: `Request ${r.id} is already ${r.state}; only a request waiting for approval can be withdrawn.` };
       return { type: 'cancel', actor };
     });

@@ -73,6 +73,22 @@ describe('who may see what', () => {
     }
     expect(answers[0]).toContain('There is no request <id>');
     expect(answers[0]).toBe(answers[1]);
+
+    // /wid withdraw of someone else's request tells the outsider no more than status does
+    const withdrawn: string[] = [];
+    for (const asked of [id, made]) {
+      const since = h.world.slack.mark();
+      await h.wid(DAVE, `withdraw ${asked}`);
+      const e = await ephemeralSince(h, DAVE, since, (t) => t.includes(asked));
+      withdrawn.push(`${e.text}\n${JSON.stringify(e.blocks ?? [])}`.split(asked).join('<id>').replace(/"block_id":"[^"]*"/g, ''));
+    }
+    expect(withdrawn[0]).toContain('There is no request <id>');
+    expect(withdrawn[0]).toBe(withdrawn[1]);
+    expect((await h.store.get(id))?.state).toBe('pending');
+    // an approver may see it, so hears why they cannot withdraw it
+    const byBob = h.world.slack.mark();
+    await h.wid(BOB, `withdraw ${id}`);
+    expect((await ephemeralSince(h, BOB, byBob, (t) => t.includes(id))).text).toContain('Only the requester can withdraw');
     // nothing of the request leaked anywhere Dave can see
     for (const t of shownTo(h, DAVE, mark)) {
       expect(t).not.toContain('read the vault');
