@@ -213,6 +213,11 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     let port = 0;
     if (slack.mode === 'http') {
       const started = (await app.start(slack.port ?? 3000)) as unknown;
+      // Behind an ingress or load balancer (nginx keeps upstream connections 60 s, Azure's LB 4 min idle), the app
+      // keeps idle connections longer than the proxy, so the proxy never sends on a socket the app is closing
+      // (a reset, a 502 for a Slack delivery). Shutdown still closes idle sockets at once.
+      (started as Server).keepAliveTimeout = 65_000;
+      (started as Server).headersTimeout = 66_000;
       port = ((started as Server).address() as AddressInfo).port;
       logger.info(`wid-bot Slack app listening on port ${port}`);
     }
