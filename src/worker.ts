@@ -11,7 +11,8 @@ import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
 import { createTokenExchange } from './entra';
 import type { KubeAdapterConfig } from './kube';
 import { lazyKubeAdapter } from './kube/lazy';
-import { provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { kubeByCluster, type KubeClusterOverride } from './kube/clusters';
+import { provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
@@ -26,6 +27,8 @@ export interface WorkerConfig {
   policy: Policy;
   azure: AzureConfig;
   kube: KubeAdapterConfig;
+  /** Per policy cluster: its own kubeconfig and/or context; clusters not named here use `kube`. */
+  kubeClusters?: Record<string, KubeClusterOverride>;
   /** Entra authority host for the verification exchange (AZURE_AUTHORITY_HOST). */
   entraAuthorityHost?: string;
   verify: { enabled: boolean; timeoutMs: number; scope?: string };
@@ -58,7 +61,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   const logger = config.logger ?? SILENT;
   const store = await RedisRequestStore.connect(config.redisUrl, config.prefix ? { prefix: config.prefix } : {});
   const azure = createAzureAdapters(config.azure);
-  const kube = lazyKubeAdapter(config.kube);
+  // One adapter per cluster: a request's ServiceAccount lives on the cluster its plan names.
+  const kubeFor = kubeByCluster(config.kube, config.kubeClusters ?? {}, lazyKubeAdapter);
+  const kube = kubeFor(config.policy.defaultCluster);
   const tokenExchange = createTokenExchange(config.entraAuthorityHost ? { authorityHost: config.entraAuthorityHost } : {});
   const deps: EngineDeps = {
     identities: azure.identities,
@@ -115,7 +120,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
 
   async function markFailed(request: WidRequest, error: WidError, retryable: boolean): Promise<void> {
     // The resources this run recorded are on the stored copy.
-    const inventory = await readInventory((await store.get(request.id)) ?? request, deps);
+    const inventory = await readInventory((await store.get(request.id)) ?? request, { ...deps, kube: kubeFor(request.plan.cluster.name) });
     const step = error instanceof StepError ? error.step : undefined;
     const reason = `${error.message}\nWhat exists now:\n${inventory.text}`;
     const failed = await transition(request.id, { type: 'fail', reason, retryable, resources: {}, ...(step ? { step } : {}) });
@@ -165,7 +170,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       }
     }
 
-    const run = request.kind === 'revoke' ? provisionRevoke : request.kind === 'migrate' ? provisionMigration : provisionGrant;
+    const run = request.kind === 'revoke' ? provisionRevoke : request.kind === 'migrate' ? provisionMigration : request.kind === 'federate' ? provisionFederation : provisionGrant;
     try {
       // Progress goes to the sink and onto the job, so watchProvisionEvents sees it in every process.
       const progress: ProgressSink = {
@@ -176,11 +181,11 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
         finished: async () => {},
       };
       const signal = helpers.signal ? AbortSignal.any([helpers.signal, lockSignal]) : lockSignal;
-      const resources = await run(request, { ...deps, progress, signal });
+      const resources = await run(request, { ...deps, kube: kubeFor(request.plan.cluster.name), progress, signal });
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');
-        if (succeeded.kind === 'revoke' && !succeeded.plan.migration) await grants.service.endByRevokeRequest(succeeded).catch((e: unknown) => logger.warn({ requestId, err: e instanceof Error ? e.message : String(e) }, 'could not record the end of the revoked grants'));
+        if (succeeded.kind === 'revoke' && !succeeded.plan.migration && !succeeded.plan.federation) await grants.service.endByRevokeRequest(succeeded).catch((e: unknown) => logger.warn({ requestId, err: e instanceof Error ? e.message : String(e) }, 'could not record the end of the revoked grants'));
         await finish(succeeded);
       }
     } catch (e) {
@@ -225,6 +230,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       ...(config.refederate?.concurrency ? { concurrency: config.refederate.concurrency } : {}),
     },
     ...(config.refederate?.notifier ? { notifier: config.refederate.notifier } : {}),
+    kubeFor,
     logger,
   });
   await refederate.worker.waitUntilReady();

@@ -275,6 +275,8 @@ export interface RefederateWorkerConfig {
   notifier?: Pick<RefederateNotifier, 'update'>;
   logger?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
   concurrency?: number;
+  /** The Kubernetes API of the batch's cluster (verification asks its ServiceAccount tokens there); deps.kube otherwise. */
+  kubeFor?: (clusterName: string) => RefederateDeps['kube'];
 }
 
 /** Applies an action by compare-and-set; undefined when the batch is gone or moved on. */
@@ -288,7 +290,8 @@ export async function processRefederateJob(config: Omit<RefederateWorkerConfig, 
   const { store } = config;
   let batch = await store.get(data.batchId);
   if (!batch) return undefined;
-  const deps = signal ? { ...config.deps, signal } : config.deps;
+  const base = config.kubeFor ? { ...config.deps, kube: config.kubeFor(batch.cluster) } : config.deps;
+  const deps = signal ? { ...base, signal } : base;
   if (data.kind === 'run') {
     if (batch.state === 'approved') batch = await workerTransition(store, batch.id, { type: 'start' });
     if (!batch || batch.state !== 'running') return batch;

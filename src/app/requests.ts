@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { WidError, type DomainRefusal } from '../domain/errors';
-import type { MigrateCommand, RequestCommand, RevokeCommand } from '../domain/grammar';
+import type { FederateCommand, MigrateCommand, RequestCommand, RevokeCommand } from '../domain/grammar';
 import { breakGlassRule } from '../domain/break-glass';
 import { applyAction, newRequest, SYSTEM_ACTOR, type RequestAction } from '../domain/lifecycle';
 import { buildPlan } from '../domain/plan';
@@ -15,6 +15,7 @@ import { OPEN_STATES, type Actor, type ClusterFacts, type Plan, type Policy, typ
 import type { WidQueues } from '../queue';
 import { openRequestKey, type RedisRequestStore } from '../store';
 import type { Migrations } from './migrate';
+import type { Federations } from './federate';
 import type { Decision, GroupDirectory, RequestNotifier, ServiceLogger } from './notifier';
 
 function errorText(e: unknown): string {
@@ -46,6 +47,8 @@ export interface RequestServiceDeps {
   now?: () => Date;
   /** `/wid migrate`: reads aad-pod-identity objects and the adopted identity (src/app/migrate.ts). */
   migrations?: Migrations;
+  /** `/wid federate`: reads the other cluster and the identity's credentials (src/app/federate.ts). */
+  federations?: Federations;
 }
 
 export type SubmitOutcome =
@@ -91,7 +94,7 @@ export class RequestService {
   }
 
   /** `/wid request …`, `/wid revoke …` and `/wid migrate …`: a pending request with its approval message, or why not. */
-  async submit(user: Actor, command: RequestCommand | RevokeCommand | MigrateCommand): Promise<SubmitOutcome> {
+  async submit(user: Actor, command: RequestCommand | RevokeCommand | MigrateCommand | FederateCommand): Promise<SubmitOutcome> {
     const { policy, store } = this.deps;
     try {
       const groups = await this.groupsOf(user.id);
@@ -102,6 +105,11 @@ export class RequestService {
         if (!decision.ok) return { kind: 'refused', refusal: decision.error };
         const facts = await this.deps.clusterFacts(decision.value.cluster);
         const built = buildPlan({ policy, decision: decision.value, clusterFacts: facts, requestId: id, requester: user, kind: 'grant' });
+        if (!built.ok) return { kind: 'refused', refusal: built.error };
+        plan = built.value;
+      } else if (command.verb === 'federate') {
+        if (!this.deps.federations) return { kind: 'error', message: 'Federation (/wid federate) is not configured on this wid-bot.' };
+        const built = await this.deps.federations.plan(user, groups, command, id, (c, ns, sa) => this.findActiveGrant(c, ns, sa));
         if (!built.ok) return { kind: 'refused', refusal: built.error };
         plan = built.value;
       } else if (command.verb === 'migrate') {
@@ -190,7 +198,7 @@ export class RequestService {
     for (const id of succeeded) {
       const r = await this.deps.store.get(id);
       if (!r || r.state !== 'succeeded' || r.clusterName !== clusterName || r.namespace !== namespace || r.serviceAccount !== serviceAccount) continue;
-      if ((r.kind === 'grant' || r.kind === 'migrate') && (!grant || r.updatedAt > grant.updatedAt)) grant = r;
+      if ((r.kind === 'grant' || r.kind === 'migrate' || r.kind === 'federate') && (!grant || r.updatedAt > grant.updatedAt)) grant = r;
       if (r.kind === 'revoke' && (!revoke || r.updatedAt > revoke.updatedAt)) revoke = r;
     }
     if (grant && revoke && revoke.updatedAt > grant.updatedAt) return undefined;
