@@ -12,7 +12,7 @@ import { createTokenExchange } from './entra';
 import type { KubeAdapterConfig } from './kube';
 import { lazyKubeAdapter } from './kube/lazy';
 import { kubeByCluster, type KubeClusterOverride } from './kube/clusters';
-import { provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { provisionAlsoClusters, provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
@@ -182,6 +182,8 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       };
       const signal = helpers.signal ? AbortSignal.any([helpers.signal, lockSignal]) : lockSignal;
       const resources = await run(request, { ...deps, kube: kubeFor(request.plan.cluster.name), progress, signal });
+      // --cluster a,b: the other clusters trust the same identity, each on its own API
+      if (request.kind === 'grant' && request.plan.alsoClusters?.length) resources.clusters = await provisionAlsoClusters({ ...request, resources: { ...request.resources, ...resources } }, { ...deps, signal }, kubeFor);
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');

@@ -3,14 +3,16 @@
  * finds the request whose identity serves the ServiceAccount on another cluster, reads the other cluster and
  * the identity's credentials, and hands them to the pure planner (src/domain/federate.ts).
  */
-import { refuse, type Result } from '../domain/errors';
+import { ok, refuse, type Result } from '../domain/errors';
 import { buildFederationPlan } from '../domain/federate';
+import { buildPlan } from '../domain/plan';
+import type { RequestDecision } from '../domain/policy';
 import type { FederateCommand } from '../domain/grammar';
 import { validateNamespace, validateServiceAccountName } from '../domain/names';
 import { describePrincipals, findCluster, findNamespace, principalsInclude } from '../domain/policy';
 import type { IdentityPort } from '../domain/ports';
 import { listOf } from '../domain/text';
-import type { Actor, ClusterFacts, Plan, Policy, PolicyCluster, WidRequest } from '../domain/types';
+import type { Actor, ClusterFacts, Plan, PlannedExtraCluster, Policy, PolicyCluster, WidRequest } from '../domain/types';
 
 export interface FederationDeps {
   policy: Policy;
@@ -82,4 +84,33 @@ export class Federations {
     );
     return Object.fromEntries(entries);
   }
+}
+
+/**
+ * `/wid request … --cluster a,b`: the clusters after the first, each checked as the first is (known to the policy,
+ * OIDC issuer and workload identity on, with the `az aks update` fix otherwise) and planned with its own
+ * credential. One identity and one role assignment serve them all.
+ */
+export async function planAlsoClusters(
+  policy: Policy,
+  decision: RequestDecision,
+  names: readonly string[],
+  clusterFacts: (cluster: PolicyCluster) => Promise<ClusterFacts>,
+  requestId: string,
+  requester: Actor,
+): Promise<Result<PlannedExtraCluster[]>> {
+  const clusters: PolicyCluster[] = [];
+  for (const name of names) {
+    const c = findCluster(policy, name);
+    if (!c.ok) return c;
+    clusters.push(c.value);
+  }
+  const facts = await Promise.all(clusters.map((c) => clusterFacts(c)));
+  const out: PlannedExtraCluster[] = [];
+  for (const [i, cluster] of clusters.entries()) {
+    const built = buildPlan({ policy, decision: { ...decision, cluster }, clusterFacts: facts[i] as ClusterFacts, requestId, requester, kind: 'grant' });
+    if (!built.ok) return built;
+    out.push({ cluster: built.value.cluster, federatedCredential: built.value.federatedCredential });
+  }
+  return ok(out);
 }

@@ -15,7 +15,8 @@ import { OPEN_STATES, type Actor, type ClusterFacts, type Plan, type Policy, typ
 import type { WidQueues } from '../queue';
 import { openRequestKey, type RedisRequestStore } from '../store';
 import type { Migrations } from './migrate';
-import type { Federations } from './federate';
+import { planAlsoClusters, type Federations } from './federate';
+import { servingOn } from '../domain/federate';
 import type { Decision, GroupDirectory, RequestNotifier, ServiceLogger } from './notifier';
 
 function errorText(e: unknown): string {
@@ -107,6 +108,12 @@ export class RequestService {
         const built = buildPlan({ policy, decision: decision.value, clusterFacts: facts, requestId: id, requester: user, kind: 'grant' });
         if (!built.ok) return { kind: 'refused', refusal: built.error };
         plan = built.value;
+        if (command.clusters && command.clusters.length > 1) {
+          // --cluster a,b: one identity and role assignment, one credential and ServiceAccount per cluster
+          const also = await planAlsoClusters(policy, decision.value, command.clusters.slice(1), this.deps.clusterFacts, id, user);
+          if (!also.ok) return { kind: 'refused', refusal: also.error };
+          plan = { ...plan, alsoClusters: also.value };
+        }
       } else if (command.verb === 'federate') {
         if (!this.deps.federations) return { kind: 'error', message: 'Federation (/wid federate) is not configured on this wid-bot.' };
         const built = await this.deps.federations.plan(user, groups, command, id, (c, ns, sa) => this.findActiveGrant(c, ns, sa));
@@ -196,7 +203,9 @@ export class RequestService {
     let grant: WidRequest | undefined;
     let revoke: WidRequest | undefined;
     for (const id of succeeded) {
-      const r = await this.deps.store.get(id);
+      const stored = await this.deps.store.get(id);
+      // a multi-cluster grant serves each of its clusters (servingOn gives the part for this one)
+      const r = stored ? servingOn(stored, clusterName) : undefined;
       if (!r || r.state !== 'succeeded' || r.clusterName !== clusterName || r.namespace !== namespace || r.serviceAccount !== serviceAccount) continue;
       if ((r.kind === 'grant' || r.kind === 'migrate' || r.kind === 'federate') && (!grant || r.updatedAt > grant.updatedAt)) grant = r;
       if (r.kind === 'revoke' && (!revoke || r.updatedAt > revoke.updatedAt)) revoke = r;

@@ -11,7 +11,7 @@ import { findRole } from './policy';
 import { listOf } from './text';
 import {
   ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY, WORKLOAD_IDENTITY_AUDIENCE,
-  type ClusterFacts, type Plan, type Policy, type PolicyCluster,
+  type ClusterFacts, type Plan, type PlannedExtraCluster, type Policy, type PolicyCluster, type WidRequest,
 } from './types';
 
 /** A credential as the plan needs it (the identity port's FederatedCredential fits). */
@@ -111,4 +111,40 @@ export function buildFederationPlan(input: FederationPlanInput): Result<Plan> {
       credentialCount: credentials.length,
     },
   });
+}
+
+/**
+ * The federate plan of one extra cluster of a multi-cluster grant (`/wid request … --cluster a,b`): the grant's
+ * identity, role and ServiceAccount, that cluster's credential. The worker runs it after the grant; a revoke
+ * on that cluster starts from it.
+ */
+export function extraClusterPlan(source: { id: string; plan: Plan }, extra: PlannedExtraCluster): Plan {
+  const { alsoClusters: _also, migration: _migration, ...base } = source.plan;
+  const all = [source.plan.cluster.name, ...(source.plan.alsoClusters ?? []).map((c) => c.cluster.name)];
+  return {
+    ...base,
+    kind: 'federate',
+    cluster: { ...extra.cluster },
+    federatedCredential: { ...extra.federatedCredential, audiences: [...extra.federatedCredential.audiences] },
+    federation: { sourceCluster: source.plan.cluster.name, sourceRequestId: source.id, trustedClusters: all.filter((n) => n !== extra.cluster.name), credentialCount: all.length - 1 },
+  };
+}
+
+/**
+ * The request as it serves `clusterName`: itself on its own cluster; for a multi-cluster grant's other cluster, the
+ * federate request that cluster amounts to (same id and history); undefined when it does not serve that cluster.
+ */
+export function servingOn(r: WidRequest, clusterName: string): WidRequest | undefined {
+  if (r.clusterName === clusterName) return r;
+  const extra = r.kind === 'grant' ? r.plan.alsoClusters?.find((c) => c.cluster.name === clusterName) : undefined;
+  if (!extra) return undefined;
+  const plan = extraClusterPlan(r, extra);
+  const res = r.resources.clusters?.[clusterName];
+  return {
+    ...r,
+    kind: 'federate',
+    clusterName,
+    plan,
+    resources: { ...r.resources, ...(res?.federatedCredentialId ? { federatedCredentialId: res.federatedCredentialId } : {}), ...(res?.serviceAccount ? { serviceAccount: res.serviceAccount } : {}) },
+  };
 }

@@ -178,6 +178,14 @@ export interface Plan {
   migration?: MigrationPlan;
   /** Set on federate plans (and on their revokes): the cluster whose grant made the identity, and what the identity trusts. */
   federation?: FederationInfo;
+  /** `/wid request … --cluster a,b`: the clusters after the first, each with its own credential and ServiceAccount (one identity, one role assignment). */
+  alsoClusters?: PlannedExtraCluster[];
+}
+
+/** One more cluster of a multi-cluster grant: the identity trusts its issuer, and its ServiceAccount is annotated. */
+export interface PlannedExtraCluster {
+  cluster: { name: string; subscriptionId: string; resourceGroup: string; aksName: string };
+  federatedCredential: PlannedFederatedCredential;
 }
 
 /** Where a federated cluster's identity comes from. */
@@ -242,6 +250,8 @@ export interface ProvisionedResources {
   identityCreatedByWid?: boolean;
   /** Migrate: the running pods the AzureIdentityBinding's selector covered when the ServiceAccount was bound. */
   migratedPods?: string[];
+  /** A multi-cluster grant's other clusters, by name: their credential, ServiceAccount and verification. */
+  clusters?: Record<string, { federatedCredentialId?: string; serviceAccount?: string; verified?: boolean }>;
 }
 
 export interface WidRequest {

@@ -8,13 +8,15 @@
  * Redis lock every credential write under the identity takes) and at most 20 credentials. The engine's kube
  * is this cluster's API, so the ServiceAccount and the verification token come from this cluster.
  */
-import { TerminalError } from '../domain/errors';
+import { TerminalError, WidError } from '../domain/errors';
+import { extraClusterPlan } from '../domain/federate';
+import type { KubePort } from '../domain/ports';
 import type { ProvisionedResources, WidRequest } from '../domain/types';
 import { identityRefOf, type EngineDeps, type Preflight } from './context';
 import { federatedCredentialStep } from './federated-credential';
 import { runPhase, startRun } from './runner';
 import { serviceAccountStep } from './service-account';
-import { done, type Step } from './step';
+import { done, StepError, type Step } from './step';
 import { prefetchVerifyToken, verifyStep } from './verify';
 
 /** The identity serving the source cluster: recorded, never written. */
@@ -73,4 +75,34 @@ export async function provisionFederation(request: WidRequest, deps: EngineDeps)
   if (preflight.serviceAccount) prefetchVerifyToken(run);
   for (const phase of FEDERATE_PHASES) await runPhase(run, phase);
   return run.resources;
+}
+
+/**
+ * A multi-cluster grant (`/wid request … --cluster a,b`), after its first cluster: each other cluster as a
+ * federation of the identity the grant just made, on that cluster's API, verified with that cluster's token.
+ * Recorded on the grant as `resources.clusters`; a failure names the cluster and is retried like any step.
+ */
+export async function provisionAlsoClusters(request: WidRequest, deps: EngineDeps, kubeFor: (clusterName: string) => KubePort): Promise<NonNullable<ProvisionedResources['clusters']>> {
+  const clusters: NonNullable<ProvisionedResources['clusters']> = { ...request.resources.clusters };
+  const { progress: _progress, onStep: _onStep, ...quiet } = deps;
+  const discard = { recordStep: async () => {}, recordResources: async () => {} };
+  for (const extra of request.plan.alsoClusters ?? []) {
+    const name = extra.cluster.name;
+    const part: WidRequest = { ...request, kind: 'federate', clusterName: name, plan: extraClusterPlan(request, extra), steps: [], resources: {} };
+    let res: ProvisionedResources;
+    try {
+      res = await provisionFederation(part, { ...quiet, kube: kubeFor(name), recorder: discard });
+    } catch (e) {
+      if (!(e instanceof WidError)) throw e;
+      const step = e instanceof StepError ? e.step : 'federatedCredential';
+      throw new StepError(step, e instanceof StepError ? e.original : e, `On cluster ${name}: ${e.message}`);
+    }
+    clusters[name] = {
+      ...(res.federatedCredentialId ? { federatedCredentialId: res.federatedCredentialId } : {}),
+      ...(res.serviceAccount ? { serviceAccount: res.serviceAccount } : {}),
+      ...(res.verified !== undefined ? { verified: res.verified } : {}),
+    };
+    await deps.recorder.recordResources(request.id, { clusters: { ...clusters } });
+  }
+  return clusters;
 }

@@ -132,7 +132,44 @@ describe('one identity on two clusters: /wid federate and per-cluster revoke', (
     expect(h.world.kubes.green?.getServiceAccount('finance', 'checkout')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBe(identity?.clientId);
   }, 180_000);
 
+  test('request --cluster blue,green: one identity, one role assignment, a credential and a ServiceAccount on each; revoke per cluster', async () => {
+    const id = await requestAndApprove('request finance multi Key Vault Secrets User --cluster blue,green --reason both halves');
+    const r = await h.store.get(id);
+    expect(r?.plan.alsoClusters?.map((c) => c.cluster.name)).toEqual(['green']);
+    expect(JSON.stringify(h.approvalMessage(id).blocks)).toContain(h.world.kubes.green?.issuerUrl as string);
+    const identities = h.world.arm.state.identities().filter((i) => i.tags['wid-serviceaccount'] === 'multi');
+    expect(identities).toHaveLength(1);
+    const identity = identities[0];
+    expect(h.world.arm.state.roleAssignments().filter((a) => a.principalId === identity?.principalId)).toHaveLength(1);
+    const creds = h.world.arm.state.federatedCredentials().filter((f) => f.identityId === identity?.id);
+    expect(creds.map((f) => f.issuer).sort()).toEqual([h.world.kube.issuerUrl, h.world.kubes.green?.issuerUrl].sort());
+    for (const k of [h.world.kube, h.world.kubes.green]) expect(k?.getServiceAccount('finance', 'multi')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBe(identity?.clientId);
+    expect(r?.resources.verified).toBe(true);
+    expect(r?.resources.clusters?.green?.verified).toBe(true);
+
+    // /wid list names both clusters for the one identity
+    const mark = h.world.slack.mark();
+    await h.wid(ALICE, 'list finance --cluster green');
+    const listed = await h.world.slack.waitFor((e) => e.kind === 'post' && e.channel === WORLD.requestsChannel && JSON.stringify(e.blocks ?? e.text).includes('multi'), 15_000, { since: mark });
+    expect(JSON.stringify(listed.blocks ?? listed.text)).toContain(identity?.name as string);
+
+    // revoke on green: the green part goes, blue keeps the identity and its role
+    const revokeId = await requestAndApprove('revoke finance multi --cluster green');
+    expect((await h.store.get(revokeId))?.plan.federation?.sourceRequestId).toBe(id);
+    expect(h.world.kubes.green?.getServiceAccount('finance', 'multi')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBeUndefined();
+    expect(h.world.arm.state.federatedCredentials().filter((f) => f.identityId === identity?.id).map((f) => f.issuer)).toEqual([h.world.kube.issuerUrl]);
+    expect(h.world.arm.state.roleAssignments().filter((a) => a.principalId === identity?.principalId)).toHaveLength(1);
+    expect(h.world.kube.getServiceAccount('finance', 'multi')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBe(identity?.clientId);
+    // a second revoke on green finds nothing; blue's revoke then removes everything wid-bot made
+    expect(await refusal('revoke finance multi --cluster green', /nothing to revoke/)).toContain('green');
+    await requestAndApprove('revoke finance multi --cluster blue');
+    expect(h.world.arm.state.identities().find((i) => i.id === identity?.id)).toBeUndefined();
+    expect(h.world.arm.state.roleAssignments().filter((a) => a.principalId === identity?.principalId)).toHaveLength(0);
+  }, 180_000);
+
   test('bad input and edge cases are refused with what to do', async () => {
+    expect(await refusal('request finance x Key Vault Secrets User --cluster blue,red', /"red" \(aks-red\) has no OIDC issuer/)).toContain('az aks update --resource-group rg-aks --name aks-red');
+    expect(await refusal('request finance x Key Vault Secrets User --cluster blue,purple', /no cluster "purple"/)).toContain('Known clusters');
     expect(await refusal('federate finance checkout --cluster green,green', /names the cluster "green" twice/)).toContain('Usage: /wid federate');
     expect(await refusal('request finance checkout Key Vault Secrets User --cluster blue,blue', /names the cluster "blue" twice/)).toContain('--cluster blue,green');
     expect(await refusal('federate finance checkout --cluster purple', /no cluster "purple"/)).toContain('Known clusters: blue, green and red');

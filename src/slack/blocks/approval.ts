@@ -70,6 +70,9 @@ export function planFields(r: WidRequest): Array<{ type: 'mrkdwn'; text: string 
     fields[2] = field('Role', `${r.kind === 'revoke' ? 'kept: ' : 'already holds '}${esc(clip(p.roleAssignment.roleName, 200))} (no new role assignment)`);
     fields.push(field('Trusts now', `${trusted} · ${p.federation.credentialCount} of 20 credentials${r.kind === 'revoke' ? '' : ` → ${p.federation.credentialCount + 1}`}`));
   }
+  if (p.alsoClusters?.length) {
+    fields.push(field('Also on', p.alsoClusters.map((c) => `${esc(c.cluster.name)}: ${code(clip(c.federatedCredential.issuer, 300))}`).join('\n')));
+  }
   if (r.durationSeconds !== undefined) fields.push(field('Duration', duration(r.durationSeconds)));
   return fields;
 }
@@ -95,6 +98,10 @@ export function resourcesText(r: WidRequest): string {
   if (res.federatedCredentialId) lines.push(`• Federated credential: ${code(clip(res.federatedCredentialId, 600))}`);
   if (res.serviceAccount) lines.push(`• ServiceAccount: ${code(clip(res.serviceAccount, 400))}`);
   if (res.verified !== undefined) lines.push(`• Token exchange: ${res.verified ? 'verified' : 'not verified'}`);
+  for (const [name, c] of Object.entries(res.clusters ?? {})) {
+    const parts = [c.federatedCredentialId ? `credential ${code(clip(c.federatedCredentialId, 400))}` : '', c.serviceAccount ? `ServiceAccount ${code(clip(c.serviceAccount, 200))}` : '', c.verified !== undefined ? (c.verified ? 'verified' : 'not verified') : ''].filter(Boolean);
+    lines.push(`• On ${esc(name)}: ${parts.join(', ')}`);
+  }
   return lines.join('\n');
 }
 
