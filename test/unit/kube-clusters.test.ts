@@ -4,6 +4,7 @@
  */
 import { clusterOverrides, kubeByCluster, kubeConfigForCluster, parseClusterMap } from '../../src/kube/clusters';
 import type { KubeAdapterConfig } from '../../src/kube';
+import { lazyKubeAdapter } from '../../src/kube/lazy';
 import type { KubePort } from '../../src/domain/ports';
 
 describe('parseClusterMap', () => {
@@ -47,5 +48,13 @@ describe('kube per cluster', () => {
     expect(forCluster('green')).toBe(g1);
     expect(forCluster('red')).toBe(b1);
     expect(made).toEqual([{ kubeconfigPath: '/g', pageSize: 100 }, base]);
+  });
+});
+
+describe('a cluster context checked at start', () => {
+  const yaml = 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: aks-blue, context: {cluster: c, user: u}}]\ncurrent-context: aks-blue\n';
+  it('a context the kubeconfig has is taken; one it lacks is refused, naming those it has', () => {
+    expect(() => lazyKubeAdapter({ kubeconfigYaml: yaml, context: 'aks-blue' })).not.toThrow();
+    expect(() => lazyKubeAdapter({ kubeconfigYaml: yaml, context: 'aks-green' })).toThrow(expect.objectContaining({ code: 'KubeConfigInvalid', message: "Kubernetes: could not use the given kubeconfig: it has no context 'aks-green' (contexts: aks-blue)" }));
   });
 });
