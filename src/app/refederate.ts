@@ -37,7 +37,7 @@ export interface RefederateNotifier {
 
 // ───────────────────────────── queue ─────────────────────────────
 
-export type RefederateJobKind = 'run' | 'remove';
+export type RefederateJobKind = 'run' | 'remove' | 'expire';
 export interface RefederateJobData {
   batchId: string;
   kind: RefederateJobKind;
@@ -58,6 +58,16 @@ export class RefederateQueue {
       await this.queue.add(kind, { batchId: batch.id, kind }, { ...this.opts, jobId: `${kind}-${batch.id}-${batch.version}` });
     } catch (e) {
       throw new RetryableError(`Could not queue refederate ${batch.id}: ${e instanceof Error ? e.message : String(e)}.`, 'QueueUnavailable');
+    }
+  }
+
+  /** A pending batch ends at its expiresAt: the worker marks it expired and its message loses its buttons. */
+  async scheduleExpiry(batch: RefederationBatch, now: Date): Promise<void> {
+    const delay = Math.max(0, Date.parse(batch.expiresAt) - now.getTime());
+    try {
+      await this.queue.add('expire', { batchId: batch.id, kind: 'expire' }, { ...this.opts, delay, jobId: `expire-${batch.id}` });
+    } catch (e) {
+      throw new RetryableError(`Could not schedule the expiry of refederate ${batch.id}: ${e instanceof Error ? e.message : String(e)}.`, 'QueueUnavailable');
     }
   }
 
@@ -185,6 +195,8 @@ export class RefederateService {
     try {
       const slack = await this.deps.notifier.post(batch, channel);
       await this.transitionTo(batch.id, (b) => ok({ ...b, slack }));
+      // best effort: an unscheduled expiry only means approving it later is refused as expired
+      await this.deps.queue.scheduleExpiry(batch, now).catch(() => undefined);
       return { kind: 'created', batch: { ...batch, slack } };
     } catch (e) {
       // nobody could approve a batch without its message: give the cluster back
@@ -292,7 +304,11 @@ export async function processRefederateJob(config: Omit<RefederateWorkerConfig, 
   if (!batch) return undefined;
   const base = config.kubeFor ? { ...config.deps, kube: config.kubeFor(batch.cluster) } : config.deps;
   const deps = signal ? { ...base, signal } : base;
-  if (data.kind === 'run') {
+  if (data.kind === 'expire') {
+    // Still waiting for approval at its expiresAt: it expires, gives its cluster back, and its message says so.
+    if (batch.state !== 'pending') return batch;
+    batch = await workerTransition(store, batch.id, { type: 'expire' });
+  } else if (data.kind === 'run') {
     if (batch.state === 'approved') batch = await workerTransition(store, batch.id, { type: 'start' });
     if (!batch || batch.state !== 'running') return batch;
     await config.notifier?.update(batch);
