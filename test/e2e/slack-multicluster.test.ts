@@ -24,8 +24,12 @@ describe('one identity on two clusters: /wid federate and per-cluster revoke', (
     await h?.close();
   });
 
+  let lastCommandAt = 0;
   /** Sends the command as Alice and returns the first answer she gets to it (not an earlier one). */
   async function answerTo(text: string, timeoutMs = 10_000): Promise<string> {
+    // Slack takes about one message per second per channel, and every request posts in the approvals channel.
+    await new Promise((r) => setTimeout(r, Math.max(0, lastCommandAt + 1100 - Date.now())));
+    lastCommandAt = Date.now();
     const before = h.world.slack.ephemerals(ALICE).length;
     await h.wid(ALICE, text);
     const until = Date.now() + timeoutMs;
@@ -137,6 +141,10 @@ describe('one identity on two clusters: /wid federate and per-cluster revoke', (
     const r = await h.store.get(id);
     expect(r?.plan.alsoClusters?.map((c) => c.cluster.name)).toEqual(['green']);
     expect(JSON.stringify(h.approvalMessage(id).blocks)).toContain(h.world.kubes.green?.issuerUrl as string);
+    expect(validateBlocks(h.approvalMessage(id).blocks, 'message')).toEqual([]);
+    // the finished message lists green's credential and ServiceAccount beside blue's resources
+    const approvalTs = h.approvalMessage(id).ts;
+    await h.world.slack.waitFor((e) => e.kind === 'update' && e.ts === approvalTs && JSON.stringify(e.blocks).includes('On green'), 10_000, { since: 0 });
     const identities = h.world.arm.state.identities().filter((i) => i.tags['wid-serviceaccount'] === 'multi');
     expect(identities).toHaveLength(1);
     const identity = identities[0];
