@@ -21,7 +21,7 @@ describe('wid serve with blue and green', () => {
     await world?.close();
   });
 
-  it('a request for green is provisioned on green’s API and verified; /wid list --cluster green reads green', async () => {
+  it('a request for green is provisioned and verified on green’s API; /wid federate adds blue; /wid list --cluster green reads green', async () => {
     expect(world.env.WID_KUBECONFIGS).toBe(`green=${world.files.kubeconfigs.green}`);
     const slack = new SlackSigningClient({ botUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret: WORLD.signingSecret, emulator: world.slack });
     const mark = world.slack.mark();
@@ -35,6 +35,17 @@ describe('wid serve with blue and green', () => {
     expect(world.kube.getServiceAccount('finance', 'on-green')).toBeUndefined();
     const thread = world.slack.replies(WORLD.approvalsChannel, post.ts ?? '').map((m) => JSON.stringify(m.blocks)).join('\n');
     expect(thread).toContain('Verified');
+
+    // /wid federate through the same composition: the green identity also trusts blue, on blue's API
+    await new Promise((r) => setTimeout(r, 1100)); // Slack's one message per second in the approvals channel
+    const fedMark = world.slack.mark();
+    await slack.slashCommand({ text: 'federate finance on-green --cluster blue', userId: WORLD.users.requester });
+    const fedPost = await world.slack.waitFor((e) => e.kind === 'post' && e.channel === WORLD.approvalsChannel && !e.threadTs, 10_000, { since: fedMark });
+    expect(JSON.stringify(fedPost.blocks)).toContain('Federate another cluster');
+    await slack.blockAction({ userId: WORLD.users.approver, actionId: 'wid_approve', message: { channel: WORLD.approvalsChannel, ts: fedPost.ts ?? '' } });
+    await world.slack.waitFor((e) => e.kind === 'post' && e.threadTs === fedPost.ts && (e.text ?? '').includes('ready'), 30_000, { since: fedMark });
+    expect(world.kube.getServiceAccount('finance', 'on-green')?.metadata.annotations?.['azure.workload.identity/client-id']).toBe(clientId);
+    expect(world.arm.state.identities().find((i) => i.clientId === clientId)?.federatedCredentials.map((f) => f.issuer).sort()).toEqual([world.kube.issuerUrl, world.kubes.green?.issuerUrl].sort());
 
     const listMark = world.slack.mark();
     await slack.slashCommand({ text: 'list finance --cluster green', userId: WORLD.users.admin, channelId: WORLD.requestsChannel });
