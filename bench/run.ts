@@ -20,6 +20,8 @@ const BENCHES: { name: string; load: () => BenchModule }[] = [
   { name: 'footprint', load: () => require('./footprint.bench') as BenchModule },
   { name: 'refederate', load: () => require('./refederate.bench') as BenchModule },
   { name: 'expiry', load: () => require('./expiry.bench') as BenchModule },
+  { name: 'fairness', load: () => require('./fairness.bench') as BenchModule },
+  { name: 'scaleout', load: () => require('./scaleout.bench') as BenchModule },
 ];
 
 async function main(): Promise<void> {

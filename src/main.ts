@@ -12,7 +12,7 @@ import { onFirstCall } from './app/on-first-call';
 import type { KubeAdapterConfig } from './kube';
 import type { KubePort } from './domain/ports';
 import { kubeByCluster, type KubeForCluster } from './kube/clusters';
-import { createInspector, inspectForSlack } from './inspect';
+import { createInspector, scopedInspectForSlack } from './inspect';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
 import { SlackRefederateNotifier } from './slack/refederate';
 import { createLogger, Metrics, bullmqQueueCounts, Health, startHealthServer, redisPingCheck, slackAuthCheck, type Logger, type HealthServer } from './observability';
@@ -190,7 +190,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         kube: kubeOnDemand,
         grantFindings: () => grantFindings({ policy: config.policy.policy, identities: adapters.identities, authorization: adapters.authorization, grants: grantStore }),
       };
-      const inspect = inspectForSlack(inspectorDeps);
+      const inspect = scopedInspectForSlack(inspectorDeps, { reuseMs: (config.inspect?.reuseSeconds ?? 10) * 1000 });
       // the operators' Run audit in the Home tab: the same audit, its counts only
       const auditor = createInspector(inspectorDeps);
       web = await startWeb({
@@ -210,10 +210,11 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         ...(config.slack.approvalsChannel ? { approvalsChannelFallback: config.slack.approvalsChannel } : {}),
         logger: slackLogger(logger),
         inspect: async (verb, args, user, onProgress) => {
-          const messages = await inspect(verb, args, user.id, onProgress);
+          const answer = await inspect(verb, args, { id: user.id, scope: user.scope }, onProgress);
           // src/inspect renders Block Kit as plain data (its tests check it against Slack's limits).
-          return messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] }));
+          return { ...answer, messages: answer.messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })) };
         },
+        ...(config.inspect ? { scanConcurrency: config.inspect.concurrency } : {}),
         migrations: { identities: adapters.identities, authorization: adapters.authorization, kube: kubeOnDemand },
         audit: async (cluster) => (await auditor.audit({ cluster })).counts,
         extraRoutes: healthRoutes.routes(),

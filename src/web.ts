@@ -10,7 +10,7 @@ import type { ClusterFacts, Policy, PolicyCluster } from './domain/types';
 import { createQueues, createTimerWorker, type WidQueues, type WidWorker, type TimerJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { registerApprovalActions } from './slack/actions/approval';
-import { registerWidCommand } from './slack/commands/wid';
+import { DEFAULT_SCAN_CONCURRENCY, registerWidCommand } from './slack/commands/wid';
 import type { InspectHook } from './slack/inspect';
 import { FollowUps } from './slack/follow-ups';
 import { SlackConnection, type SlackIdentity } from './slack/connection';
@@ -84,6 +84,8 @@ export interface WebConfig {
   home?: false | Pick<HomeServiceDeps, 'coalesceMs' | 'publishPerMinute' | 'publishBurst' | 'concurrency' | 'onPublished'>;
   /** `audit` of one cluster, its counts per severity: the operators' Run audit in the Home tab. */
   audit?: (cluster: string) => Promise<Record<string, number>>;
+  /** Inspection scans run at once, in a lane of their own apart from the other commands' work (default 2). */
+  scanConcurrency?: number;
 }
 
 export interface RunningWeb {
@@ -169,6 +171,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       ...(federations ? { federations } : {}),
     });
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
+    const scans = new FollowUps(logger, config.scanConcurrency ?? DEFAULT_SCAN_CONCURRENCY);
     grantQueue = new GrantQueue(store.redis, config.prefix ?? 'wid');
     const grants = new GrantService({ grants: new RedisGrantStore(store.redis, store.keys), queue: grantQueue, policy: config.policy });
     let refederate: RefederateService | undefined;
@@ -191,7 +194,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     await home?.start();
     homeService = home;
     const deps = { service, notifier, store, logger, followUps, grants, ...(home ? { home } : {}), ...(config.inspect ? { inspect: config.inspect } : {}), ...(migrations ? { migrations } : {}), ...(refederate ? { refederate } : {}) };
-    registerWidCommand(app, deps);
+    registerWidCommand(app, { ...deps, scans });
     registerApprovalActions(app, deps);
     registerRequestView(app, deps);
     registerDenyView(app, deps);
@@ -260,6 +263,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
         slackConnection.stop();
         await app.stop().catch((e: unknown) => logger.warn(`stopping the Slack app: ${errorText(e)}`));
         await followUps.idle();
+        await scans.idle();
         await homeService?.close();
         await t?.close();
         await gq.close();

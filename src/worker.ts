@@ -3,8 +3,9 @@
  * workload identities (or removes them, for revokes) with the provisioning engine. A request moves
  * approved → provisioning → succeeded | failed by compare-and-set, so it is never processed twice.
  */
-import { createAzureAdapters, type AzureConfig } from './azure';
+import { createAzureAdapters, inReadLane, type AzureConfig } from './azure';
 import { WidError, TerminalError } from './domain/errors';
+import { laneOfPriority } from './domain/fairness';
 import { applyAction, SYSTEM_ACTOR, type RequestAction } from './domain/lifecycle';
 import type { ProgressSink } from './domain/ports';
 import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
@@ -12,7 +13,7 @@ import { createTokenExchange } from './entra';
 import type { KubeAdapterConfig } from './kube';
 import { lazyKubeAdapter } from './kube/lazy';
 import { kubeByCluster, type KubeClusterOverride } from './kube/clusters';
-import { provisionAlsoClusters, provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { grantPreflight, provisionAlsoClusters, provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
@@ -146,6 +147,12 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       logger.warn({ requestId, jobId: helpers.jobId }, 'provision job for a request that does not exist: ignored');
       return;
     }
+    // The grant's preflight only reads (Azure, Kubernetes): it starts now, beside the state change and the grant's
+    // bookkeeping below, and is used only if this job goes on to provision the same plan.
+    const preflight = request.kind === 'grant' && request.plan.kind === 'grant' && (request.state === 'approved' || request.state === 'provisioning') ? grantPreflight(request, { ...deps, kube: kubeFor(request.plan.cluster.name) }) : undefined;
+    preflight?.catch(() => {
+      // provisionGrant rethrows it when it is used
+    });
     const isRetryJob = parseProvisionJobId(helpers.jobId).retry > 0;
     if (request.state === 'approved') {
       request = await transition(requestId, { type: 'startProvisioning' });
@@ -181,9 +188,13 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
         finished: async () => {},
       };
       const signal = helpers.signal ? AbortSignal.any([helpers.signal, lockSignal]) : lockSignal;
-      const resources = await run(request, { ...deps, kube: kubeFor(request.plan.cluster.name), progress, signal });
+      const lane = laneOfPriority(helpers.priority);
+      const clusterDeps = { ...deps, kube: kubeFor(request.plan.cluster.name) };
+      const resources = await inReadLane(lane, () =>
+        preflight && request.kind === 'grant' ? provisionGrant(request, { ...clusterDeps, progress, signal, lane }, { preflight }) : run(request, { ...clusterDeps, progress, signal, lane }),
+      );
       // --cluster a,b: the other clusters trust the same identity, each on its own API
-      if (request.kind === 'grant' && request.plan.alsoClusters?.length) resources.clusters = await provisionAlsoClusters({ ...request, resources: { ...request.resources, ...resources } }, { ...deps, signal }, kubeFor);
+      if (request.kind === 'grant' && request.plan.alsoClusters?.length) resources.clusters = await provisionAlsoClusters({ ...request, resources: { ...request.resources, ...resources } }, { ...deps, signal, lane }, kubeFor);
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');

@@ -13,6 +13,7 @@ import type { Actor, Policy } from '../domain/types';
 import { removeOldCredentials, runRefederate, type RefederateDeps } from '../provision/refederate';
 import { WID_BACKOFF_TYPE } from '../queue/backoff';
 import { REFEDERATE_QUEUE } from '../queue/names';
+import { inReadLane } from '../azure/pacing';
 import { createQueueWorker, type WidWorker } from '../queue/worker';
 import { storeKeys } from '../store/keys';
 import type { RefederationStore } from '../store/refederations';
@@ -331,6 +332,7 @@ export async function processRefederateJob(config: Omit<RefederateWorkerConfig, 
 
 export function startRefederateWorker(config: RefederateWorkerConfig): WidWorker<RefederateJobData> {
   return createQueueWorker<RefederateJobData>(REFEDERATE_QUEUE, config.redisUrl, config.prefix, async (data, helpers) => {
-    await processRefederateJob(config, data, helpers.signal);
+    // a re-federation is a batch: its ARM reads wait behind any single request's
+    await inReadLane('batch', () => processRefederateJob(config, data, helpers.signal));
   }, { concurrency: config.concurrency ?? 2, onError: (e) => config.logger?.warn({ err: e.message }, 'refederate worker error') });
 }

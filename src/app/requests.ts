@@ -258,7 +258,7 @@ export class RequestService {
       // the message says "approved" before the worker can start updating it, so updates never go back in time
       await this.refreshMessage(r);
       try {
-        await this.deps.queues.enqueueProvision(r.id, r.kind);
+        await this.deps.queues.enqueueProvision(r.id, r.kind, { requester: r.requester.id });
       } catch (e) {
         this.deps.logger.error(`approved ${r.id} but could not queue it: ${errorText(e)}`);
         return { changed: true, request: r, message: `You approved ${r.id}, but wid-bot could not queue the provisioning: ${errorText(e)}.` };
@@ -313,7 +313,7 @@ export class RequestService {
     const groups = [...new Set([...(ns?.approvers.groups ?? []), ...this.deps.policy.approvers.groups])];
     await this.deps.notifier.breakGlassUsed(r, { users, groups });
     try {
-      await this.deps.queues.enqueueProvision(r.id, r.kind);
+      await this.deps.queues.enqueueProvision(r.id, r.kind, { lane: 'interactive' });
     } catch (e) {
       this.deps.logger.error(`break-glass ${r.id} could not be queued: ${errorText(e)}`);
       return { changed: true, request: r, message: `You approved ${r.id} yourself (break-glass), but wid-bot could not queue the provisioning: ${errorText(e)}.` };
@@ -351,7 +351,7 @@ export class RequestService {
     const retries = (await this.deps.store.history(r.id)).filter((e) => e.from === 'failed' && e.to === 'provisioning').length;
     await this.refreshMessage(r);
     try {
-      await this.deps.queues.enqueueProvision(r.id, r.kind, { retry: Math.max(1, retries) });
+      await this.deps.queues.enqueueProvision(r.id, r.kind, { retry: Math.max(1, retries), requester: r.requester.id });
     } catch (e) {
       this.deps.logger.error(`retry of ${r.id} could not be queued: ${errorText(e)}`);
       return { changed: true, request: r, message: `Retry of ${r.id} recorded, but wid-bot could not queue it: ${errorText(e)}.` };

@@ -34,7 +34,7 @@ import { AZURE_LIMITS, type RateBucket } from '../domain/azure-limits';
 export { credentialFromEnv, resourceManagerFromEnv, resourceManagerScope, isKnownAuthorityHost } from './credential';
 export { translateAzureError, RoleAssignmentExistsError, isAzureNotFound } from './errors';
 export type { AzureRetryOptions } from './retry';
-export { ReadPacer, type ReadPacerStats } from './pacing';
+export { ReadPacer, type ReadPacerStats, inReadLane, currentReadLane, type ReadLane } from './pacing';
 
 export interface AzureConfig {
   credential: TokenCredential;

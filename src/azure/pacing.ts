@@ -7,7 +7,10 @@
  * Before the first answer the bucket is taken as full with no refill. So the bound never overstates ARM's
  * bucket, whatever the network does to the order of the calls, and reads made by other tools with the same
  * principal show in the header. A reserve of 5 % of the bucket (at least 2 tokens) is never used.
+ * Reads wait in two lanes: a read made inside inReadLane('batch', …) (a batch job's) is sent only when no
+ * interactive read is waiting, so a single request's reads never queue behind a batch's.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from '@azure/core-rest-pipeline';
 import type { RateBucket } from '../domain/azure-limits';
 
@@ -28,12 +31,36 @@ interface Base {
   refills: boolean;
 }
 
+/** The lane a read waits in; the same two as the Redis write buckets' (src/queue/rate-limiter.ts). */
+export type ReadLane = 'interactive' | 'batch';
+
+const laneStore = new AsyncLocalStorage<ReadLane>();
+
+/** Runs fn with every ARM read it makes (however deep in the SDK) waiting in `lane`. */
+export function inReadLane<T>(lane: ReadLane, fn: () => Promise<T>): Promise<T> {
+  return laneStore.run(lane, fn);
+}
+
+/** The lane of the calling code: interactive unless inside inReadLane('batch', …). */
+export function currentReadLane(): ReadLane {
+  return laneStore.getStore() ?? 'interactive';
+}
+
+interface Waiter {
+  grant(ticket: number): void;
+  /** The pump's sleep count when it started waiting: it waited if that moved. */
+  sleeps: number;
+  since: number;
+}
+
 interface Estimate {
   base: Base;
   sent: number;
   inFlight: Set<number>;
-  /** FIFO of waiting reads. */
-  queue: Promise<void>;
+  /** Waiting reads, interactive ones served first, each lane first come first served. */
+  waiting: Record<ReadLane, Waiter[]>;
+  pumping: boolean;
+  sleeps: number;
 }
 
 export interface ReadPacerStats {
@@ -60,7 +87,7 @@ export class ReadPacer {
   private state(key: string): Estimate {
     let e = this.estimates.get(key);
     if (!e) {
-      e = { base: { remaining: this.bucket.burst, at: this.now(), seq: 0, olderInFlight: 0, refills: false }, sent: 0, inFlight: new Set(), queue: Promise.resolve() };
+      e = { base: { remaining: this.bucket.burst, at: this.now(), seq: 0, olderInFlight: 0, refills: false }, sent: 0, inFlight: new Set(), waiting: { interactive: [], batch: [] }, pumping: false, sleeps: 0 };
       this.estimates.set(key, e);
     }
     return e;
@@ -73,32 +100,42 @@ export class ReadPacer {
     return level - readReserve(this.bucket) - (e.sent - b.seq) - b.olderInFlight;
   }
 
-  /** Waits until a read of `key` may be sent; returns its ticket for settle(). */
-  acquire(key: string): Promise<number> {
+  /** Waits until a read of `key` may be sent (in `lane`, default the caller's); returns its ticket for settle(). */
+  acquire(key: string, lane: ReadLane = currentReadLane()): Promise<number> {
     const e = this.state(key);
-    const turn = e.queue.then(async (): Promise<number> => {
-      let waitedMs = 0;
-      for (;;) {
-        const free = this.available(e, this.now());
-        if (free >= 1) break;
-        // Without refill (no answer yet) wait for one to come; otherwise until the next token is due.
-        const ms = e.base.refills ? Math.max(1, Math.ceil(((1 - free) / this.bucket.perSecond) * 1000)) : 20;
-        waitedMs += ms;
-        await this.sleep(ms);
-      }
-      if (waitedMs > 0) {
-        this.counters.waited += 1;
-        this.counters.waitedMs += waitedMs;
-      }
-      e.sent += 1;
-      e.inFlight.add(e.sent);
-      return e.sent;
+    return new Promise<number>((resolve) => {
+      e.waiting[lane].push({ grant: resolve, sleeps: e.sleeps, since: this.now() });
+      if (!e.pumping) void this.pump(e);
     });
-    e.queue = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
+  }
+
+  /** Hands out tokens to the waiting reads, one at a time, interactive ones first. */
+  private async pump(e: Estimate): Promise<void> {
+    e.pumping = true;
+    try {
+      for (;;) {
+        const lane: ReadLane | undefined = e.waiting.interactive.length ? 'interactive' : e.waiting.batch.length ? 'batch' : undefined;
+        if (!lane) return;
+        const free = this.available(e, this.now());
+        if (free < 1) {
+          // Without refill (no answer yet) wait for one to come; otherwise until the next token is due.
+          const ms = e.base.refills ? Math.max(1, Math.ceil(((1 - free) / this.bucket.perSecond) * 1000)) : 20;
+          e.sleeps += 1;
+          await this.sleep(ms);
+          continue;
+        }
+        const w = e.waiting[lane].shift() as Waiter;
+        if (w.sleeps !== e.sleeps) {
+          this.counters.waited += 1;
+          this.counters.waitedMs += this.now() - w.since;
+        }
+        e.sent += 1;
+        e.inFlight.add(e.sent);
+        w.grant(e.sent);
+      }
+    } finally {
+      e.pumping = false;
+    }
   }
 
   /** The read with `ticket` was answered; `remaining` is its header's value when present. */

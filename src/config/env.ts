@@ -63,6 +63,8 @@ export interface Config {
   http: { port: number };
   worker: { concurrency: number; verify: boolean; verifyTimeoutSeconds: number; grantReconcileSeconds: number };
   log: { level: LogLevel };
+  /** `/wid cluster|list|creds|audit|legacy`: a scan this many seconds old is reused (0: never), and scans at once per web process. */
+  inspect?: { reuseSeconds: number; concurrency: number };
 }
 
 export interface ConfigProblem {
@@ -293,6 +295,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
   const reconcileRaw = value(env, 'WID_GRANT_RECONCILE_INTERVAL') ?? '2m';
   const reconcile = parseDuration(reconcileRaw);
   if (!reconcile.ok) add('WID_GRANT_RECONCILE_INTERVAL', `WID_GRANT_RECONCILE_INTERVAL must be a duration like 2m or 30s (how often the worker ends every grant whose end has passed); got "${reconcileRaw}"`);
+  const reuseRaw = value(env, 'WID_INSPECT_REUSE') ?? '10s';
+  const reuse = reuseRaw.trim() === '0' ? ({ ok: true, value: 0 } as const) : parseDuration(reuseRaw);
+  if (!reuse.ok) add('WID_INSPECT_REUSE', `WID_INSPECT_REUSE must be 0 or a duration like 10s or 1m (how old a /wid audit, list, creds, cluster or legacy scan may be and still be reused instead of scanning again); got "${reuseRaw}"`);
+  const scanConcurrency = check('WID_INSPECT_CONCURRENCY', positiveInt(16), value(env, 'WID_INSPECT_CONCURRENCY'), 'must be a whole number from 1 to 16 (inspection scans one web process runs at once, apart from the other commands)') ?? 2;
   const level = check('LOG_LEVEL', z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]), value(env, 'LOG_LEVEL')?.toLowerCase(), `must be one of ${LOG_LEVELS.join(', ')}`) ?? 'info';
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -324,6 +330,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     http: { port: httpPort },
     worker: { concurrency, verify, verifyTimeoutSeconds: timeout.ok ? timeout.value : 120, grantReconcileSeconds: reconcile.ok ? reconcile.value : 120 },
     log: { level },
+    inspect: { reuseSeconds: reuse.ok ? reuse.value : 10, concurrency: scanConcurrency },
   };
 }
 

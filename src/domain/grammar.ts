@@ -32,11 +32,15 @@ export interface StatusCommand {
 export interface ClusterCommand {
   verb: 'cluster' | 'creds' | 'audit' | 'legacy';
   cluster?: string;
+  /** `--share`: post the answer in the channel instead of to the asker alone. */
+  share?: true;
 }
 export interface ListCommand {
   verb: 'list';
   namespace?: string;
   cluster?: string;
+  /** `--share`: post the answer in the channel instead of to the asker alone. */
+  share?: true;
 }
 export interface HelpCommand {
   verb: 'help';
@@ -85,9 +89,9 @@ export const MAX_COMMAND_LENGTH = 2000;
 /** Longest duration accepted by `--for`. */
 export const MAX_DURATION_SECONDS = 366 * 24 * 3600;
 
-type FlagName = 'scope' | 'cluster' | 'reason' | 'for' | 'finish';
+type FlagName = 'scope' | 'cluster' | 'reason' | 'for' | 'finish' | 'share';
 /** Flags that take no value: present or not. */
-const SWITCHES: readonly FlagName[] = ['finish'];
+const SWITCHES: readonly FlagName[] = ['finish', 'share'];
 
 interface VerbSpec {
   usage: string;
@@ -107,11 +111,11 @@ const SPECS: Record<Verb, VerbSpec> = {
     flags: ['cluster', 'reason'],
   },
   status: { usage: '/wid status [request id]', summary: 'show one request, or your open requests', flags: [] },
-  cluster: { usage: '/wid cluster [--cluster <name>]', summary: 'check that a cluster is ready for workload identity', flags: ['cluster'] },
-  list: { usage: '/wid list [namespace] [--cluster <name>]', summary: 'list the identities wid-bot manages', flags: ['cluster'] },
-  creds: { usage: '/wid creds [--cluster <name>]', summary: 'show federated credentials and how close each identity is to the limit', flags: ['cluster'] },
-  audit: { usage: '/wid audit [--cluster <name>]', summary: 'find drift between the policy, Azure and the cluster', flags: ['cluster'] },
-  legacy: { usage: '/wid legacy [--cluster <name>]', summary: 'find aad-pod-identity leftovers to migrate', flags: ['cluster'] },
+  cluster: { usage: '/wid cluster [--cluster <name>] [--share]', summary: 'check that a cluster is ready for workload identity', flags: ['cluster', 'share'] },
+  list: { usage: '/wid list [namespace] [--cluster <name>] [--share]', summary: 'list the identities wid-bot manages', flags: ['cluster', 'share'] },
+  creds: { usage: '/wid creds [--cluster <name>] [--share]', summary: 'show federated credentials and how close each identity is to the limit', flags: ['cluster', 'share'] },
+  audit: { usage: '/wid audit [--cluster <name>] [--share]', summary: 'find drift between the policy, Azure and the cluster', flags: ['cluster', 'share'] },
+  legacy: { usage: '/wid legacy [--cluster <name>] [--share]', summary: 'find aad-pod-identity leftovers to migrate', flags: ['cluster', 'share'] },
   grants: { usage: '/wid grants [namespace]', summary: 'list active grants and when each ends', flags: [] },
   migrate: {
     usage: '/wid migrate [--finish] <namespace> <azureidentitybinding> [serviceaccount] [--cluster <name>] [--reason <text>]',
@@ -460,7 +464,7 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
     case 'list': {
       const [namespace, ...extra] = pos;
       if (extra.length) return tooMany(verb, extra);
-      return ok({ verb, ...(namespace !== undefined ? { namespace } : {}), ...cluster });
+      return ok({ verb, ...(namespace !== undefined ? { namespace } : {}), ...cluster, ...(flags.share !== undefined ? { share: true as const } : {}) });
     }
     case 'withdraw': {
       const [id, ...extra] = pos;
@@ -510,7 +514,7 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
     case 'audit':
     case 'legacy': {
       if (pos.length) return tooMany(verb, pos);
-      return ok({ verb, ...cluster });
+      return ok({ verb, ...cluster, ...(flags.share !== undefined ? { share: true as const } : {}) });
     }
   }
 }

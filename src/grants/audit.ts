@@ -47,6 +47,7 @@ export function auditGrants(input: GrantAuditInput): Finding[] {
         severity: 'warning',
         code: FINDING_CODES.grantBreakGlass,
         subject: `grant/${g.id}`,
+        namespace: g.namespace,
         message: `Grant ${g.id} (${g.roleName} on ${g.scope} for ${g.namespace}/${g.serviceAccount}) was approved by its requester ${g.requester.id} under break-glass at ${g.breakGlass.at}${g.endsAt ? `, ends ${g.endsAt}` : ''}: ${g.breakGlass.reason}`,
         fix: `Review it with the requester; an approver can end it now with Revoke on the break-glass alert, or /wid revoke ${g.namespace} ${g.serviceAccount}.`,
       });
@@ -58,6 +59,7 @@ export function auditGrants(input: GrantAuditInput): Finding[] {
         severity: 'error',
         code: FINDING_CODES.grantPastEnd,
         subject: `grant/${g.id}`,
+        namespace: g.namespace,
         message: `Grant ${g.id} (${g.roleName} on ${g.scope} for ${g.namespace}/${g.serviceAccount}) should have ended at ${g.endsAt} but is ${g.state}${g.failure ? `: ${g.failure.message}` : ''}.`,
         fix: 'Check that a wid-bot worker runs (the reconciler ends it on its next pass) and that wid-bot may delete role assignments on the scope.',
       });
@@ -66,6 +68,7 @@ export function auditGrants(input: GrantAuditInput): Finding[] {
         severity: 'info',
         code: FINDING_CODES.grantEndingSoon,
         subject: `grant/${g.id}`,
+        namespace: g.namespace,
         message: `Grant ${g.id} (${g.roleName} on ${g.scope} for ${g.namespace}/${g.serviceAccount}) ends at ${g.endsAt}.`,
         fix: `The requester can extend it from the reminder, or end it now with "I'm done".`,
       });

@@ -47,7 +47,8 @@ async function resolveAssignment(run: EndRun): Promise<void> {
 }
 
 async function deleteTurn(run: EndRun, scope: string): Promise<void> {
-  await armDeleteTurn(run.deps.engine, resolveGrantLimits(run.deps.limits).armDeletes, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
+  // grant ends come in batches (a timer, the reconciler): they wait behind interactive deletes (a revocation)
+  await armDeleteTurn({ ...run.deps.engine, lane: 'batch' }, resolveGrantLimits(run.deps.limits).armDeletes, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
 }
 
 /**

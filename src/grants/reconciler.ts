@@ -132,7 +132,7 @@ async function removeOverdue(deps: GrantDeps, a: RoleAssignment, identity: Manag
       const live = (await deps.grants.openOfServiceAccount(sa)).filter(isLive);
       const sharer = await findSharer(deps, live, fresh);
       if (sharer) return rewrite(deps, fresh, sharer);
-      await armDeleteTurn(engine, limits.armDeletes, scopeSubscription(a.scope) ?? identity.subscriptionId);
+      await armDeleteTurn({ ...engine, lane: 'batch' }, limits.armDeletes, scopeSubscription(a.scope) ?? identity.subscriptionId);
       await engine.authorization.deleteRoleAssignment(a.scope, a.name);
       engine.logger?.warn(
         { requestId, assignment: a.id, endsAt: d.endsAt },

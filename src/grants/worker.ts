@@ -6,6 +6,7 @@ import { isLive } from '../domain/grants';
 import type { Policy } from '../domain/types';
 import { resolveRoleDefinitionId, type EngineDeps } from '../provision';
 import { roleAssignmentName } from '../domain/names';
+import { inReadLane } from '../azure/pacing';
 import { createQueueWorker, GRANTS_QUEUE, withLock, type WidWorker } from '../queue';
 import type { RedisRequestStore } from '../store';
 import { resolveGrantLimits, serviceAccountLockName, type GrantDeps, type GrantLimits, type GrantNotifier } from './context';
@@ -99,8 +100,9 @@ export async function startGrants(config: GrantWorkerConfig): Promise<RunningGra
     config.redisUrl,
     config.prefix,
     async ({ grantId, kind, atMs }) => {
-      if (kind === 'end') await endGrant(grantId, deps);
-      else if (kind === 'release') await releaseGrant(grantId, deps);
+      // grant ends come in batches: their ARM reads wait behind any single request's
+      if (kind === 'end') await inReadLane('batch', () => endGrant(grantId, deps));
+      else if (kind === 'release') await inReadLane('batch', () => releaseGrant(grantId, deps));
       else if (kind === 'describe') await describe(grantId);
       else {
         const g = (await grants.get(grantId))?.grant;

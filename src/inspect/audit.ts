@@ -112,6 +112,9 @@ export function auditCluster(input: AuditInput): AuditResult {
     }
     for (const c of credentials) {
       const sub = credentialSubject(identity, c);
+      // the namespace of the ServiceAccount the credential names, so the answer can be scoped to who may see it
+      const subjectSa = parseServiceAccountSubject(c.subject);
+      const inNamespace = subjectSa ? { namespace: subjectSa.namespace } : {};
       const deleteCommand = `az identity federated-credential delete --name ${c.name} ${ficRef(identity)} --yes`;
       if (issuer && c.issuer === issuer) {
         const sa = parseServiceAccountSubject(c.subject);
@@ -120,6 +123,7 @@ export function auditCluster(input: AuditInput): AuditResult {
             severity: 'warning',
             code: C.credentialOrphaned,
             subject: sub,
+            ...inNamespace,
             message: `Federated credential ${c.name} of identity ${identity.name} trusts ServiceAccount ${sa.namespace}/${sa.name} on cluster ${ref.name}, which does not exist.`,
             fix: `If the workload is gone: ${deleteCommand}. If it is coming back, create the ServiceAccount ${sa.namespace}/${sa.name} with annotation ${ANNOTATION_CLIENT_ID}: ${identity.clientId}.`,
           });
@@ -133,6 +137,7 @@ export function auditCluster(input: AuditInput): AuditResult {
           severity: 'error',
           code: C.credentialIssuerMismatch,
           subject: sub,
+          ...inNamespace,
           message: `Federated credential ${c.name} of identity ${identity.name} has issuer ${c.issuer}, which differs from cluster ${near.cluster}'s issuer ${near.issuer} only by a trailing slash or letter case. Entra compares issuers exactly, so tokens fail with AADSTS70021.`,
           fix: `az identity federated-credential update --name ${c.name} ${ficRef(identity)} --issuer ${near.issuer} --subject ${c.subject} --audiences ${c.audiences.join(' ') || WORKLOAD_IDENTITY_AUDIENCE}`,
         });
@@ -147,6 +152,7 @@ export function auditCluster(input: AuditInput): AuditResult {
             severity: 'warning',
             code: C.credentialIssuerChangedGone,
             subject: sub,
+            ...inNamespace,
             message: `Federated credential ${c.name} of identity ${identity.name} trusts ${c.subject} under ${c.issuer}, the issuer cluster ${former.cluster} had before it was recreated; that ServiceAccount does not exist on the cluster now, so wid-bot does not re-federate it.`,
             fix: `If the workload is gone: ${deleteCommand}. If it is coming back, create the ServiceAccount and run /wid refederate ${former.cluster}.`,
           });
@@ -156,6 +162,7 @@ export function auditCluster(input: AuditInput): AuditResult {
           severity: 'error',
           code: C.credentialIssuerChanged,
           subject: sub,
+          ...inNamespace,
           message: here
             ? `Federated credential ${c.name} of identity ${identity.name} trusts ${c.subject} under ${c.issuer}, the issuer cluster ${former.cluster} had before it was recreated; its issuer is now ${former.current}, so the ServiceAccount's pods fail with AADSTS70021.`
             : `Federated credential ${c.name} of identity ${identity.name} trusts ${c.subject} under ${c.issuer}, the issuer cluster ${former.cluster} had before it was recreated (now ${former.current}).`,
@@ -168,6 +175,7 @@ export function auditCluster(input: AuditInput): AuditResult {
         severity: 'warning',
         code: C.credentialStaleIssuer,
         subject: sub,
+        ...inNamespace,
         message: `Federated credential ${c.name} of identity ${identity.name} trusts issuer ${c.issuer}, which is no cluster in the policy (left over from a cluster that was recreated or removed).`,
         fix: `${deleteCommand}${parseServiceAccountSubject(c.subject) ? `; if ${c.subject} runs on ${ref.name} now, it needs a credential for ${issuer || "this cluster's issuer"} (see sa-missing-credential)` : ''}`,
       });
@@ -189,6 +197,7 @@ export function auditCluster(input: AuditInput): AuditResult {
         severity: 'error',
         code: C.saUnknownClientId,
         subject: saSubject,
+        namespace: sa.namespace,
         message: `ServiceAccount ${sa.namespace}/${sa.name} is annotated with client id ${clientId}, which matches no managed identity wid-bot can see (deleted, a typo, or outside the policy's identity resource group).`,
         fix: `/wid request ${sa.namespace} ${sa.name} <role>${clusterFlag} — or correct the annotation: kubectl annotate sa ${sa.name} -n ${sa.namespace} --overwrite ${ANNOTATION_CLIENT_ID}=<client id>`,
       });
@@ -202,6 +211,7 @@ export function auditCluster(input: AuditInput): AuditResult {
         severity: 'error',
         code: C.saMissingCredential,
         subject: saSubject,
+        namespace: sa.namespace,
         message: `Identity ${identity.name} (client id ${identity.clientId}) of ServiceAccount ${sa.namespace}/${sa.name} has no federated credential for issuer ${issuer} and subject ${subject}: its pods fail with AADSTS70021.`,
         fix: `az identity federated-credential create --name ${sa.namespace}-${sa.name} ${ficRef(identity)} --issuer ${issuer} --subject ${subject} --audiences ${WORKLOAD_IDENTITY_AUDIENCE}`,
       });
@@ -217,6 +227,7 @@ export function auditCluster(input: AuditInput): AuditResult {
         severity: 'error',
         code: C.podMissingUseLabel,
         subject: podSubject,
+        namespace: pod.namespace,
         message: `Pod ${pod.namespace}/${pod.name} uses workload-identity ServiceAccount ${pod.serviceAccountName} but lacks the label ${LABEL_USE}: "true", so the webhook gives it no token.`,
         fix: `Add the label ${LABEL_USE}: "true" to the pod template (spec.template.metadata.labels) of its workload and roll it out.`,
       });
@@ -228,6 +239,7 @@ export function auditCluster(input: AuditInput): AuditResult {
         severity: 'warning',
         code: C.podClientIdDrift,
         subject: podSubject,
+        namespace: pod.namespace,
         message:
           env === undefined
             ? `Pod ${pod.namespace}/${pod.name} has no AZURE_CLIENT_ID although its ServiceAccount ${pod.serviceAccountName} is annotated with ${clientId}: it started before the annotation and needs a restart.`

@@ -2,9 +2,11 @@
  * The inspection verbs — cluster, list, creds, audit, legacy — as one core for Slack and the CLI.
  */
 import { WidError } from '../domain/errors';
-import { createInspector, type InspectorDeps } from './inspector';
+import type { ViewScope } from '../domain/visibility';
+import { createInspector, resolveCluster, type InspectorDeps } from './inspector';
 import { renderSlack, renderSlackError, type SlackMessage } from './render/slack';
-import type { InspectVerb, ProgressCallback } from './types';
+import { scopeResult } from './scope';
+import type { InspectResult, InspectVerb, ProgressCallback, Severity } from './types';
 
 export { createInspector, resolveCluster, type Inspector, type InspectorDeps, type InspectArgs } from './inspector';
 export { renderTable } from './render/table';
@@ -16,6 +18,7 @@ export { inspectCreds } from './creds';
 export { inspectLegacy } from './legacy';
 export { DEFAULT_CONCURRENCY, withRetry, mapBounded, mapStreamBounded, type IdentityScope } from './gather';
 export * from './types';
+export { scopeResult, findingNamespace } from './scope';
 
 export type SlackInspect = (
   verb: InspectVerb,
@@ -37,6 +40,62 @@ export function inspectForSlack(deps: InspectorDeps): SlackInspect {
       return renderSlack(result, user);
     } catch (e) {
       if (e instanceof WidError) return renderSlackError(verb, e.message);
+      throw e;
+    }
+  };
+}
+
+/** Who asks, and what of the answer they may see (src/domain/visibility.ts). */
+export interface SlackViewer {
+  id: string;
+  scope: ViewScope;
+}
+
+export interface ScopedSlackAnswer {
+  messages: SlackMessage[];
+  /** Set when the answer reuses a scan finished this many milliseconds ago instead of scanning again. */
+  reusedAgeMs?: number;
+  /** `audit` scanned afresh: its counts per severity over everything (not only what the viewer sees), for the operators' home. */
+  auditCounts?: Record<Severity, number>;
+  /** The cluster the answer is about, as the policy names it. */
+  cluster?: string;
+}
+
+export type ScopedSlackInspect = (verb: InspectVerb, args: { cluster?: string; namespace?: string }, viewer: SlackViewer, onProgress?: ProgressCallback) => Promise<ScopedSlackAnswer>;
+
+export interface ScopedSlackOptions {
+  /** A scan of the same verb, cluster and namespace that finished less than this long ago is reused (default 10 000 ms; 0: always scan). */
+  reuseMs?: number;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+/** Default for `reuseMs`: a few seconds, so a burst of the same question costs one scan. */
+export const DEFAULT_REUSE_MS = 10_000;
+
+/**
+ * `/wid cluster|list|creds|audit|legacy` for one viewer: the scan (or a fresh enough earlier one of the same
+ * verb, cluster and namespace), cut down to what the viewer may see, rendered. A failure the user should read
+ * comes back as a message; only programming errors throw.
+ */
+export function scopedInspectForSlack(deps: InspectorDeps, opts: ScopedSlackOptions = {}): ScopedSlackInspect {
+  const inspector = createInspector(deps);
+  const reuseMs = Math.max(0, opts.reuseMs ?? DEFAULT_REUSE_MS);
+  const now = opts.now ?? Date.now;
+  const recent = new Map<string, { at: number; result: InspectResult }>();
+  return async (verb, args, viewer, onProgress) => {
+    try {
+      const cluster = resolveCluster(deps.policy, args.cluster).name;
+      const key = JSON.stringify([verb, cluster, args.namespace ?? null]);
+      const t = now();
+      for (const [k, v] of recent) if (t - v.at >= reuseMs) recent.delete(k);
+      const kept = recent.get(key);
+      if (kept) return { messages: renderSlack(scopeResult(kept.result, viewer.scope), viewer.id), reusedAgeMs: Math.max(0, t - kept.at), cluster };
+      const result = await inspector.run(verb, { ...args, cluster }, onProgress);
+      if (reuseMs > 0) recent.set(key, { at: now(), result });
+      return { messages: renderSlack(scopeResult(result, viewer.scope), viewer.id), ...(result.verb === 'audit' ? { auditCounts: result.counts } : {}), cluster };
+    } catch (e) {
+      if (e instanceof WidError) return { messages: renderSlackError(verb, e.message) };
       throw e;
     }
   };

@@ -160,6 +160,8 @@ export interface Finding {
   message: string;
   /** What to do about it: a command or a `/wid` line when there is one. */
   fix: string;
+  /** The Kubernetes namespace the finding is about, when it is about one (who may see it in Slack depends on it). */
+  namespace?: string;
 }
 
 export interface AuditResult {

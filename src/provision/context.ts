@@ -21,6 +21,7 @@ import type {
 import type { ProvisionedResources, StepName, StepOutcome, StepRecord, WidRequest } from '../domain/types';
 import type { StoreKeys } from '../store/keys';
 import { AZURE_LIMITS, type RateBucket } from '../domain/azure-limits';
+import type { Lane } from '../domain/fairness';
 
 export type { RateBucket } from '../domain/azure-limits';
 
@@ -61,6 +62,10 @@ export interface VerifySettings {
   timeoutMs: number;
   /** Scope asked for in the exchange (default ARM's). */
   scope?: string;
+  /** Least pause between two exchanges while Entra catches up (default 250 ms). */
+  pollMinMs?: number;
+  /** Most pause between two exchanges while Entra catches up (default 5 s). */
+  pollMaxMs?: number;
 }
 
 export interface EngineDeps {
@@ -81,6 +86,8 @@ export interface EngineDeps {
   onStep?: (step: StepName, outcome: StepOutcome, ms: number) => void | Promise<void>;
   /** Aborts in-step waits (worker closing). */
   signal?: AbortSignal;
+  /** Which lane of the ARM buckets this run's calls wait in (default interactive; src/domain/fairness.ts). */
+  lane?: Lane;
   /**
    * Grants (src/grants): the lock the role-assignment write holds (the one grant ends hold, so an end never
    * removes an assignment a new grant is writing) and the description it writes (the grant's end, for Azure to keep).
@@ -141,6 +148,11 @@ export interface ProvisionRun {
   identity?: ManagedIdentity;
   /** A ServiceAccount token for verification, asked for as soon as the ServiceAccount exists (it does not depend on the annotations). */
   serviceAccountToken?: Promise<string>;
+  /**
+   * Says on the step's record (and so in the approval message) what a running step is waiting for, e.g. Entra ID
+   * accepting a new credential; the same text twice in a row is reported once. Set by the runner.
+   */
+  waiting?: (step: StepName, text: string) => Promise<void>;
 }
 
 export function identityRefOf(request: WidRequest): IdentityRef {

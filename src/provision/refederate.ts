@@ -80,7 +80,7 @@ async function writeCredential(item: RefederateItem, deps: RefederateDeps): Prom
     }
     if (list.length >= MAX_FEDERATED_CREDENTIALS_PER_IDENTITY) return { kind: 'limit', count: list.length } as const;
     const written = await retryCodes(deps, [CONCURRENT_FIC_WRITE], limits.concurrentWriteMaxMs, async () => {
-      await armWriteTurn(deps, limits.armWrites, ref.subscriptionId);
+      await armWriteTurn({ ...deps, lane: 'batch' }, limits.armWrites, ref.subscriptionId); // a re-federation is a batch
       return deps.identities.putFederatedCredential(ref, fic.name, fic.issuer, fic.subject, fic.audiences.length ? fic.audiences : [WORKLOAD_IDENTITY_AUDIENCE]);
     });
     return { kind: 'written', id: written.id } as const;
@@ -220,7 +220,7 @@ export async function removeOldCredentials(plan: RefederatePlan, verifiedKeys: R
         const out: string[] = [];
         for (const old of item.oldCredentials) {
           if (names.has(old.name.toLowerCase())) {
-            await armDeleteTurn(deps, limits.armDeletes, ref.subscriptionId);
+            await armDeleteTurn({ ...deps, lane: 'batch' }, limits.armDeletes, ref.subscriptionId);
             await deps.identities.deleteFederatedCredential(ref, old.name);
           }
           out.push(old.name);

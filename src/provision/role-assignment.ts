@@ -6,7 +6,8 @@
 import { TerminalError } from '../domain/errors';
 import { roleAssignmentName } from '../domain/names';
 import type { ProvisionRun } from './context';
-import { retryWhile, writeTurn } from './pacing';
+import { retryWhile, writeTurn, type RetryOptions } from './pacing';
+import { WAITING_FOR_IDENTITY } from './verify';
 import { scopeSubscription } from '../domain/scopes';
 import { done, type Step } from './step';
 import { withLock } from '../queue/lock';
@@ -17,6 +18,15 @@ import { scheduleRequestName } from '../domain/azure-schedule';
 
 function assignmentId(scope: string, name: string): string {
   return `/${scope.replace(/^\/+/, '')}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+}
+
+/**
+ * PrincipalNotFound is waited out by polling (the principal appears at one moment, which a doubled back-off would
+ * overshoot by up to its last pause), and the step says what it waits for. Each try is an ARM write that counts
+ * against the subscription's write bucket, so tries are at least twice the base pause apart (1 s by default).
+ */
+function replicationWait(run: ProvisionRun): RetryOptions {
+  return { poll: { minMs: run.limits.retryBaseMs * 2, maxMs: 5000 }, onWait: () => run.waiting?.('roleAssignment', WAITING_FOR_IDENTITY) };
 }
 
 export function plannedRoleAssignmentName(run: ProvisionRun, principalId: string): string {
@@ -36,10 +46,17 @@ export const roleAssignmentStep: Step = {
     const subscriptionId = scopeSubscription(scope) ?? identity.subscriptionId;
     const write = async () => {
       const description = hook ? await hook.description(run.request, await run.deps.authorization.getRoleAssignment(scope, name)) : undefined;
-      return retryWhile(run, ['PrincipalNotFound'], run.limits.principalNotFoundMaxMs, 'role assignment', async () => {
-        await writeTurn(run, subscriptionId);
-        return run.deps.authorization.createRoleAssignment(scope, name, run.preflight.roleDefinitionId, identity.principalId, description);
-      });
+      return retryWhile(
+        run,
+        ['PrincipalNotFound'],
+        run.limits.principalNotFoundMaxMs,
+        'role assignment',
+        async () => {
+          await writeTurn(run, subscriptionId);
+          return run.deps.authorization.createRoleAssignment(scope, name, run.preflight.roleDefinitionId, identity.principalId, description);
+        },
+        replicationWait(run),
+      );
     };
     const schedule = hook?.azureSchedule ? await hook.azureSchedule(run.request) : undefined;
     if (schedule && hook) {
@@ -87,10 +104,17 @@ async function assignWithAzureSchedule(run: ProvisionRun, principalId: string, s
   let made = await schedules.getScheduleRequest(scope, requestName);
   if (!made) {
     try {
-      made = await retryWhile(run, ['PrincipalNotFound'], run.limits.principalNotFoundMaxMs, 'role assignment schedule', async () => {
-        await writeTurn(run, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
-        return schedules.assignWithSchedule(scope, requestName, roleDefinitionId, principalId, schedule.durationSeconds, schedule.justification);
-      });
+      made = await retryWhile(
+        run,
+        ['PrincipalNotFound'],
+        run.limits.principalNotFoundMaxMs,
+        'role assignment schedule',
+        async () => {
+          await writeTurn(run, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
+          return schedules.assignWithSchedule(scope, requestName, roleDefinitionId, principalId, schedule.durationSeconds, schedule.justification);
+        },
+        replicationWait(run),
+      );
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       if (code === 'RoleAssignmentRequestExists') made = await schedules.getScheduleRequest(scope, requestName);

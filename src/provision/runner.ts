@@ -2,7 +2,7 @@
  * The runner owns order, parallelism and progress. It reads everything the steps need, checks every
  * step's preconditions before any step changes anything, then runs:
  *
- *   identity → (role assignment ∥ federated credential ∥ ServiceAccount) → verify
+ *   identity → (role assignment ∥ ((federated credential ∥ ServiceAccount) → verify))
  *
  * Each step's start and end is saved on the request and reported to the progress sink.
  */
@@ -19,7 +19,7 @@ import { StepError, type Step } from './step';
 import { prefetchVerifyToken, verifyStep } from './verify';
 import { scopeSubscription } from '../domain/scopes';
 
-/** The grant's phases in order; an inner array runs in parallel. */
+/** The grant's phases in dependency order (each step's checks, step-by-step replays); provisionGrant runs verify beside the role assignment. */
 export const GRANT_PHASES: readonly (readonly Step[])[] = [[identityStep], [roleAssignmentStep, federatedCredentialStep, serviceAccountStep], [verifyStep]];
 
 function toWidError(e: unknown): WidError {
@@ -106,7 +106,12 @@ export async function runStep(run: ProvisionRun, step: { name: StepName; run(run
   const { deps, request } = run;
   const startedAt = stamp(deps);
   const t0 = Date.now();
-  await report(run, { step: step.name, outcome: 'running', startedAt });
+  // The start is recorded while the step already works (one Redis round trip less on the critical path); the end
+  // is recorded only after it, so it always wins. A start that could not be recorded fails the step as before.
+  const recordedStart = report(run, { step: step.name, outcome: 'running', startedAt }).then(
+    () => undefined,
+    (e: unknown) => toWidError(e),
+  );
   let outcome: StepOutcome;
   let detail: string;
   let failure: WidError | undefined;
@@ -119,6 +124,8 @@ export async function runStep(run: ProvisionRun, step: { name: StepName; run(run
     outcome = 'failed';
     detail = failure.message;
   }
+  const startFailure = await recordedStart;
+  if (startFailure) throw new StepError(step.name, startFailure);
   await report(run, { step: step.name, outcome, startedAt, endedAt: stamp(deps), detail });
   deps.logger?.[failure ? 'warn' : 'info']({ requestId: request.id, step: step.name, outcome, ms: Date.now() - t0, ...(failure ? { code: failure.code } : {}) }, detail);
   try {
@@ -153,7 +160,12 @@ async function report(run: ProvisionRun, record: StepRecord): Promise<void> {
 /** Runs the steps of one phase together; when several fail, the terminal failure wins and the others are named too. */
 export async function runPhase(run: ProvisionRun, steps: readonly { name: StepName; run(run: ProvisionRun): Promise<{ outcome: 'done' | 'skipped'; detail: string }> }[]): Promise<void> {
   if (steps.length === 1 && steps[0]) return runStep(run, steps[0]);
-  const results = await Promise.allSettled(steps.map((s) => runStep(run, s)));
+  return settle(steps.map((s) => runStep(run, s)));
+}
+
+/** Waits for every branch; when several fail, the terminal failure wins and the others are named too. */
+async function settle(branches: readonly Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(branches);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as StepError] : []));
   if (failures.length === 0) return;
   const first = failures.find((f) => f.kind === 'terminal') ?? (failures[0] as StepError);
@@ -176,26 +188,36 @@ export function startRun(request: WidRequest, deps: EngineDeps, preflight: Prefl
     resources: { ...request.resources },
   };
   for (const phase of phases) for (const step of phase) step.validate?.(run);
+  const told = new Map<StepName, string>();
+  run.waiting = async (step, text) => {
+    if (told.get(step) === text) return;
+    told.set(step, text);
+    const rec = run.request.steps.find((s) => s.step === step);
+    await report(run, { step, outcome: 'running', startedAt: rec?.startedAt ?? stamp(deps), detail: text });
+  };
   return run;
 }
 
 /**
- * Provisions a grant request: every precondition checked first, then the steps. Resolves with the resources;
+ * Provisions a grant request: every precondition checked first (or by `opts.preflight`, the same reads started
+ * earlier for the same plan), then the steps. Resolves with the resources;
  * rejects with a StepError (the failing step, the original kind and code) or a TerminalError from the checks.
  */
-export async function provisionGrant(request: WidRequest, deps: EngineDeps): Promise<ProvisionedResources> {
+export async function provisionGrant(request: WidRequest, deps: EngineDeps, opts: { preflight?: Promise<Preflight> } = {}): Promise<ProvisionedResources> {
   if (request.kind !== 'grant' || request.plan.kind !== 'grant') {
     throw new TerminalError(`Request ${request.id} is a ${request.kind}, not a grant.`, 'WrongKind');
   }
-  const preflight = await grantPreflight(request, deps);
+  // A preflight the caller started while it was still taking the job (reads only, of this request's plan) counts.
+  const preflight = await (opts.preflight ?? grantPreflight(request, deps));
   const run = startRun(request, deps, preflight, GRANT_PHASES);
   // An existing ServiceAccount can hand out its token now, off the critical path; a missing one is
   // created (still unannotated) beside the identity write, so its token is ready when the credential is.
   if (preflight.serviceAccount) prefetchVerifyToken(run);
   const early = preflight.serviceAccount || !deps.verify?.enabled ? undefined : createServiceAccountEarly(run);
-  for (const [i, phase] of GRANT_PHASES.entries()) {
-    await runPhase(run, phase);
-    if (i === 0) await early;
-  }
+  await runStep(run, identityStep);
+  await early;
+  // The exchange needs the credential and the ServiceAccount, not the role: it starts as soon as they exist, so a
+  // role assignment still waiting out PrincipalNotFound and Entra's propagation of the credential overlap.
+  await settle([runStep(run, roleAssignmentStep), runPhase(run, [federatedCredentialStep, serviceAccountStep]).then(() => runStep(run, verifyStep))]);
   return run.resources;
 }

@@ -13,6 +13,16 @@ import { done, skipped, type Step } from './step';
 export const PROPAGATION_CODES = ['AADSTS70021', 'AADSTS700211', 'AADSTS700212', 'AADSTS700213', 'AADSTS700016'] as const;
 export const DEFAULT_VERIFY_SCOPE = 'https://management.azure.com/.default';
 
+/** What a step says it is waiting for while a new identity replicates (shown on the approval message). */
+export const WAITING_FOR_IDENTITY = 'waiting for the new identity to reach Entra ID — usually under a minute';
+/** What the verify step says while Entra ID does not yet accept the new federated credential. */
+export const WAITING_FOR_CREDENTIAL = 'waiting for Entra ID to accept the new credential — usually under 2 minutes';
+
+/** The waiting text for one of Entra's propagation answers. */
+export function waitingText(code: string): string {
+  return code === 'AADSTS700016' ? WAITING_FOR_IDENTITY : WAITING_FOR_CREDENTIAL;
+}
+
 interface Seen {
   issuer: string;
   subject: string;
@@ -57,7 +67,11 @@ export const verifyStep: Step = {
     // The token asked for early is used when it came; if that request failed, ask once more here.
     const token = await (run.serviceAccountToken ?? Promise.reject(new Error('not prefetched'))).catch(() => requestVerifyToken(run));
     try {
-      await retryWhile(run, PROPAGATION_CODES, settings.timeoutMs, 'token exchange', () => exchange.exchange(tenantId, identity.clientId, token, settings.scope ?? DEFAULT_VERIFY_SCOPE));
+      // Polled, not backed off: the exchange that sees the credential accepted comes soon after Entra accepts it.
+      await retryWhile(run, PROPAGATION_CODES, settings.timeoutMs, 'token exchange', () => exchange.exchange(tenantId, identity.clientId, token, settings.scope ?? DEFAULT_VERIFY_SCOPE), {
+        poll: { minMs: settings.pollMinMs ?? 250, maxMs: settings.pollMaxMs ?? 5000 },
+        onWait: (err) => run.waiting?.('verify', waitingText(err.code)),
+      });
     } catch (e) {
       if (!(e instanceof WidError) || !(PROPAGATION_CODES as readonly string[]).includes(e.code)) throw e;
       const expected: Seen = { issuer: fic.issuer, subject: fic.subject, audience: WORKLOAD_IDENTITY_AUDIENCE };

@@ -1,6 +1,6 @@
 export * from './names';
 export { WID_BACKOFF_TYPE, widBackoffStrategy, type BackoffSettings } from './backoff';
-export { createQueues, type CreateQueuesOptions, type WidQueues } from './queues';
+export { createQueues, type CreateQueuesOptions, type EnqueueProvisionOptions, type WidQueues } from './queues';
 export {
   createProvisionWorker,
   createTimerWorker,
@@ -15,5 +15,5 @@ export {
   type WidWorker,
 } from './worker';
 export { withLock, type WithLockOptions, type HeldLock } from './lock';
-export { acquire, type AcquireOptions } from './rate-limiter';
+export { acquire, type AcquireOptions, type RateLane } from './rate-limiter';
 export { watchProvisionEvents, type ProvisionEventHandlers, type ProvisionEventsWatch } from './events';

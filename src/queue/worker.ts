@@ -15,6 +15,8 @@ export interface JobHelpers {
   attempts: number;
   /** True when a retryable failure now fails the job for good. */
   isFinalAttempt: boolean;
+  /** BullMQ priority the job was queued with: 0 = interactive, above 0 = a batch (src/domain/fairness.ts). */
+  priority: number;
   /** Published on BullMQ's events stream (QueueEvents 'progress'). */
   updateProgress(progress: number | object): Promise<void>;
   /** Aborted when the worker is closed with force or the job's lock is lost. */
@@ -90,6 +92,7 @@ function createWidWorker<D>(queueName: WidQueueName, redisUrl: string, prefix: s
       attemptsMade: job.attemptsMade,
       attempts,
       isFinalAttempt: job.attemptsMade + 1 >= attempts,
+      priority: job.opts.priority ?? 0,
       updateProgress: (p) => job.updateProgress(p),
       ...(signal ? { signal } : {}),
     };

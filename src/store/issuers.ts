@@ -77,14 +77,28 @@ export interface IssuerRecordLogger {
 
 /**
  * A ClusterPort that notes every issuer it reads in the history: the cluster facts wid-bot reads for requests,
- * the worker's checks and the inspection verbs all feed it.
+ * the worker's checks and the inspection verbs all feed it. A first sighting is written before the read returns
+ * (an audit right after must find it); an issuer this process recorded less than `refreshMs` ago is not written
+ * again, so the request path does not wait on Redis for every cluster read (lastSeen moves at most once per interval).
  */
-export function recordingIssuers(clusters: ClusterPort, history: IssuerHistory, logger?: IssuerRecordLogger): ClusterPort {
+export function recordingIssuers(clusters: ClusterPort, history: IssuerHistory, logger?: IssuerRecordLogger, refreshMs = 60_000, now: () => number = Date.now): ClusterPort {
+  const recordedAt = new Map<string, number>();
   return {
     async getClusterFacts(cluster: PolicyCluster): Promise<ClusterFacts> {
       const facts = await clusters.getClusterFacts(cluster);
       if (facts.oidcIssuerEnabled && facts.issuerUrl) {
-        await history.record(cluster.name, facts.issuerUrl).catch((e: unknown) => logger?.warn({ cluster: cluster.name, err: e instanceof Error ? e.message : String(e) }, 'could not record the cluster issuer'));
+        const key = `${cluster.name}\n${facts.issuerUrl}`;
+        const last = recordedAt.get(key);
+        if (last === undefined || now() - last >= refreshMs) {
+          const ok = await history.record(cluster.name, facts.issuerUrl).then(
+            () => true,
+            (e: unknown) => {
+              logger?.warn({ cluster: cluster.name, err: e instanceof Error ? e.message : String(e) }, 'could not record the cluster issuer');
+              return false;
+            },
+          );
+          if (ok) recordedAt.set(key, now());
+        }
       }
       return facts;
     },

@@ -4,7 +4,7 @@
  */
 import { ClientSecretCredential } from '@azure/identity';
 import type { KnownBlock } from '@slack/types';
-import { inspectForSlack } from '../../src/inspect';
+import { scopedInspectForSlack } from '../../src/inspect';
 import { createKubeAdapter } from '../../src/kube';
 import { createAzureAdapters, type AzureConfig } from '../../src/azure';
 import { parsePolicy } from '../../src/config/policy';
@@ -60,6 +60,8 @@ export interface HarnessOptions {
   migrate?: boolean;
   /** `/wid refederate`: the web side plans (recording every issuer it reads) and the worker keeps the batch message up to date. */
   refederate?: boolean;
+  /** With `migrate`: how old an inspection scan may be and still be reused (default 0: every command scans). */
+  inspectReuseMs?: number;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -89,7 +91,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     clusters = recordingIssuers(adapters.clusters, issuers);
     refederate = { policy, clusters, identities: adapters.identities, kube: kubeFor, issuerHistory: (c) => issuers.history(c) };
   }
-  const inspect = opts.migrate ? inspectForSlack({ policy, clusters, identities: adapters.identities, kube: kubeFor }) : undefined;
+  const inspect = opts.migrate ? scopedInspectForSlack({ policy, clusters, identities: adapters.identities, kube: kubeFor }, { reuseMs: opts.inspectReuseMs ?? 0 }) : undefined;
   const web = await startWeb({
     ...(refederate ? { refederate } : {}),
     slack: { mode: 'http', botToken: WORLD.botToken, signingSecret: WORLD.signingSecret, apiUrl: world.slack.apiUrl, port: 0 },
@@ -101,7 +103,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...(inspect
       ? {
           migrations: { identities: adapters.identities, authorization: adapters.authorization, kube: kubeFor },
-          inspect: async (verb, args, user, onProgress) => (await inspect(verb, args, user.id, onProgress)).map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })),
+          inspect: async (verb, args, user, onProgress) => {
+            const answer = await inspect(verb, args, { id: user.id, scope: user.scope }, onProgress);
+            return { ...answer, messages: answer.messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })) };
+          },
         }
       : {}),
     ...opts.web,

@@ -25,7 +25,7 @@ describe('long /wid scans tell the user how far they got', () => {
   it('replaces the "Scanning…" note with progress at most twice, then posts the result', async () => {
     const mark = h.world.slack.mark();
     await h.wid(WORLD.users.admin, 'audit');
-    await h.world.slack.waitFor((e) => e.kind === 'post' && (e.text ?? '').includes('audit: all good'), 20_000, { since: mark });
+    await h.world.slack.waitFor((e) => e.kind === 'ephemeral' && (e.text ?? '').includes('audit: all good'), 20_000, { since: mark });
     const ephemerals = h.world.slack.events().filter((e) => e.seq > mark && e.kind === 'ephemeral').map((e) => e.text ?? '');
     const progress = ephemerals.filter((t) => /identities \d+ of 120/.test(t));
     expect(ephemerals[0]).toMatch(/Scanning/);

@@ -32,14 +32,16 @@ describe('migrate from aad-pod-identity through Slack', () => {
     kube.seedPod({ namespace: 'finance', name: 'reports-old-0', labels: { aadpodidbinding: 'reports' } });
     const identitiesBefore = arm.state.identities().length;
 
-    // /wid legacy shows the binding with a Migrate button
+    // /wid legacy shows the binding with a Migrate button, to the asker alone
     const started = slack.mark();
     await h.wid(ALICE, 'legacy');
-    const listed = await slack.waitFor((e) => e.kind === 'post' && JSON.stringify(e.blocks ?? []).includes(ACTION.migrate), 15_000, { since: started });
-    const legacyMessage = slack.messages(WORLD.requestsChannel).find((m) => m.ts === listed.ts);
-    expect(legacyMessage).toBeDefined();
-    expect(validateBlocks(legacyMessage?.blocks, 'message')).toEqual([]);
-    await h.slack.blockAction({ userId: ALICE, actionId: ACTION.migrate, message: { channel: WORLD.requestsChannel, ts: listed.ts as string } });
+    const listed = await slack.waitFor((e) => e.kind === 'ephemeral' && e.user === ALICE && JSON.stringify(e.blocks ?? []).includes(ACTION.migrate), 15_000, { since: started });
+    expect(slack.events().filter((e) => e.seq > started && e.kind === 'post' && e.channel === WORLD.requestsChannel)).toEqual([]);
+    expect(validateBlocks(listed.blocks, 'message')).toEqual([]);
+    // an ephemeral click carries no message (as in Slack): the button's value comes from what was shown
+    const button = (listed.blocks as Array<{ accessory?: { action_id?: string; value?: string } }>).find((b) => b.accessory?.action_id === ACTION.migrate)?.accessory;
+    expect(button?.value).toBeDefined();
+    await h.slack.blockAction({ userId: ALICE, actionId: ACTION.migrate, value: button?.value as string, message: { channel: WORLD.requestsChannel, ts: listed.ts as string, ephemeral: true } });
     const confirmation = await waitForEphemeral(h.world, ALICE, (t) => t.includes('waiting for approval'));
     const id = requestIdIn(confirmation) as string;
 

@@ -106,16 +106,30 @@ describe('request modal, status and inspection', () => {
     await waitForEphemeral(h.world, ALICE, (t) => t.includes('There is no request wid-aaaaaaaaaa'));
   });
 
-  test('inspection verbs post a scanning note, then the report in the channel with the rest in its thread', async () => {
+  test('inspection verbs post a scanning note, then the report to the asker alone; with --share in the channel with the rest in its thread', async () => {
+    const mark = h.world.slack.mark();
     await h.wid(BOB, 'cluster --cluster blue');
     await waitForEphemeral(h.world, BOB, (t) => t.includes('Scanning'));
-    const first = await h.world.slack.waitFor((e) => e.kind === 'post' && e.channel === WORLD.requestsChannel && (e.text ?? '').startsWith('cluster report'), 5000, { since: 0 });
-    await h.world.slack.waitFor((e) => e.kind === 'post' && e.threadTs === first.ts && e.text === 'details 2', 5000, { since: 0 });
+    const head = await h.world.slack.waitFor((e) => e.kind === 'ephemeral' && e.user === BOB && (e.text ?? '').includes('cluster report'), 5000, { since: mark });
+    expect(head.text).toContain('Only you can see this');
+    await h.world.slack.waitFor((e) => e.kind === 'ephemeral' && e.user === BOB && e.text === 'details 2', 5000, { since: mark });
+    expect(h.world.slack.events().filter((e) => e.seq > mark && e.kind === 'post')).toEqual([]);
+    // Bob approves in finance only: the hook is told so
+    expect(inspected[0]).toEqual(['cluster', { cluster: 'blue' }, { id: BOB, name: BOB.toLowerCase(), scope: { all: false, namespaces: ['finance'] } }]);
+
+    await h.wid(BOB, 'cluster --cluster blue --share');
+    const first = await h.world.slack.waitFor((e) => e.kind === 'post' && e.channel === WORLD.requestsChannel && (e.text ?? '').includes('cluster report'), 5000, { since: mark });
+    await h.world.slack.waitFor((e) => e.kind === 'post' && e.threadTs === first.ts && e.text === 'details 2', 5000, { since: mark });
     expect(h.world.slack.replies(WORLD.requestsChannel, first.ts as string).map((m) => m.text)).toEqual(['details 1', 'details 2']);
-    expect(inspected[0]).toEqual(['cluster', { cluster: 'blue' }, { id: BOB, name: BOB.toLowerCase() }]);
+    expect(first.text).toContain('Shared in the channel with --share');
+
     await h.wid(BOB, 'list finance');
-    for (let i = 0; i < 100 && inspected.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(inspected[1]?.slice(0, 2)).toEqual(['list', { namespace: 'finance' }]);
+    for (let i = 0; i < 100 && inspected.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(inspected[2]?.slice(0, 2)).toEqual(['list', { namespace: 'finance' }]);
+    // a namespace Bob may not see is answered without scanning
+    await h.wid(BOB, 'list payments');
+    await waitForEphemeral(h.world, BOB, (t) => t.includes('/wid list payments: you may see only the namespaces you may request for or approve in: finance'));
+    expect(inspected).toHaveLength(3);
   });
 });
 

@@ -1,6 +1,8 @@
 /**
  * `npm run emulators`: start the whole test world by hand. Prints one JSON line with its URLs and
- * file paths once ready, then runs until interrupted.
+ * file paths once ready, then runs until interrupted. Azure's waits can be injected: WID_WORLD_LATENCY_MS (every
+ * ARM, Entra and Kubernetes call), WID_WORLD_PRINCIPAL_DELAY_MS (a new identity's replication) and
+ * WID_WORLD_CREDENTIAL_DELAY_MS (a new federated credential's propagation), in milliseconds; all off by default.
  *
  * Every emulator speaks HTTPS with the world's certificate, and Entra fetches the cluster issuer's keys
  * over HTTPS, so this process must trust that certificate: NODE_EXTRA_CA_CERTS is read only at start-up,
@@ -9,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createTls } from './common/tls';
-import { startWorld } from './world';
+import { startWorld, worldDelaysFromEnv } from './world';
 
 async function main(): Promise<void> {
   const dir = process.env.WID_WORLD_DIR ?? path.resolve('.wid-world');
@@ -24,9 +26,10 @@ async function main(): Promise<void> {
     child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
     return;
   }
-  const world = await startWorld({ dir, tls, strictAuth: process.env.WID_WORLD_STRICT === '1' });
+  const delays = worldDelaysFromEnv();
+  const world = await startWorld({ dir, tls, strictAuth: process.env.WID_WORLD_STRICT === '1', delays });
   process.stdout.write(
-    JSON.stringify({ ...world.urls, ca: world.files.ca, kubeconfig: world.files.kubeconfig, issuer: world.kube.issuerUrl, policy: world.files.policy, env: world.files.env }) + '\n',
+    JSON.stringify({ ...world.urls, ca: world.files.ca, kubeconfig: world.files.kubeconfig, issuer: world.kube.issuerUrl, policy: world.files.policy, env: world.files.env, delays }) + '\n',
   );
   const stop = (): void => {
     void world.close().then(() => process.exit(0));

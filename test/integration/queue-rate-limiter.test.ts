@@ -71,3 +71,53 @@ describe('distributed token bucket', () => {
     for (let i = 0; i < 3; i++) expect(await acquire(c, key, 10, 3)).toBe(0);
   });
 });
+
+describe('batch lane', () => {
+  test('an interactive caller overtakes 40 batch callers waiting in line: it waits about one slot, not the line', async () => {
+    const key = storeKeys(uniquePrefix('lane')).rateBucket('writes');
+    const rate = 10;
+    const burst = 5;
+    const [a, b, c] = [client(), client(), client()];
+    const grants: { at: number; lane: string }[] = [];
+    // 40 batch callers across two connections, all at once: 5 from the burst, then one every 100 ms (≈ 3.5 s)
+    const batch = Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        await acquire(i % 2 ? a : b, key, rate, burst, { lane: 'batch' });
+        grants.push({ at: Date.now(), lane: 'batch' });
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = Date.now();
+    const waited = await acquire(c, key, rate, burst);
+    const interactiveMs = Date.now() - t0;
+    grants.push({ at: Date.now(), lane: 'interactive' });
+    const start = Date.now();
+    await batch;
+    // about 3 s of the line were still ahead of it; it waited for at most one token's refill
+    expect(waited).toBeLessThanOrEqual(1000 / rate + 5);
+    expect(interactiveMs).toBeLessThan(1000 / rate + 150);
+    // the line went on after it: the batch's last token came seconds later
+    expect(Math.max(...grants.map((g) => g.at)) - start).toBeGreaterThan(1500);
+    // the bucket's bound held for both lanes together: at most burst + rate·T in any window T
+    expect(maxInWindow(grants.map((g) => g.at), 1000)).toBeLessThanOrEqual(burst + rate);
+    const after = grants.map((g) => g.at).sort((x, y) => x - y).slice(burst);
+    expect(maxInWindow(after, 1000 - 50)).toBeLessThanOrEqual(rate);
+  }, 20_000);
+
+  test('the batch lane keeps the bucket busy: 30 tokens at 10/s after a burst of 5 take ≈ 2.5 s', async () => {
+    const key = storeKeys(uniquePrefix('lane2')).rateBucket('writes');
+    const [a, b] = [client(), client()];
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: 30 }, (_, i) => acquire(i % 2 ? a : b, key, 10, 5, { lane: 'batch' })));
+    const elapsed = Date.now() - t0;
+    expect(elapsed).toBeGreaterThanOrEqual(2500 - 100);
+    expect(elapsed).toBeLessThan(2500 + 600);
+  }, 20_000);
+
+  test('on an idle bucket the batch lane takes at once, and refuses maxWaitMs (it waits in line instead)', async () => {
+    const key = storeKeys(uniquePrefix('lane3')).rateBucket('b');
+    const c = client();
+    for (let i = 0; i < 3; i++) expect(await acquire(c, key, 10, 3, { lane: 'batch' })).toBe(0);
+    await expect(acquire(c, key, 10, 3, { lane: 'batch', maxWaitMs: 10 })).rejects.toThrow(/interactive lane only/);
+  });
+});

@@ -5,7 +5,7 @@
  *
  *   WID_REDIS_URL, WID_PREFIX, WID_ARM_URL, WID_KUBECONFIG, WID_ENTRA_URL, WID_POLICY_FILE,
  *   WID_KILL_AFTER_STEP (optional), WID_KILL_AT_END_POINT (optional: a grant end's point, see src/grants/context.ts),
- *   WID_LOCK_MS (queue lock, default 1000)
+ *   WID_LOCK_MS (queue lock, default 1000), WID_LOCK_TTL_MS (the engine's Redis locks, default 1500)
  *
  * Prints `ready` on stdout once it takes jobs.
  */
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     entraAuthorityHost: need('WID_ENTRA_URL'),
     verify: { enabled: true, timeoutMs: 10_000 },
     concurrency: 4,
-    limits: { retryBaseMs: 50, lockTtlMs: 1500 },
+    limits: { retryBaseMs: 50, lockTtlMs: Number(process.env.WID_LOCK_TTL_MS ?? 1500) },
     queue: { lockDurationMs: lockMs, stalledIntervalMs: Math.max(200, Math.floor(lockMs / 2)) },
     onStep(step, outcome) {
       if (step === killAfter && outcome !== 'failed') process.kill(process.pid, 'SIGKILL');

@@ -139,22 +139,53 @@ export class HomeService {
     this.auditRun = (async () => {
       const at = this.now().toISOString();
       const counts: Record<string, number> = {};
+      const clusters: Record<string, { at: string; counts: Record<string, number> }> = {};
       const failed: string[] = [];
       for (const c of policy.clusters) {
         try {
-          for (const [k, v] of Object.entries(await audit(c.name))) counts[k] = (counts[k] ?? 0) + v;
+          const one = await audit(c.name);
+          clusters[c.name] = { at, counts: one };
+          for (const [k, v] of Object.entries(one)) counts[k] = (counts[k] ?? 0) + v;
         } catch (e) {
           failed.push(`${c.name}: ${errorText(e).slice(0, 200)}`);
         }
       }
       if (failed.length) counts['clusters not audited'] = failed.length;
-      await store.redis.set(store.keys.homeAudit, JSON.stringify({ at, counts }));
+      await store.redis.set(store.keys.homeAudit, JSON.stringify({ at, counts, clusters }));
       if (failed.length) this.notice(userId, `The audit could not read ${failed.join('; ')}.`);
     })().finally(() => {
       this.auditRun = undefined;
       this.schedule(operators, true);
     });
     this.schedule(operators, true);
+  }
+
+  /**
+   * A `/wid audit` typed in Slack finished a fresh scan of one cluster: its counts replace that cluster's in the
+   * last audit (the other clusters keep theirs from their own last audit), and every operator's home republishes.
+   */
+  async auditFinished(cluster: string, counts: Record<string, number>, _userId: string): Promise<void> {
+    const { policy, store } = this.deps;
+    const raw = await store.redis.get(store.keys.homeAudit).catch(() => null);
+    let clusters: Record<string, { at: string; counts: Record<string, number> }> = {};
+    try {
+      const parsed = raw ? (JSON.parse(raw) as { clusters?: unknown }) : undefined;
+      if (parsed && typeof parsed.clusters === 'object' && parsed.clusters) clusters = parsed.clusters as typeof clusters;
+    } catch {
+      // an unreadable record is replaced
+    }
+    const at = this.now().toISOString();
+    clusters[cluster] = { at, counts };
+    const total: Record<string, number> = {};
+    const kept: typeof clusters = {};
+    for (const c of policy.clusters) {
+      const one = clusters[c.name];
+      if (!one) continue;
+      kept[c.name] = one;
+      for (const [k, v] of Object.entries(one.counts)) if (typeof v === 'number') total[k] = (total[k] ?? 0) + v;
+    }
+    await store.redis.set(store.keys.homeAudit, JSON.stringify({ at, counts: total, clusters: kept }));
+    this.schedule(await this.members(policy.operators), true);
   }
 
   /** Everyone a change of this request concerns: the requester, its approvers, the operators. */

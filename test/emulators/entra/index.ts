@@ -37,6 +37,8 @@ export interface FederatedIdentity {
   principalId?: string;
   /** ARM resource id of the managed identity (the access token's xms_mirid). */
   id?: string;
+  /** Epoch ms of the identity's creation; younger than the principal replication delay → not known to the token endpoint yet. */
+  createdAt?: number;
   federatedCredentials: FederatedCredentialRecord[];
 }
 
@@ -67,6 +69,12 @@ export interface EntraEmulatorOptions {
   directoryLookup?: DirectoryLookup;
   /** A federated credential matches only once it is this old (ms); default 0. */
   federationPropagationDelayMs?: number;
+  /**
+   * A managed identity's service principal reaches the token endpoint only once the identity is this old (ms); a
+   * client-assertion login for a younger one fails with AADSTS700016 (application not found in the directory), as
+   * for a brand-new identity in Azure. Default 0.
+   */
+  principalReplicationDelayMs?: number;
   /** How long an issuer's discovery document and JWKS are cached (ms); default 5000. */
   jwksCacheMs?: number;
   /** The test world's DNS for issuer hosts: `westeurope.oic.prod-aks.azure.com` → the loopback origin serving it. */
@@ -124,6 +132,7 @@ export interface EntraEmulator {
   addApp(app: EntraApp): void;
   setIdentityLookup(lookup: IdentityLookup | undefined): void;
   setFederationPropagationDelay(ms: number): void;
+  setPrincipalReplicationDelay(ms: number): void;
   /** `${url}/graph/`: the Graph resource id (and base URL) for the sliver of Microsoft Graph served here. */
   readonly graphUrl: string;
   /** Forget cached issuer documents and keys. */
@@ -180,6 +189,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   let appsConfigured = options.apps !== undefined;
   let identityLookup = options.identityLookup;
   let propagationDelayMs = options.federationPropagationDelayMs ?? 0;
+  let replicationDelayMs = options.principalReplicationDelayMs ?? 0;
   const cacheMs = options.jwksCacheMs ?? 5000;
   const lifetime = options.accessTokenLifetimeSeconds ?? 3599;
   const skew = options.clockSkewSeconds ?? 300;
@@ -339,10 +349,12 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     const claims = decoded.payload;
     const tid = tenantOf(tenantSegment);
     const identity = identityLookup?.(clientId);
-    if (!identity || (tid !== '{tenantid}' && identity.tenantId.toLowerCase() !== tid)) {
+    const t = now();
+    // A service principal that has not replicated yet is not in the directory the token endpoint reads.
+    const replicated = identity !== undefined && (identity.createdAt === undefined || t - identity.createdAt >= replicationDelayMs);
+    if (!identity || !replicated || (tid !== '{tenantid}' && identity.tenantId.toLowerCase() !== tid)) {
       throw entraErrors.applicationNotFound(clientId, tid === '{tenantid}' ? tenantSegment : tid);
     }
-    const t = now();
     const exp = typeof claims.exp === 'number' ? claims.exp : undefined;
     const nbf = typeof claims.nbf === 'number' ? claims.nbf : typeof claims.iat === 'number' ? claims.iat : undefined;
     if (exp === undefined || exp * 1000 + skew * 1000 < t || (nbf !== undefined && nbf * 1000 - skew * 1000 > t)) {
@@ -512,6 +524,9 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     },
     setFederationPropagationDelay(ms) {
       propagationDelayMs = ms;
+    },
+    setPrincipalReplicationDelay(ms) {
+      replicationDelayMs = ms;
     },
     clearIssuerCache() {
       issuerCache.clear();

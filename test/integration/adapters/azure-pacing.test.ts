@@ -6,7 +6,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { ManagedServiceIdentityClient } from '@azure/arm-msi';
 import { startArmEmulator, type ArmEmulator } from '../../emulators/arm';
-import { createAzureAdapters, ReadPacer, type AzureConfig } from '../../../src/azure';
+import { createAzureAdapters, currentReadLane, inReadLane, ReadPacer, type AzureConfig } from '../../../src/azure';
 
 const SUB = '11111111-2222-3333-4444-555555555555';
 const RG = 'rg-paced';
@@ -68,6 +68,37 @@ describe('Azure read pacing against ARM read buckets', () => {
     const r = await readsAtOnce(azure, 20);
     expect(arm.stats().byLimit.read.throttled - before).toBe(0);
     expect(r.failed).toBe(0);
+  });
+});
+
+describe('read lanes', () => {
+  test('an interactive read made while 60 batch reads wait for tokens goes next, not after them', async () => {
+    arm.setThrottle({ read: READS });
+    const azure = createAzureAdapters(config({ readLimit: READS }));
+    const before = arm.stats().byLimit.read.throttled;
+    let batchDone = 0;
+    const batch = inReadLane('batch', () => readsAtOnce(azure, 60).then((r) => ((batchDone = 60), r)));
+    await new Promise((r) => setTimeout(r, 150));
+    const t0 = Date.now();
+    await azure.identities.getIdentity({ subscriptionId: SUB, resourceGroup: RG, name: 'id-0' });
+    const interactiveMs = Date.now() - t0;
+    const waitingBatch = 60 - batchDone;
+    const b = await batch;
+    expect(b.failed).toBe(0);
+    expect(arm.stats().byLimit.read.throttled - before).toBe(0);
+    // (60 − 20 + 2) / 40 s ≈ 1 s of batch reads were still waiting; it waited about one token's refill
+    expect(waitingBatch).toBe(60);
+    expect(interactiveMs).toBeLessThan(250);
+    expect(b.ms).toBeGreaterThan(900);
+  });
+
+  test('outside inReadLane a read is interactive; inside, batch, across awaits', async () => {
+    expect(currentReadLane()).toBe('interactive');
+    await inReadLane('batch', async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      expect(currentReadLane()).toBe('batch');
+    });
+    expect(currentReadLane()).toBe('interactive');
   });
 });
 

@@ -11,9 +11,9 @@ const USAGE = {
   request: '/wid request <namespace> <serviceaccount> <role name…> [--scope <ARM id>] [--cluster <name>[,<name>…]] [--reason <text>] [--for <duration, e.g. 8h>]',
   revoke: '/wid revoke <namespace> <serviceaccount> [--cluster <name>] [--reason <text>]',
   status: '/wid status [request id]',
-  list: '/wid list [namespace] [--cluster <name>]',
+  list: '/wid list [namespace] [--cluster <name>] [--share]',
   help: '/wid help [command]',
-  cluster: '/wid cluster [--cluster <name>]',
+  cluster: '/wid cluster [--cluster <name>] [--share]',
 };
 
 const error = (text: string) => {
@@ -272,12 +272,12 @@ describe('help', () => {
     expect(VERBS).toEqual(['request', 'revoke', 'status', 'cluster', 'list', 'creds', 'audit', 'legacy', 'grants', 'migrate', 'refederate', 'withdraw', 'federate', 'help']);
     expect(usage()).toBe(VERBS.map((v) => usage(v)).join('\n'));
     expect(usage('list')).toBe(USAGE.list);
-    expect(usage('creds')).toBe('/wid creds [--cluster <name>]');
-    expect(usage('audit')).toBe('/wid audit [--cluster <name>]');
-    expect(usage('legacy')).toBe('/wid legacy [--cluster <name>]');
-    expect(helpText('creds')).toBe('/wid creds [--cluster <name>]\nShow federated credentials and how close each identity is to the limit.');
-    expect(helpText('audit')).toBe('/wid audit [--cluster <name>]\nFind drift between the policy, Azure and the cluster.');
-    expect(helpText('legacy')).toBe('/wid legacy [--cluster <name>]\nFind aad-pod-identity leftovers to migrate.');
+    expect(usage('creds')).toBe('/wid creds [--cluster <name>] [--share]');
+    expect(usage('audit')).toBe('/wid audit [--cluster <name>] [--share]');
+    expect(usage('legacy')).toBe('/wid legacy [--cluster <name>] [--share]');
+    expect(helpText('creds')).toBe('/wid creds [--cluster <name>] [--share]\nShow federated credentials and how close each identity is to the limit.');
+    expect(helpText('audit')).toBe('/wid audit [--cluster <name>] [--share]\nFind drift between the policy, Azure and the cluster.');
+    expect(helpText('legacy')).toBe('/wid legacy [--cluster <name>] [--share]\nFind aad-pod-identity leftovers to migrate.');
     expect(helpText('list')).toBe(`${USAGE.list}\nList the identities wid-bot manages.`);
     expect(helpText('help')).toBe(`${USAGE.help}\nShow this help.`);
     expect(helpText('revoke')).toBe(`${USAGE.revoke}\nRemove what wid-bot granted to a ServiceAccount.`);
@@ -303,5 +303,16 @@ describe('federate and cluster lists', () => {
     expect(twice.message).toContain('names the cluster "blue" twice');
     expect(error('request finance api R --cluster blue,').code).toBe('bad-cluster-list');
     expect(error('request finance api R --cluster ,green').code).toBe('bad-cluster-list');
+  });
+});
+
+describe('--share on the inspection verbs', () => {
+  it('is a switch of cluster, list, creds, audit and legacy only', () => {
+    expect(value('audit --share')).toEqual({ verb: 'audit', share: true });
+    expect(value('list finance --cluster blue --share')).toEqual({ verb: 'list', namespace: 'finance', cluster: 'blue', share: true });
+    expect(value('creds')).toEqual({ verb: 'creds' });
+    expect(error('audit --share=yes')).toMatchObject({ code: 'unexpected-flag-value' });
+    expect(error('audit --share --share')).toMatchObject({ code: 'duplicate-flag' });
+    expect(error('status --share')).toMatchObject({ code: 'unknown-flag' });
   });
 });

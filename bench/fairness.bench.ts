@@ -1,0 +1,224 @@
+/**
+ * Fairness benchmark: one request approved while a big batch runs must not wait behind it.
+ *
+ * Against the local world (every ARM, Kubernetes and Entra call delayed by L; the ARM emulator enforcing Azure's
+ * documented limits: writes 200, 10/s; reads 250, 25/s; deletes 200, 10/s; identity creates 80 per 20 s), with
+ * one worker (concurrency 48, as bench/provision.bench.ts):
+ *
+ *  1. idle: single grant requests, each by its own requester, one after another on an idle system → the median
+ *     approve → verified time T_idle;
+ *  2. loaded: N grants (500 by default) approved at once by one requester (its first 5 interactive, the rest a
+ *     batch), and while they run, single requests by other requesters approved every `--every` seconds, from
+ *     after the write bucket's burst is spent until the batch nears its end. Each single's approve → verified
+ *     time T is set against T_idle + one throttle slot (1 / 10 s of ARM's write bucket):
+ *       ratio = T / (T_idle + slot)                         (goal ≤ 2)
+ *     The figure is the median of the singles' ratios; the worst is given beside it.
+ *  3. the batch's own efficiency against the bucket bound for N + singles grants (see provision.bench.ts), so the
+ *     lanes are seen not to cost throughput; and the batch's median approve → verified time, which is what a
+ *     single request queued first-come-first-served behind it would wait.
+ *
+ *   npx tsx bench/fairness.bench.ts [--json] [--latency 50] [--requests 500] [--singles 5] [--every 20]
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import { createAzureAdapters, type AzureConfig } from '../src/azure';
+import { loadPolicyFile } from '../src/config/policy';
+import { AZURE_LIMITS } from '../src/domain/azure-limits';
+import type { ProgressSink } from '../src/domain/ports';
+import type { WidRequest } from '../src/domain/types';
+import { createQueues } from '../src/queue';
+import { RedisRequestStore } from '../src/store';
+import { startWorker } from '../src/worker';
+import { createTls } from '../test/emulators/common/tls';
+import { startWorld, WORLD } from '../test/emulators/world';
+import { startRedisServer } from '../test/support/redis-server';
+import { bucketBoundSeconds, limitsText } from './provision.bench';
+import { approvedGrant, countWrites } from './support/grants';
+import { benchCaDir, inTrustedChild, runInTrustedChild } from './support/trusted-child';
+
+export interface FairnessBenchResult {
+  fairness: Record<string, number | string>;
+}
+
+const anyToken: TokenCredential = {
+  getToken: (): Promise<AccessToken> => Promise.resolve({ token: 'bench-token', expiresOnTimestamp: Date.now() + 3600_000 }),
+};
+const round = (n: number, d = 3): number => Math.round(n * 10 ** d) / 10 ** d;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+function positive(argv: string[], name: string, fallback: number): number {
+  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return fallback;
+  const a = argv[i] as string;
+  const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a number above 0, got ${String(v)}`);
+  return n;
+}
+
+interface Options {
+  latencyMs: number;
+  requests: number;
+  singles: number;
+  everySeconds: number;
+}
+
+async function measure(o: Options, log: (s: string) => void): Promise<FairnessBenchResult> {
+  const redis = await startRedisServer();
+  const world = await startWorld({ tls: await createTls(benchCaDir()), entra: { jwksCacheMs: 3_600_000 } });
+  const prefix = `widfair:${randomBytes(3).toString('hex')}`;
+  const store = await RedisRequestStore.connect(redis.url, { prefix });
+  const queues = await createQueues(redis.url, prefix, { provisionAttempts: 10 });
+  const policy = loadPolicyFile(world.files.policy);
+  const azureConfig: AzureConfig = { credential: anyToken, resourceManagerUrl: world.arm.url, audience: 'https://management.azure.com', retry: { maxRetryAfterSeconds: 2 } };
+  const cluster = policy.clusters[0];
+  if (!cluster) throw new Error('the world policy has no cluster');
+  const facts = await createAzureAdapters(azureConfig).clusters.getClusterFacts(cluster);
+  const finished = new Map<string, (r: WidRequest) => void>();
+  const progress: ProgressSink = { progress: async () => {}, finished: async (r) => finished.get(r.id)?.(r) };
+  const worker = await startWorker({
+    redisUrl: redis.url,
+    prefix,
+    policy,
+    azure: azureConfig,
+    kube: { kubeconfigYaml: world.kube.kubeconfig() },
+    entraAuthorityHost: world.entra.url,
+    verify: { enabled: true, timeoutMs: 60_000 },
+    concurrency: 48,
+    progress,
+  });
+  let singleNo = 0;
+  /** Approves one request by its own requester; resolves with its approve → verified time in ms. */
+  const single = async (): Promise<number> => {
+    const requester = `U0SINGLE${String(++singleNo).padStart(3, '0')}`;
+    const r = await approvedGrant(store, policy, facts, `single-${singleNo}`, requester);
+    const done = new Promise<WidRequest>((resolve) => finished.set(r.id, resolve));
+    const t0 = performance.now();
+    await queues.enqueueProvision(r.id, 'grant', { requester });
+    const final = await done;
+    const ms = performance.now() - t0;
+    if (process.env.WID_TRACE) {
+      const wall0 = Date.now() - ms;
+      const started = (await store.history(r.id)).find((e) => e.to === 'provisioning')?.at;
+      log(`TRACE ${r.id}: taken by the worker +${started ? Date.parse(started) - wall0 : '?'} ms; steps ${JSON.stringify(final.steps.map((x) => [x.step, Date.parse(x.startedAt) - wall0, Date.parse(x.endedAt ?? '') - wall0]))}`);
+    }
+    if (final.state !== 'succeeded' || final.resources.verified !== true) throw new Error(`single request ${r.id} ended ${final.state}: ${final.failure?.reason ?? 'not verified'}`);
+    return ms;
+  };
+
+  try {
+    for (const c of [world.arm.controls, world.kube.controls, world.entra.controls]) c.setLatency(o.latencyMs);
+    await single(); // warm-up: connections, the issuer's keys at Entra
+    await sleep(1000);
+    const idle: number[] = [];
+    for (let i = 0; i < Math.max(3, o.singles); i++) {
+      idle.push(await single());
+      await sleep(500);
+    }
+    const idleMs = median(idle);
+    const slotMs = 1000 / AZURE_LIMITS.writes.perSecond;
+    log(`fairness: idle single requests ${idle.map((m) => m.toFixed(0)).join(', ')} ms (median ${idleMs.toFixed(0)} ms); one write slot ${slotMs} ms`);
+    await sleep(3000); // the buckets refill
+
+    const throttledBefore = world.arm.stats().throttled;
+    const logFrom = world.arm.controls.log.length;
+    const batch: WidRequest[] = [];
+    for (let i = 0; i < o.requests; i++) batch.push(await approvedGrant(store, policy, facts, `batch-${i}`, WORLD.users.requester));
+    const batchMs: number[] = [];
+    const t0 = performance.now();
+    const batchDone = batch.map(
+      (r) =>
+        new Promise<WidRequest>((resolve) =>
+          finished.set(r.id, (f) => {
+            batchMs.push(performance.now() - t0);
+            resolve(f);
+          }),
+        ),
+    );
+    for (const r of batch) await queues.enqueueProvision(r.id, 'grant', { requester: r.requester.id });
+    const loaded: { at: number; ms: number }[] = [];
+    const singles = (async () => {
+      // the first after the write bucket's burst is spent: then every write waits for a token
+      for (let k = 0; k < o.singles; k++) {
+        const at = (k + 1) * o.everySeconds * 1000;
+        await sleep(Math.max(0, at - (performance.now() - t0)));
+        if (batchMs.length >= o.requests * 0.95) break;
+        const ms = await single();
+        loaded.push({ at: (performance.now() - t0 - ms) / 1000, ms });
+        log(`fairness: single request approved at ${(at / 1000).toFixed(0)} s into the batch (${batchMs.length}/${o.requests} done): ${ms.toFixed(0)} ms = ${(ms / (idleMs + slotMs)).toFixed(2)} × (idle + slot)`);
+      }
+    })();
+    const finals = await Promise.all(batchDone);
+    const seconds = (performance.now() - t0) / 1000;
+    await singles;
+    if (!loaded.length) throw new Error('no single request ran while the batch did: the batch was too short for --every');
+    const ratios = loaded.map((l) => l.ms / (idleMs + slotMs));
+    const failed = finals.filter((r) => r.state !== 'succeeded').length;
+    const writes = countWrites(world.arm.controls.log, logFrom);
+    const bound = bucketBoundSeconds(o.requests + loaded.length) + idleMs / 1000;
+    return {
+      fairness: {
+        single_request_ratio: round(median(ratios)),
+        single_request_ratio_max: round(Math.max(...ratios)),
+        single_loaded_ms: round(median(loaded.map((l) => l.ms)), 0),
+        single_loaded_max_ms: round(Math.max(...loaded.map((l) => l.ms)), 0),
+        single_idle_ms: round(idleMs, 0),
+        slot_ms: slotMs,
+        singles: loaded.length,
+        batch_requests: o.requests,
+        batch_seconds: round(seconds, 2),
+        batch_bound_seconds: round(bound, 2),
+        batch_efficiency: round(bound / seconds),
+        batch_item_median_s: round(median(batchMs) / 1000, 2),
+        batch_failed: failed,
+        azure_429: world.arm.stats().throttled - throttledBefore,
+        repeated_writes: writes.repeatedWrites,
+        L_ms: o.latencyMs,
+        load_1m: round(os.loadavg()[0] ?? 0, 1),
+        limits: limitsText(),
+      },
+    };
+  } finally {
+    await worker.close();
+    await queues.close();
+    await store.close();
+    await world.close();
+    await redis.stop();
+  }
+}
+
+export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Promise<FairnessBenchResult> {
+  const argv = opts.argv ?? [];
+  const o: Options = {
+    latencyMs: positive(argv, 'latency', 50),
+    requests: Math.round(positive(argv, 'requests', 500)),
+    singles: Math.round(positive(argv, 'singles', 5)),
+    everySeconds: positive(argv, 'every', 20),
+  };
+  const log = (s: string): void => {
+    if (!opts.quiet) process.stderr.write(s + '\n');
+  };
+  if (inTrustedChild()) return measure(o, log);
+  const args = ['--json', '--latency', String(o.latencyMs), '--requests', String(o.requests), '--singles', String(o.singles), '--every', String(o.everySeconds)];
+  return runInTrustedChild<FairnessBenchResult>(__filename, args, { name: 'fairness', ...(opts.quiet ? { quiet: true } : {}) });
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const json = argv.includes('--json');
+  run({ argv, quiet: process.env.WID_BENCH_QUIET === '1' })
+    .then((r) => {
+      process.stdout.write((json ? JSON.stringify(r) : Object.entries(r.fairness).map(([k, v]) => `fairness.${k}  ${v}`).join('\n')) + '\n');
+      process.exit(0);
+    })
+    .catch((e: unknown) => {
+      process.stderr.write(`fairness bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    });
+}
