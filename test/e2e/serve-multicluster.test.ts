@@ -48,7 +48,7 @@ describe('wid serve with blue and green', () => {
     expect(world.arm.state.identities().find((i) => i.clientId === clientId)?.federatedCredentials.map((f) => f.issuer).sort()).toEqual([world.kube.issuerUrl, world.kubes.green?.issuerUrl].sort());
 
     const listMark = world.slack.mark();
-    await slack.slashCommand({ text: 'list finance --cluster green', userId: WORLD.users.admin, channelId: WORLD.requestsChannel });
+    await slack.slashCommand({ text: 'list finance --cluster green --share', userId: WORLD.users.admin, channelId: WORLD.requestsChannel });
     const listed = await world.slack.waitFor((e) => e.kind === 'post' && e.channel === WORLD.requestsChannel, 15_000, { since: listMark });
     expect(JSON.stringify(listed.blocks ?? listed.text)).toContain('on-green');
   }, 60_000);

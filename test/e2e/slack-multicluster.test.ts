@@ -106,13 +106,14 @@ describe('one identity on two clusters: /wid federate and per-cluster revoke', (
     expect(h.world.arm.state.roleAssignments().filter((a) => a.principalId === identity?.principalId)).toHaveLength(1);
     const final = await h.world.slack.waitFor((e) => e.kind === 'update' && e.ts === approval.ts && JSON.stringify(e.blocks).includes('Done'), 10_000, { since: started });
     expect(JSON.stringify(final.blocks)).toContain(identity?.clientId as string);
-    expect(h.world.slack.dms(ALICE).map((m) => m.text).join('\n')).toContain(id);
+    // the requester's DM says it is ready
+    await h.world.slack.waitFor((e) => e.kind === 'post' && (e.channel ?? '').startsWith('D') && (e.text ?? '').includes(`${id} is ready`), 10_000, { since: started });
 
     // asking again is refused: it already trusts green
     expect(await refusal('federate finance checkout --cluster green', /already trusts/)).toContain('/wid creds --cluster green');
 
     // /wid creds shows both clusters' credentials on the one identity
-    await h.wid(ALICE, 'creds --cluster green');
+    await h.wid(ALICE, 'creds --cluster green --share');
     await h.world.slack.waitFor((e) => e.kind === 'post' && e.channel === WORLD.requestsChannel && JSON.stringify(e.blocks ?? e.text).includes('wid-green-finance-checkout'), 15_000, { since: started });
 
     // revoke on green only: its credential and annotation go; the identity, its role and blue stay
@@ -157,7 +158,7 @@ describe('one identity on two clusters: /wid federate and per-cluster revoke', (
 
     // /wid list names both clusters for the one identity
     const mark = h.world.slack.mark();
-    await h.wid(ALICE, 'list finance --cluster green');
+    await h.wid(ALICE, 'list finance --cluster green --share');
     const listed = await h.world.slack.waitFor((e) => e.kind === 'post' && e.channel === WORLD.requestsChannel && JSON.stringify(e.blocks ?? e.text).includes('multi'), 15_000, { since: mark });
     expect(JSON.stringify(listed.blocks ?? listed.text)).toContain(identity?.name as string);
 
