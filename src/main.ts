@@ -11,6 +11,7 @@ import { credentialFromEnv, resourceManagerFromEnv } from './azure/credential';
 import { onFirstCall } from './app/on-first-call';
 import type { KubeAdapterConfig } from './kube';
 import type { KubePort } from './domain/ports';
+import { kubeByCluster, type KubeForCluster } from './kube/clusters';
 import { createInspector, scopedInspectForSlack } from './inspect';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
 import { SlackRefederateNotifier } from './slack/refederate';
@@ -141,6 +142,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         policy: config.policy.policy,
         azure,
         kube,
+        ...(config.kube.clusters ? { kubeClusters: config.kube.clusters } : {}),
         ...(config.azure.authorityHost ? { entraAuthorityHost: config.azure.authorityHost } : {}),
         verify: { enabled: config.worker.verify, timeoutMs: config.worker.verifyTimeoutSeconds * 1000 },
         concurrency: config.worker.concurrency,
@@ -176,8 +178,8 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         authorization: onFirstCall('the role assignment adapter', () => azureAdapters().authorization),
       };
       // The web side needs Kubernetes only for /wid list|audit|legacy: a web-only replica loads the client on first use.
-      let kubePort: KubePort | undefined;
-      const kubeOnDemand = (): KubePort => (kubePort ??= (require('./kube') as typeof import('./kube')).createKubeAdapter(kube));
+      // Each policy cluster its own API (WID_KUBE_CONTEXTS / WID_KUBECONFIGS); clusters not named there share KUBECONFIG's.
+      const kubeOnDemand: KubeForCluster = kubeByCluster(kube, config.kube.clusters ?? {}, (c) => onFirstCall<KubePort>('the Kubernetes adapter', () => (require('./kube') as typeof import('./kube')).createKubeAdapter(c)));
       const grantStore = new RedisGrantStore(store.redis, store.keys);
       // Every issuer the web side reads is recorded, so a recreated cluster's old issuer stays known.
       const issuers = new IssuerHistory(store.redis, prefix);

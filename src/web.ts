@@ -28,6 +28,8 @@ import { GrantService } from './grants/service';
 import { RedisGrantStore } from './grants/store';
 import { registerRequestView } from './slack/views/request';
 import { Migrations, type MigrationWorld } from './app/migrate';
+import { Federations } from './app/federate';
+import type { IdentityPort } from './domain/ports';
 import { registerMigrateActions } from './slack/actions/migrate';
 import { RefederateQueue, RefederateService } from './app/refederate';
 import type { RefederatePlanDeps } from './app/refederate-plan';
@@ -63,6 +65,8 @@ export interface WebConfig {
   inspect?: InspectHook;
   /** `/wid migrate` and the Migrate/Finish buttons: Azure and Kubernetes as the web side reads them; without it migrate answers that it is not configured. */
   migrations?: MigrationWorld;
+  /** `/wid federate`: the identities as the web side reads them (default: the migrations' adapter); without either federate answers that it is not configured. */
+  federations?: { identities: IdentityPort };
   /** More routes on the same HTTP server, e.g. /healthz /readyz /metrics (HTTP mode only; Socket Mode has no server). */
   extraRoutes?: CustomRoute[];
   /** Run the expiry/reminder timers in this process (default true). */
@@ -155,6 +159,8 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
     let teamUrl: string | undefined;
     const groups = new UserGroups(client, () => policyGroupIds(config.policy), logger);
     const migrations = config.migrations ? new Migrations({ ...config.migrations, policy: config.policy, clusterFacts: config.clusterFacts }) : undefined;
+    const federationIdentities = config.federations?.identities ?? config.migrations?.identities;
+    const federations = federationIdentities ? new Federations({ policy: config.policy, clusterFacts: config.clusterFacts, identities: federationIdentities }) : undefined;
     const notifier = new SlackRequestNotifier({ client, logger, teamUrl: () => teamUrl });
     const service = new RequestService({
       store,
@@ -167,6 +173,7 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       logger,
       ...(migrations ? { migrations } : {}),
       grants: new RedisGrantStore(store.redis, store.keys),
+      ...(federations ? { federations } : {}),
     });
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
     const scans = new FollowUps(logger, config.scanConcurrency ?? DEFAULT_SCAN_CONCURRENCY);

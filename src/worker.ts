@@ -12,7 +12,8 @@ import type { Policy, StepName, StepOutcome, WidRequest } from './domain/types';
 import { createTokenExchange } from './entra';
 import type { KubeAdapterConfig } from './kube';
 import { lazyKubeAdapter } from './kube/lazy';
-import { grantPreflight, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { kubeByCluster, type KubeClusterOverride } from './kube/clusters';
+import { grantPreflight, provisionAlsoClusters, provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
@@ -27,6 +28,8 @@ export interface WorkerConfig {
   policy: Policy;
   azure: AzureConfig;
   kube: KubeAdapterConfig;
+  /** Per policy cluster: its own kubeconfig and/or context; clusters not named here use `kube`. */
+  kubeClusters?: Record<string, KubeClusterOverride>;
   /** Entra authority host for the verification exchange (AZURE_AUTHORITY_HOST). */
   entraAuthorityHost?: string;
   verify: { enabled: boolean; timeoutMs: number; scope?: string };
@@ -59,7 +62,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   const logger = config.logger ?? SILENT;
   const store = await RedisRequestStore.connect(config.redisUrl, config.prefix ? { prefix: config.prefix } : {});
   const azure = createAzureAdapters(config.azure);
-  const kube = lazyKubeAdapter(config.kube);
+  // One adapter per cluster: a request's ServiceAccount lives on the cluster its plan names.
+  const kubeFor = kubeByCluster(config.kube, config.kubeClusters ?? {}, lazyKubeAdapter);
+  const kube = kubeFor(config.policy.defaultCluster);
   const tokenExchange = createTokenExchange(config.entraAuthorityHost ? { authorityHost: config.entraAuthorityHost } : {});
   const deps: EngineDeps = {
     identities: azure.identities,
@@ -116,7 +121,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
 
   async function markFailed(request: WidRequest, error: WidError, retryable: boolean): Promise<void> {
     // The resources this run recorded are on the stored copy.
-    const inventory = await readInventory((await store.get(request.id)) ?? request, deps);
+    const inventory = await readInventory((await store.get(request.id)) ?? request, { ...deps, kube: kubeFor(request.plan.cluster.name) });
     const step = error instanceof StepError ? error.step : undefined;
     const reason = `${error.message}\nWhat exists now:\n${inventory.text}`;
     const failed = await transition(request.id, { type: 'fail', reason, retryable, resources: {}, ...(step ? { step } : {}) });
@@ -144,7 +149,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     }
     // The grant's preflight only reads (Azure, Kubernetes): it starts now, beside the state change and the grant's
     // bookkeeping below, and is used only if this job goes on to provision the same plan.
-    const preflight = request.kind === 'grant' && request.plan.kind === 'grant' && (request.state === 'approved' || request.state === 'provisioning') ? grantPreflight(request, deps) : undefined;
+    const preflight = request.kind === 'grant' && request.plan.kind === 'grant' && (request.state === 'approved' || request.state === 'provisioning') ? grantPreflight(request, { ...deps, kube: kubeFor(request.plan.cluster.name) }) : undefined;
     preflight?.catch(() => {
       // provisionGrant rethrows it when it is used
     });
@@ -172,7 +177,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       }
     }
 
-    const run = request.kind === 'revoke' ? provisionRevoke : request.kind === 'migrate' ? provisionMigration : provisionGrant;
+    const run = request.kind === 'revoke' ? provisionRevoke : request.kind === 'migrate' ? provisionMigration : request.kind === 'federate' ? provisionFederation : provisionGrant;
     try {
       // Progress goes to the sink and onto the job, so watchProvisionEvents sees it in every process.
       const progress: ProgressSink = {
@@ -184,13 +189,16 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       };
       const signal = helpers.signal ? AbortSignal.any([helpers.signal, lockSignal]) : lockSignal;
       const lane = laneOfPriority(helpers.priority);
+      const clusterDeps = { ...deps, kube: kubeFor(request.plan.cluster.name) };
       const resources = await inReadLane(lane, () =>
-        preflight && request.kind === 'grant' ? provisionGrant(request, { ...deps, progress, signal, lane }, { preflight }) : run(request, { ...deps, progress, signal, lane }),
+        preflight && request.kind === 'grant' ? provisionGrant(request, { ...clusterDeps, progress, signal, lane }, { preflight }) : run(request, { ...clusterDeps, progress, signal, lane }),
       );
+      // --cluster a,b: the other clusters trust the same identity, each on its own API
+      if (request.kind === 'grant' && request.plan.alsoClusters?.length) resources.clusters = await provisionAlsoClusters({ ...request, resources: { ...request.resources, ...resources } }, { ...deps, signal, lane }, kubeFor);
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');
-        if (succeeded.kind === 'revoke' && !succeeded.plan.migration) await grants.service.endByRevokeRequest(succeeded).catch((e: unknown) => logger.warn({ requestId, err: e instanceof Error ? e.message : String(e) }, 'could not record the end of the revoked grants'));
+        if (succeeded.kind === 'revoke' && !succeeded.plan.migration && !succeeded.plan.federation) await grants.service.endByRevokeRequest(succeeded).catch((e: unknown) => logger.warn({ requestId, err: e instanceof Error ? e.message : String(e) }, 'could not record the end of the revoked grants'));
         await finish(succeeded);
       }
     } catch (e) {
@@ -239,6 +247,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       ...(config.refederate?.concurrency ? { concurrency: config.refederate.concurrency } : {}),
     },
     ...(config.refederate?.notifier ? { notifier: config.refederate.notifier } : {}),
+    kubeFor,
     logger,
   });
   await refederate.worker.waitUntilReady();

@@ -38,7 +38,7 @@ export interface RefederateNotifier {
 
 // ───────────────────────────── queue ─────────────────────────────
 
-export type RefederateJobKind = 'run' | 'remove';
+export type RefederateJobKind = 'run' | 'remove' | 'expire';
 export interface RefederateJobData {
   batchId: string;
   kind: RefederateJobKind;
@@ -59,6 +59,16 @@ export class RefederateQueue {
       await this.queue.add(kind, { batchId: batch.id, kind }, { ...this.opts, jobId: `${kind}-${batch.id}-${batch.version}` });
     } catch (e) {
       throw new RetryableError(`Could not queue refederate ${batch.id}: ${e instanceof Error ? e.message : String(e)}.`, 'QueueUnavailable');
+    }
+  }
+
+  /** A pending batch ends at its expiresAt: the worker marks it expired and its message loses its buttons. */
+  async scheduleExpiry(batch: RefederationBatch, now: Date): Promise<void> {
+    const delay = Math.max(0, Date.parse(batch.expiresAt) - now.getTime());
+    try {
+      await this.queue.add('expire', { batchId: batch.id, kind: 'expire' }, { ...this.opts, delay, jobId: `expire-${batch.id}` });
+    } catch (e) {
+      throw new RetryableError(`Could not schedule the expiry of refederate ${batch.id}: ${e instanceof Error ? e.message : String(e)}.`, 'QueueUnavailable');
     }
   }
 
@@ -186,6 +196,8 @@ export class RefederateService {
     try {
       const slack = await this.deps.notifier.post(batch, channel);
       await this.transitionTo(batch.id, (b) => ok({ ...b, slack }));
+      // best effort: an unscheduled expiry only means approving it later is refused as expired
+      await this.deps.queue.scheduleExpiry(batch, now).catch(() => undefined);
       return { kind: 'created', batch: { ...batch, slack } };
     } catch (e) {
       // nobody could approve a batch without its message: give the cluster back
@@ -276,6 +288,8 @@ export interface RefederateWorkerConfig {
   notifier?: Pick<RefederateNotifier, 'update'>;
   logger?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
   concurrency?: number;
+  /** The Kubernetes API of the batch's cluster (verification asks its ServiceAccount tokens there); deps.kube otherwise. */
+  kubeFor?: (clusterName: string) => RefederateDeps['kube'];
 }
 
 /** Applies an action by compare-and-set; undefined when the batch is gone or moved on. */
@@ -289,8 +303,13 @@ export async function processRefederateJob(config: Omit<RefederateWorkerConfig, 
   const { store } = config;
   let batch = await store.get(data.batchId);
   if (!batch) return undefined;
-  const deps = signal ? { ...config.deps, signal } : config.deps;
-  if (data.kind === 'run') {
+  const base = config.kubeFor ? { ...config.deps, kube: config.kubeFor(batch.cluster) } : config.deps;
+  const deps = signal ? { ...base, signal } : base;
+  if (data.kind === 'expire') {
+    // Still waiting for approval at its expiresAt: it expires, gives its cluster back, and its message says so.
+    if (batch.state !== 'pending') return batch;
+    batch = await workerTransition(store, batch.id, { type: 'expire' });
+  } else if (data.kind === 'run') {
     if (batch.state === 'approved') batch = await workerTransition(store, batch.id, { type: 'start' });
     if (!batch || batch.state !== 'running') return batch;
     await config.notifier?.update(batch);

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { WidError, type DomainRefusal } from '../domain/errors';
-import type { MigrateCommand, RequestCommand, RevokeCommand } from '../domain/grammar';
+import type { FederateCommand, MigrateCommand, RequestCommand, RevokeCommand } from '../domain/grammar';
 import { breakGlassRule } from '../domain/break-glass';
 import { mayViewRequest } from '../domain/visibility';
 import { applyAction, newRequest, SYSTEM_ACTOR, type RequestAction } from '../domain/lifecycle';
@@ -18,6 +18,8 @@ import type { WidQueues } from '../queue';
 import { openRequestKey, type RedisRequestStore } from '../store';
 import type { Migrations } from './migrate';
 import type { Grant } from '../domain/grants';
+import { planAlsoClusters, type Federations } from './federate';
+import { servingOn } from '../domain/federate';
 import type { Decision, GroupDirectory, RequestNotifier, ServiceLogger } from './notifier';
 
 function errorText(e: unknown): string {
@@ -51,6 +53,8 @@ export interface RequestServiceDeps {
   migrations?: Migrations;
   /** The grant index (src/grants/store.ts): a revoke finds the ServiceAccount's open grants there. */
   grants?: { openOfServiceAccount(sa: { clusterName: string; namespace: string; serviceAccount: string }): Promise<Grant[]> };
+  /** `/wid federate`: reads the other cluster and the identity's credentials (src/app/federate.ts). */
+  federations?: Federations;
 }
 
 export type SubmitOutcome =
@@ -96,7 +100,7 @@ export class RequestService {
   }
 
   /** `/wid request …`, `/wid revoke …` and `/wid migrate …`: a pending request with its approval message, or why not. */
-  async submit(user: Actor, command: RequestCommand | RevokeCommand | MigrateCommand): Promise<SubmitOutcome> {
+  async submit(user: Actor, command: RequestCommand | RevokeCommand | MigrateCommand | FederateCommand): Promise<SubmitOutcome> {
     const { policy, store } = this.deps;
     try {
       const groups = await this.groupsOf(user.id);
@@ -107,6 +111,17 @@ export class RequestService {
         if (!decision.ok) return { kind: 'refused', refusal: decision.error };
         const facts = await this.deps.clusterFacts(decision.value.cluster);
         const built = buildPlan({ policy, decision: decision.value, clusterFacts: facts, requestId: id, requester: user, kind: 'grant' });
+        if (!built.ok) return { kind: 'refused', refusal: built.error };
+        plan = built.value;
+        if (command.clusters && command.clusters.length > 1) {
+          // --cluster a,b: one identity and role assignment, one credential and ServiceAccount per cluster
+          const also = await planAlsoClusters(policy, decision.value, command.clusters.slice(1), this.deps.clusterFacts, id, user);
+          if (!also.ok) return { kind: 'refused', refusal: also.error };
+          plan = { ...plan, alsoClusters: also.value };
+        }
+      } else if (command.verb === 'federate') {
+        if (!this.deps.federations) return { kind: 'error', message: 'Federation (/wid federate) is not configured on this wid-bot.' };
+        const built = await this.deps.federations.plan(user, groups, command, id, (c, ns, sa) => this.findActiveGrant(c, ns, sa));
         if (!built.ok) return { kind: 'refused', refusal: built.error };
         plan = built.value;
       } else if (command.verb === 'migrate') {
@@ -197,9 +212,11 @@ export class RequestService {
     }
     let grant: WidRequest | undefined;
     let revoke: WidRequest | undefined;
-    for (const r of candidates.values()) {
-      if (r.state !== 'succeeded' || r.clusterName !== clusterName || r.namespace !== namespace || r.serviceAccount !== serviceAccount) continue;
-      if ((r.kind === 'grant' || r.kind === 'migrate') && (!grant || r.updatedAt > grant.updatedAt)) grant = r;
+    for (const stored of candidates.values()) {
+      // a multi-cluster grant serves each of its clusters (servingOn gives the part for this one)
+      const r = servingOn(stored, clusterName);
+      if (!r || r.state !== 'succeeded' || r.clusterName !== clusterName || r.namespace !== namespace || r.serviceAccount !== serviceAccount) continue;
+      if ((r.kind === 'grant' || r.kind === 'migrate' || r.kind === 'federate') && (!grant || r.updatedAt > grant.updatedAt)) grant = r;
       if (r.kind === 'revoke' && (!revoke || r.updatedAt > revoke.updatedAt)) revoke = r;
     }
     if (grant && revoke && revoke.updatedAt > grant.updatedAt) return undefined;

@@ -23,4 +23,5 @@ export const VERBS: Record<string, VerbEntry> = {
   policy: { summary: 'check the policy against what is deployed (wid policy check)', load: () => require('./policy') as VerbModule },
   legacy: { summary: 'find aad-pod-identity leftovers and the /wid migrate or /wid request line that moves each', load: () => require('./legacy') as VerbModule },
   grants: { summary: 'list active grants and when each ends (reads REDIS_URL)', load: () => require('./grants') as VerbModule },
+  refederate: { summary: "after a cluster was recreated: what /wid refederate would re-federate to its new OIDC issuer (reads only)", load: () => require('./refederate') as VerbModule },
 };

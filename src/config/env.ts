@@ -13,6 +13,7 @@ import { parseDuration } from '../domain/grammar';
 import type { Policy } from '../domain/types';
 import { AZURE_LIMITS, type AzureLimits, type RateBucket } from '../domain/azure-limits';
 import { loadPolicyFile, PolicyError } from './policy';
+import { clusterOverrides, parseClusterMap, type KubeClusterOverride } from '../kube/clusters';
 
 export type SlackMode = 'http' | 'socket';
 export type Role = 'all' | 'web' | 'worker';
@@ -53,6 +54,8 @@ export interface Config {
     kubeconfig?: string;
     /** Use the pod's own ServiceAccount (KUBERNETES_SERVICE_HOST is set and no KUBECONFIG). */
     inCluster: boolean;
+    /** Per policy cluster: its own kubeconfig file (WID_KUBECONFIGS) and/or context (WID_KUBE_CONTEXTS); others use the above. */
+    clusters?: Record<string, KubeClusterOverride>;
   };
   /** auth: `url` = credentials (if any) in REDIS_URL; `entra` = Microsoft Entra ID token of wid-bot's own identity. */
   redis: { url: string; prefix: string; auth: 'url' | 'entra' };
@@ -259,6 +262,23 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
     }
   }
 
+  // kubernetes, per cluster: `blue=<context>,green=<context>` and `green=/path/kubeconfig`
+  let kubeClusters: Record<string, KubeClusterOverride> | undefined;
+  const contextsRaw = value(env, 'WID_KUBE_CONTEXTS');
+  const filesRaw = value(env, 'WID_KUBECONFIGS');
+  if (contextsRaw !== undefined || filesRaw !== undefined) {
+    const known = policy?.clusters.map((c) => c.name) ?? [];
+    const contexts = contextsRaw !== undefined ? parseClusterMap('WID_KUBE_CONTEXTS', contextsRaw, known, 'kubeconfig context') : { map: {}, problems: [] };
+    const files = filesRaw !== undefined ? parseClusterMap('WID_KUBECONFIGS', filesRaw, known, 'kubeconfig file') : { map: {}, problems: [] };
+    // Without a policy (skipPolicy) the names cannot be checked; the process that uses them loads it.
+    for (const p of contexts.problems) if (policy || !p.includes('not in the policy')) add('WID_KUBE_CONTEXTS', p);
+    for (const p of files.problems) if (policy || !p.includes('not in the policy')) add('WID_KUBECONFIGS', p);
+    if (runsWorker) {
+      for (const [name, file] of Object.entries(files.map)) if (!existsSync(file)) add('WID_KUBECONFIGS', `WID_KUBECONFIGS names "${file}" for the cluster "${name}", which does not exist (a kubeconfig file for that cluster)`);
+    }
+    kubeClusters = clusterOverrides(contexts.map, files.map);
+  }
+
   // http, worker, log
   const httpPort = check('PORT', port, value(env, 'PORT'), 'must be a TCP port number from 1 to 65535') ?? 3000;
   const concurrency = check('WID_WORKER_CONCURRENCY', positiveInt(256), value(env, 'WID_WORKER_CONCURRENCY'), 'must be a whole number from 1 to 256 (requests one worker provisions at a time)') ?? 4;
@@ -304,7 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadConfigOptions = 
       ...(resourceManagerAudience !== undefined ? { resourceManagerAudience } : {}),
       limits,
     },
-    kube: { ...(kubeconfig !== undefined ? { kubeconfig } : {}), inCluster },
+    kube: { ...(kubeconfig !== undefined ? { kubeconfig } : {}), inCluster, ...(kubeClusters ? { clusters: kubeClusters } : {}) },
     redis: { url: redisUrl!, prefix, auth: redisAuth },
     policy: { file: policyFile!, policy: policy ?? emptyPolicyPlaceholder(policyFile!) },
     http: { port: httpPort },
@@ -374,7 +394,10 @@ export function describeConfig(config: Config): Record<string, unknown> {
       resourceManagerAudience: config.azure.resourceManagerAudience ?? 'from the URL',
       limits: Object.fromEntries(Object.entries(config.azure.limits).map(([k, b]) => [k, `${b.burst}/${b.perSecond}`])),
     },
-    kube: { source: config.kube.kubeconfig ?? (config.kube.inCluster ? 'in-cluster ServiceAccount' : '~/.kube/config') },
+    kube: {
+      source: config.kube.kubeconfig ?? (config.kube.inCluster ? 'in-cluster ServiceAccount' : '~/.kube/config'),
+      ...(config.kube.clusters ? { clusters: Object.fromEntries(Object.entries(config.kube.clusters).map(([n, o]) => [n, [o.kubeconfigPath, o.context && `context ${o.context}`].filter(Boolean).join(', ')])) } : {}),
+    },
     redis: { url: redactUrl(config.redis.url), prefix: config.redis.prefix, auth: config.redis.auth },
     policy: {
       file: config.policy.file,

@@ -15,6 +15,8 @@ export interface RequestCommand {
   cluster?: string;
   reason?: string;
   durationSeconds?: number;
+  /** `--cluster a,b`: every cluster named, in order (the first is `cluster`); set only when more than one is named. */
+  clusters?: string[];
 }
 export interface RevokeCommand {
   verb: 'revoke';
@@ -75,7 +77,16 @@ export interface PolicyCommand {
   verb: 'policy';
   action: 'check';
 }
-export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | MigrateCommand | RefederateCommand | WithdrawCommand | PolicyCommand;
+/** `/wid federate <namespace> <serviceaccount> --cluster <other>`: the identity serving the ServiceAccount also trusts another cluster. */
+export interface FederateCommand {
+  verb: 'federate';
+  namespace: string;
+  serviceAccount: string;
+  /** The cluster to trust (required). */
+  cluster: string;
+  reason?: string;
+}
+export type WidCommand = RequestCommand | RevokeCommand | StatusCommand | ClusterCommand | ListCommand | HelpCommand | GrantsCommand | MigrateCommand | RefederateCommand | WithdrawCommand | PolicyCommand | FederateCommand;
 export type Verb = WidCommand['verb'];
 
 /** Longest command text accepted; Slack caps slash commands well below this anyway. */
@@ -95,7 +106,7 @@ interface VerbSpec {
 
 const SPECS: Record<Verb, VerbSpec> = {
   request: {
-    usage: '/wid request <namespace> <serviceaccount> <role name…> [--scope <ARM id>] [--cluster <name>] [--reason <text>] [--for <duration, e.g. 8h>]',
+    usage: '/wid request <namespace> <serviceaccount> <role name…> [--scope <ARM id>] [--cluster <name>[,<name>…]] [--reason <text>] [--for <duration, e.g. 8h>]',
     summary: 'ask for an Azure role for a Kubernetes ServiceAccount (role names need no quotes)',
     flags: ['scope', 'cluster', 'reason', 'for'],
   },
@@ -122,6 +133,11 @@ const SPECS: Record<Verb, VerbSpec> = {
     flags: ['reason'],
   },
   withdraw: { usage: '/wid withdraw <request id>', summary: 'take back your request while it waits for approval', flags: [] },
+  federate: {
+    usage: '/wid federate <namespace> <serviceaccount> --cluster <other cluster> [--reason <text>]',
+    summary: 'let the identity that serves a ServiceAccount on one cluster also trust the same ServiceAccount on another cluster (blue/green, multi-cluster)',
+    flags: ['cluster', 'reason'],
+  },
   help: { usage: '/wid help [command]', summary: 'show this help', flags: [] },
   policy: { usage: '/wid policy check', summary: 'operators: check that every person, usergroup, scope, role and cluster the policy names exists and works', flags: [] },
 };
@@ -388,6 +404,20 @@ function parseTokens(tokens: Token[]): Result<WidCommand> {
   return assemble(verb, positionals, flags);
 }
 
+/** Splits `--cluster a,b` into names; refuses empty names and a name given twice. */
+export function parseClusterList(text: string, verb?: Verb): Result<string[]> {
+  const names = text.split(',').map((n) => n.trim());
+  if (names.some((n) => n === '')) {
+    return refuseWithUsage('bad-cluster-list', `--cluster ${show(text, 60)} has an empty name: give cluster names separated by commas, e.g. --cluster blue,green.`, verb, 'cluster');
+  }
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) return refuseWithUsage('duplicate-cluster', `--cluster names the cluster ${show(n, 40)} twice; name each cluster once, e.g. --cluster blue,green.`, verb, 'cluster');
+    seen.add(n);
+  }
+  return ok(names);
+}
+
 function tooMany(verb: Verb, extra: string[]): Result<never> {
   return refuseWithUsage('unexpected-argument', `${verb} does not take ${show(extra.join(' '), 60)}.`, verb);
 }
@@ -402,6 +432,12 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
       if (serviceAccount === undefined) return refuseWithUsage('missing-argument', `request needs the ServiceAccount after the namespace ${show(namespace, 40)}, then a role name.`, verb, 'serviceAccount');
       const roleName = roleWords.join(' ').replace(/\s+/gu, ' ').trim();
       if (roleName === '') return refuseWithUsage('missing-argument', `request needs a role name after the ServiceAccount ${show(serviceAccount, 40)}, e.g. Key Vault Secrets User.`, verb, 'roleName');
+      let clusters: string[] | undefined;
+      if (flags.cluster !== undefined && flags.cluster.includes(',')) {
+        const list = parseClusterList(flags.cluster, verb);
+        if (!list.ok) return list;
+        if (list.value.length > 1) clusters = list.value;
+      }
       let durationSeconds: number | undefined;
       if (flags.for !== undefined) {
         const d = parseDuration(flags.for);
@@ -414,7 +450,7 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
         serviceAccount,
         roleName,
         ...(flags.scope !== undefined ? { scope: flags.scope } : {}),
-        ...cluster,
+        ...(clusters ? { cluster: clusters[0] as string, clusters } : cluster),
         ...reason,
         ...(durationSeconds !== undefined ? { durationSeconds } : {}),
       });
@@ -452,6 +488,17 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
       if (name === undefined) return refuseWithUsage('missing-argument', 'refederate needs the name of the recreated cluster, as the policy names it.', verb, 'cluster');
       if (extra.length) return tooMany(verb, extra);
       return ok({ verb, cluster: name, ...reason });
+    }
+    case 'federate': {
+      const [namespace, serviceAccount, ...extra] = pos;
+      if (namespace === undefined) return refuseWithUsage('missing-argument', 'federate needs a namespace, a ServiceAccount and --cluster with the other cluster.', verb, 'namespace');
+      if (serviceAccount === undefined) return refuseWithUsage('missing-argument', `federate needs the ServiceAccount after the namespace ${show(namespace, 40)}, then --cluster with the other cluster.`, verb, 'serviceAccount');
+      if (extra.length) return tooMany(verb, extra);
+      if (flags.cluster === undefined) return refuseWithUsage('missing-flag', 'federate needs --cluster: the cluster whose ServiceAccount the identity should also trust.', verb, 'cluster');
+      const list = parseClusterList(flags.cluster, verb);
+      if (!list.ok) return list;
+      if (list.value.length > 1) return refuseWithUsage('one-cluster', `federate trusts one more cluster at a time; run it once per cluster (${list.value.map((c) => `--cluster ${c}`).join(', ')}), or ask for several with /wid request … --cluster a,b.`, verb, 'cluster');
+      return ok({ verb, namespace, serviceAccount, cluster: list.value[0] as string, ...reason });
     }
     case 'help': {
       const [topic, ...extra] = pos;

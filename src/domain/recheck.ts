@@ -10,7 +10,7 @@ import type { Actor, Policy, WidRequest } from './types';
 
 /** The access a request or grant gives, as the policy sees it. */
 export interface AccessToRecheck {
-  kind: 'grant' | 'revoke' | 'migrate';
+  kind: 'grant' | 'revoke' | 'migrate' | 'federate';
   requester: Actor;
   clusterName: string;
   namespace: string;
@@ -60,7 +60,8 @@ function ruleOf(code: string, a: AccessToRecheck, roleName: string): string {
 /**
  * Ok when the current policy still allows the access; otherwise a refusal saying which rule forbids it now and
  * what to do. A revoke only takes access away and is never refused here; a migration keeps the roles its
- * identity already holds, so only its cluster, namespace and requester are checked.
+ * identity already holds and a federation (another cluster's credential) adds no role, so only their cluster,
+ * namespace and requester are checked.
  */
 export function recheckAccess(input: RecheckInput): Result<void> {
   const { policy, access: a, action } = input;
@@ -87,8 +88,8 @@ export function recheckAccess(input: RecheckInput): Result<void> {
   };
   const decision = evaluateRequest(policy, { requester: a.requester, requesterGroups: input.requesterGroups ?? [], command, ...(input.requesterGroups === undefined ? { skipRequesterCheck: true } : {}) });
   if (!decision.ok) {
-    // a migration holds the roles its identity had; only where and who matter
-    if (a.kind === 'migrate' && !['unknown-cluster', 'namespace-not-in-policy', 'requester-not-allowed'].includes(decision.error.code)) return ok(undefined);
+    // a migration holds the roles its identity had, a federation adds no role: only where and who matter
+    if ((a.kind === 'migrate' || a.kind === 'federate') && !['unknown-cluster', 'namespace-not-in-policy', 'requester-not-allowed'].includes(decision.error.code)) return ok(undefined);
     return refused(decision.error.code, decision.error.message, ruleOf(decision.error.code, a, role?.name ?? a.roleName));
   }
   if (a.kind === 'grant' && a.approvalsRequired !== undefined && decision.value.role.approvals > a.approvalsRequired) {

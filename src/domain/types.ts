@@ -160,8 +160,12 @@ export interface PlannedServiceAccount {
 }
 
 export interface Plan {
-  /** `migrate` adopts an aad-pod-identity identity (plan.migration says which); its revoke keeps `migration`. */
-  kind: 'grant' | 'revoke' | 'migrate';
+  /**
+   * `migrate` adopts an aad-pod-identity identity (plan.migration says which); its revoke keeps `migration`.
+   * `federate` gives the identity already serving the ServiceAccount on another cluster a credential for this
+   * cluster (plan.federation says where from); its revoke keeps `federation`.
+   */
+  kind: 'grant' | 'revoke' | 'migrate' | 'federate';
   cluster: { name: string; subscriptionId: string; resourceGroup: string; aksName: string };
   tenantId?: string;
   identity: PlannedIdentity;
@@ -172,6 +176,28 @@ export interface Plan {
   durationSeconds?: number;
   /** Set on migrate plans (and on their revokes): the binding, the adopted identity and the roles it already holds. */
   migration?: MigrationPlan;
+  /** Set on federate plans (and on their revokes): the cluster whose grant made the identity, and what the identity trusts. */
+  federation?: FederationInfo;
+  /** `/wid request … --cluster a,b`: the clusters after the first, each with its own credential and ServiceAccount (one identity, one role assignment). */
+  alsoClusters?: PlannedExtraCluster[];
+}
+
+/** One more cluster of a multi-cluster grant: the identity trusts its issuer, and its ServiceAccount is annotated. */
+export interface PlannedExtraCluster {
+  cluster: { name: string; subscriptionId: string; resourceGroup: string; aksName: string };
+  federatedCredential: PlannedFederatedCredential;
+}
+
+/** Where a federated cluster's identity comes from. */
+export interface FederationInfo {
+  /** The cluster whose request made (or migrated) the identity. */
+  sourceCluster: string;
+  /** That request's id. */
+  sourceRequestId: string;
+  /** The clusters the identity trusted when this was planned (names wid-bot knows, from the credentials' issuers). */
+  trustedClusters: string[];
+  /** Federated credentials on the identity when planned (Azure allows 20). */
+  credentialCount: number;
 }
 
 // ───────────────────────────── requests ─────────────────────────────
@@ -224,11 +250,13 @@ export interface ProvisionedResources {
   identityCreatedByWid?: boolean;
   /** Migrate: the running pods the AzureIdentityBinding's selector covered when the ServiceAccount was bound. */
   migratedPods?: string[];
+  /** A multi-cluster grant's other clusters, by name: their credential, ServiceAccount and verification. */
+  clusters?: Record<string, { federatedCredentialId?: string; serviceAccount?: string; verified?: boolean }>;
 }
 
 export interface WidRequest {
   id: string;
-  kind: 'grant' | 'revoke' | 'migrate';
+  kind: 'grant' | 'revoke' | 'migrate' | 'federate';
   state: RequestState;
   requester: Actor;
   clusterName: string;

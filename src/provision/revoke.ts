@@ -87,7 +87,16 @@ const assignmentStep = {
     const planned = roleAssignmentName(scope, principalId, run.preflight.roleDefinitionId);
     const plannedExisting = await run.deps.authorization.getRoleAssignment(scope, planned);
     const ficName = run.request.plan.federatedCredential.name;
-    const shared = run.identity ? (await run.deps.identities.listFederatedCredentials(run.identityRef)).some((f) => f.name !== ficName) : false;
+    const others = run.identity ? (await run.deps.identities.listFederatedCredentials(run.identityRef)).filter((f) => f.name !== ficName) : [];
+    // Blue/green: the same ServiceAccount on another cluster still signs in as this identity with these roles.
+    const subject = run.request.plan.federatedCredential.subject;
+    const otherClusters = others.filter((f) => f.subject === subject);
+    if (otherClusters.length > 0) {
+      const names = otherClusters.map((f) => `'${f.name}'`).join(', ');
+      r.kept.push(`role assignments of the identity (${subject} on other clusters still uses them through ${names})`);
+      return skipped(`role assignments kept: ${subject} on another cluster still signs in as this identity (federated credential ${names})`);
+    }
+    const shared = others.length > 0;
     if (shared) {
       if (!plannedExisting) return skipped(`role assignment '${roleName}' on ${scope} does not exist`);
       await deleteTurn(run, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
@@ -160,7 +169,7 @@ export const REVOKE_PHASES = [[annotationsStep], [credentialStep, assignmentStep
 /** A migrated ServiceAccount's revoke: only the annotation and the credential wid-bot added go; the adopted identity and its roles stay. */
 export const MIGRATION_REVOKE_PHASES = [[annotationsStep], [credentialStep]] as const;
 
-/** Revokes a migration (the plan carries `migration`): never deletes the adopted identity, never touches its role assignments. */
+/** Revokes a migration (the plan carries `migration`) or a federation (`federation`): never deletes the identity, never touches its role assignments. */
 async function revokeMigration(request: WidRequest, deps: EngineDeps): Promise<ProvisionedResources> {
   const ref = identityRefOf(request);
   const { namespace, name } = request.plan.serviceAccount;
@@ -174,10 +183,14 @@ async function revokeMigration(request: WidRequest, deps: EngineDeps): Promise<P
     resources: {},
     ...(identity ? { identity } : {}),
     ...(serviceAccount ? { serviceAccount } : {}),
-    kept: [`identity ${request.plan.identity.resourceId} and its role assignments (adopted from aad-pod-identity, not created by wid-bot)`],
+    kept: [
+      request.plan.federation
+        ? `identity ${request.plan.identity.resourceId} and its role assignments (they serve ${namespace}/${name} on ${request.plan.federation.sourceCluster}; only ${request.plan.cluster.name}'s credential and annotation go)`
+        : `identity ${request.plan.identity.resourceId} and its role assignments (adopted from aad-pod-identity, not created by wid-bot)`,
+    ],
   };
   for (const phase of MIGRATION_REVOKE_PHASES) await runPhase(run, phase);
-  deps.logger?.info({ requestId: request.id, kept: run.kept }, 'revoke of a migration left the adopted identity alone');
+  deps.logger?.info({ requestId: request.id, kept: run.kept }, request.plan.federation ? "revoke of one cluster's federation left the identity alone" : 'revoke of a migration left the adopted identity alone');
   return run.resources;
 }
 
@@ -187,7 +200,7 @@ async function revokeMigration(request: WidRequest, deps: EngineDeps): Promise<P
  */
 export async function provisionRevoke(request: WidRequest, deps: EngineDeps): Promise<ProvisionedResources> {
   if (request.kind !== 'revoke') throw new TerminalError(`Request ${request.id} is a ${request.kind}, not a revoke.`, 'WrongKind');
-  if (request.plan.migration) return revokeMigration(request, deps);
+  if (request.plan.migration || request.plan.federation) return revokeMigration(request, deps);
   const ref = identityRefOf(request);
   const { namespace, name } = request.plan.serviceAccount;
   const [identity, serviceAccount, roleDefinitionId] = await Promise.all([

@@ -12,7 +12,7 @@ export const GRANTS_QUEUE = 'wid-grants';
 export const REFEDERATE_QUEUE = 'wid-refederate';
 export type WidQueueName = typeof PROVISION_QUEUE | typeof TIMERS_QUEUE | typeof GRANTS_QUEUE | typeof REFEDERATE_QUEUE;
 
-export type ProvisionAction = 'grant' | 'revoke' | 'migrate';
+export type ProvisionAction = 'grant' | 'revoke' | 'migrate' | 'federate';
 export interface ProvisionJobData {
   requestId: string;
   action: ProvisionAction;

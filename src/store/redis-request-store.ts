@@ -137,7 +137,7 @@ export class RedisRequestStore implements RequestStore {
     const result = await this.run('change the request state', () =>
       COMPARE_AND_SET.run(
         this.redis,
-        [k.request(next.id), k.history(next.id), k.audit, k.pending, k.openKeyOf(next.id), k.succeededOfServiceAccount(serviceAccountKey(next))],
+        [k.request(next.id), k.history(next.id), k.audit, k.pending, k.openKeyOf(next.id), ...indexKeysOf(k, next)],
         [
           next.id,
           expected.state,
@@ -298,7 +298,7 @@ export class RedisRequestStore implements RequestStore {
     for (let i = 0; i < ids.length; i += 500) {
       for (const r of await this.getMany(ids.slice(i, i + 500))) {
         if (r.state !== 'succeeded') continue;
-        await this.run('build the ServiceAccount index', () => this.redis.zadd(k.succeededOfServiceAccount(serviceAccountKey(r)), epochMs(r.updatedAt), r.id));
+        for (const key of indexKeysOf(k, r)) await this.run('build the ServiceAccount index', () => this.redis.zadd(key, epochMs(r.updatedAt), r.id));
         indexed += 1;
       }
     }
@@ -387,4 +387,10 @@ function fromHash(hash: Record<string, string>): WidRequest | undefined {
     steps,
     resources: resources as ProvisionedResources,
   };
+}
+
+/** The per-ServiceAccount index keys a request belongs in: its cluster's, and each further cluster a multi-cluster grant serves. */
+function indexKeysOf(k: { succeededOfServiceAccount(saKey: string): string }, r: WidRequest): string[] {
+  const clusters = [r.clusterName, ...(r.kind === 'grant' && r.plan.kind === 'grant' ? (r.plan.alsoClusters ?? []).map((c) => c.cluster.name) : [])];
+  return [...new Set(clusters.map((clusterName) => k.succeededOfServiceAccount(serviceAccountKey({ clusterName, namespace: r.namespace, serviceAccount: r.serviceAccount }))))];
 }

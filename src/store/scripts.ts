@@ -51,7 +51,7 @@ return 1
 );
 
 /**
- * KEYS: req, history, audit, pending, openof, succeeded-of-ServiceAccount index
+ * KEYS: req, history, audit, pending, openof, succeeded-of-ServiceAccount index (one per cluster the request serves)…
  * ARGV: id, expectedState, expectedUpdatedAt, doc, nextState, nextUpdatedAt, createdAtMs, releaseOpen (0|1),
  *       hasEvent (0|1), eventJson, auditMaxLen, openKeyPrefix, nextUpdatedAtMs, audit field/value…
  * Returns 1 when replaced, 0 when state or updatedAt differ, -1 when the request does not exist.
@@ -78,7 +78,9 @@ if ARGV[8] == '1' then
     redis.call('DEL', KEYS[5])
   end
 end
-if ARGV[5] == 'succeeded' then redis.call('ZADD', KEYS[6], ARGV[13], id) end
+if ARGV[5] == 'succeeded' then
+  for i = 6, #KEYS do redis.call('ZADD', KEYS[i], ARGV[13], id) end
+end
 if ARGV[9] == '1' then
   redis.call('RPUSH', KEYS[2], ARGV[10])
   audit(KEYS[3], ARGV[11], tail(14))

@@ -16,7 +16,9 @@ import { startWeb, type RunningWeb, type WebConfig } from '../../src/web';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { SlackSigningClient } from '../emulators/slack/client';
 import type { StoredMessage } from '../emulators/slack';
-import { startWorld, worldPolicyYaml, WORLD, type World, type WorldOptions } from '../emulators/world';
+import { startWorld, WORLD, type World, type WorldOptions } from '../emulators/world';
+import { readFileSync } from 'node:fs';
+import { kubeByCluster, type KubeClusterOverride } from '../../src/kube/clusters';
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { SlackRefederateNotifier } from '../../src/slack/refederate';
@@ -64,7 +66,13 @@ export interface HarnessOptions {
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const world = await startWorld(opts.world);
-  const policy = parsePolicy(worldPolicyYaml(opts.world?.policy), 'world policy');
+  // The world writes the policy it matches (with every cluster it runs).
+  const policy = parsePolicy(readFileSync(world.files.policy, 'utf8'), 'world policy');
+  // Each cluster its own Kubernetes API, as WID_KUBECONFIGS configures wid-bot.
+  const kubeClusters: Record<string, KubeClusterOverride> = Object.fromEntries(
+    Object.entries(world.files.kubeconfigs).filter(([name]) => name !== WORLD.clusterName).map(([name, file]) => [name, { kubeconfigPath: file }]),
+  );
+  const kubeFor = kubeByCluster({ kubeconfigPath: world.files.kubeconfig }, kubeClusters, (c) => createKubeAdapter(c));
   const prefix = uniquePrefix('e2e');
   const redisUrl = opts.redisUrl ?? testRedisUrl();
   await opts.beforeConnect?.(world);
@@ -81,11 +89,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     refederateRedis = await connectProducer(redisUrl);
     const issuers = new IssuerHistory(refederateRedis, prefix);
     clusters = recordingIssuers(adapters.clusters, issuers);
-    const kube = createKubeAdapter({ kubeconfigPath: world.files.kubeconfig });
-    refederate = { policy, clusters, identities: adapters.identities, kube: () => kube, issuerHistory: (c) => issuers.history(c) };
+    refederate = { policy, clusters, identities: adapters.identities, kube: kubeFor, issuerHistory: (c) => issuers.history(c) };
   }
-  const kubePort = opts.migrate ? createKubeAdapter({ kubeconfigPath: world.files.kubeconfig }) : undefined;
-  const inspect = kubePort ? scopedInspectForSlack({ policy, clusters, identities: adapters.identities, kube: () => kubePort }, { reuseMs: opts.inspectReuseMs ?? 0 }) : undefined;
+  const inspect = opts.migrate ? scopedInspectForSlack({ policy, clusters, identities: adapters.identities, kube: kubeFor }, { reuseMs: opts.inspectReuseMs ?? 0 }) : undefined;
   const web = await startWeb({
     ...(refederate ? { refederate } : {}),
     slack: { mode: 'http', botToken: WORLD.botToken, signingSecret: WORLD.signingSecret, apiUrl: world.slack.apiUrl, port: 0 },
@@ -93,9 +99,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     prefix,
     policy,
     clusterFacts: (c) => clusters.getClusterFacts(c),
-    ...(kubePort && inspect
+    federations: { identities: adapters.identities },
+    ...(inspect
       ? {
-          migrations: { identities: adapters.identities, authorization: adapters.authorization, kube: () => kubePort },
+          migrations: { identities: adapters.identities, authorization: adapters.authorization, kube: kubeFor },
           inspect: async (verb, args, user, onProgress) => {
             const answer = await inspect(verb, args, { id: user.id, scope: user.scope }, onProgress);
             return { ...answer, messages: answer.messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })) };
@@ -114,6 +121,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       policy,
       azure,
       kube: { kubeconfigPath: world.files.kubeconfig },
+      ...(Object.keys(kubeClusters).length ? { kubeClusters } : {}),
       entraAuthorityHost: world.env.AZURE_AUTHORITY_HOST as string,
       verify: { enabled: true, timeoutMs: 15_000 },
       concurrency: 2,

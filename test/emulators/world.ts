@@ -163,6 +163,18 @@ export interface WorldOptions {
   delays?: WorldDelays;
   /** Fixed ports (npm run emulators); free ports by default. */
   ports?: { arm?: number; entra?: number; kube?: number; slack?: number };
+  /**
+   * More AKS clusters besides blue, each with its own Kubernetes API and OIDC issuer (HTTPS, the world's CA), its
+   * own kubeconfig (files.kubeconfigs[name], in WID_KUBECONFIGS) and its entry in the policy.
+   */
+  extraClusters?: ExtraClusterOptions[];
+}
+
+export interface ExtraClusterOptions {
+  name: string;
+  aksName: string;
+  oidcIssuerEnabled?: boolean;
+  workloadIdentityEnabled?: boolean;
 }
 
 export interface WorldFiles {
@@ -171,12 +183,16 @@ export interface WorldFiles {
   kubeconfig: string;
   policy: string;
   env: string;
+  /** Every cluster's kubeconfig by the policy's name (blue's is `kubeconfig`). */
+  kubeconfigs: Record<string, string>;
 }
 
 export interface World {
   arm: ArmEmulator;
   entra: EntraEmulator;
   kube: KubeEmulator;
+  /** Every cluster's Kubernetes API by the policy's name (blue is `kube`). */
+  kubes: Record<string, KubeEmulator>;
   slack: SlackEmulator;
   tls: WorldTls;
   files: WorldFiles;
@@ -184,9 +200,9 @@ export interface World {
   /** Environment for a wid-bot process pointed at this world (everything but REDIS_URL and PORT). */
   env: Record<string, string>;
   /** The AKS cluster as ARM reports it (change flags, e.g. OIDC off, with `arm.setCluster`). */
-  clusterConfig(): ClusterConfig;
+  clusterConfig(name?: string): ClusterConfig;
   /** A recreated cluster: Kubernetes gets a new issuer and signing key, and ARM reports the new issuer. */
-  recreateCluster(): string;
+  recreateCluster(name?: string): string;
   /** Change the injected waits at run time; a key left out is left as it is (0 switches it off). */
   setDelays(delays: WorldDelays): void;
   close(): Promise<void>;
@@ -208,6 +224,15 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ...options.kube,
     ...(options.ports?.kube ? { port: options.ports.kube } : {}),
   });
+  const extraKubes: Record<string, KubeEmulator> = {};
+  for (const c of options.extraClusters ?? []) {
+    extraKubes[c.name] = await startKubeEmulator({
+      namespaces: ['finance', 'payments'],
+      tenantId: WORLD.tenantId,
+      kubeconfigToken: randomBytes(24).toString('base64url'),
+      tls,
+    });
+  }
   const { oidcIssuerEnabled, workloadIdentityEnabled, podIdentityEnabled, ...armOptions } = options.arm ?? {};
   let entraRef: EntraEmulator | undefined;
   let cluster: ClusterConfig = {
@@ -221,6 +246,22 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     identityType: 'SystemAssigned',
     podIdentityEnabled: podIdentityEnabled ?? false,
   };
+  const extraConfigs: Record<string, ClusterConfig> = {};
+  for (const c of options.extraClusters ?? []) {
+    const k = extraKubes[c.name] as KubeEmulator;
+    const oidc = c.oidcIssuerEnabled ?? true;
+    extraConfigs[c.name] = {
+      subscriptionId: WORLD.subscriptionId,
+      resourceGroup: WORLD.aksResourceGroup,
+      name: c.aksName,
+      location: WORLD.location,
+      issuerUrl: oidc ? k.issuerUrl : '',
+      oidcIssuerEnabled: oidc,
+      workloadIdentityEnabled: c.workloadIdentityEnabled ?? true,
+      identityType: 'SystemAssigned',
+      podIdentityEnabled: false,
+    };
+  }
   const arm = await startArmEmulator({
     tenantId: WORLD.tenantId,
     location: WORLD.location,
@@ -235,7 +276,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ...armOptions,
     tls,
     ...(options.ports?.arm ? { port: options.ports.arm } : {}),
-    clusters: [cluster],
+    clusters: [cluster, ...Object.values(extraConfigs)],
     ...(options.strictAuth ? { tokenValidator: (t: string) => entraRef?.verifyAccessToken(t) ?? false } : {}),
   });
   const entra = await startEntraEmulator({
@@ -277,10 +318,16 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     kubeconfig: path.join(dir, 'kubeconfig'),
     policy: path.join(dir, 'policy.yaml'),
     env: path.join(dir, 'wid.env'),
+    kubeconfigs: { [WORLD.clusterName]: path.join(dir, 'kubeconfig') },
   };
+  for (const name of Object.keys(extraKubes)) files.kubeconfigs[name] = path.join(dir, `kubeconfig-${name}`);
   writeFileSync(files.ca, tls.certPem);
   kube.writeKubeconfig(files.kubeconfig, { caFile: files.ca });
-  writeFileSync(files.policy, worldPolicyYaml(options.policy));
+  for (const [name, k] of Object.entries(extraKubes)) k.writeKubeconfig(files.kubeconfigs[name] as string, { caFile: files.ca, contextName: `wid-test-${name}` });
+  const policyOptions = options.extraClusters?.length && !options.policy?.clusters
+    ? { ...options.policy, clusters: [{ name: WORLD.clusterName, aksName: WORLD.aksName }, ...options.extraClusters.map((c) => ({ name: c.name, aksName: c.aksName }))] }
+    : options.policy;
+  writeFileSync(files.policy, worldPolicyYaml(policyOptions));
   const env: Record<string, string> = {
     SLACK_BOT_TOKEN: WORLD.botToken,
     SLACK_SIGNING_SECRET: WORLD.signingSecret,
@@ -293,6 +340,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     KUBECONFIG: files.kubeconfig,
     WID_POLICY_FILE: files.policy,
     NODE_EXTRA_CA_CERTS: files.ca,
+    ...(Object.keys(extraKubes).length ? { WID_KUBECONFIGS: Object.keys(extraKubes).map((n) => `${n}=${files.kubeconfigs[n]}`).join(',') } : {}),
   };
   writeFileSync(files.env, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
 
@@ -300,13 +348,23 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     arm,
     entra,
     kube,
+    kubes: { [WORLD.clusterName]: kube, ...extraKubes },
     slack,
     tls,
     files,
     urls: { arm: arm.url, entra: entra.url, kube: kube.url, slack: slack.url, slackApi: slack.apiUrl },
     env,
-    clusterConfig: () => ({ ...cluster }),
-    recreateCluster() {
+    clusterConfig: (name) => ({ ...(name && name !== WORLD.clusterName ? (extraConfigs[name] as ClusterConfig) : cluster) }),
+    recreateCluster(name) {
+      if (name && name !== WORLD.clusterName) {
+        const k = extraKubes[name];
+        const c = extraConfigs[name];
+        if (!k || !c) throw new Error(`the world has no cluster ${name}`);
+        const issuerUrl = k.rotateIssuer();
+        extraConfigs[name] = { ...c, issuerUrl };
+        arm.setCluster(extraConfigs[name]);
+        return issuerUrl;
+      }
       const issuerUrl = kube.rotateIssuer();
       cluster = { ...cluster, issuerUrl };
       arm.setCluster(cluster);
@@ -314,7 +372,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     },
     setDelays,
     async close() {
-      await Promise.allSettled([arm.close(), entra.close(), kube.close(), slack.close()]);
+      await Promise.allSettled([arm.close(), entra.close(), kube.close(), ...Object.values(extraKubes).map((k) => k.close()), slack.close()]);
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -47,7 +47,7 @@ export function approvalsLine(r: WidRequest): string {
 
 /** Fallback text: also what notifications show. */
 export function approvalText(r: WidRequest): string {
-  const what = r.kind === 'revoke' ? 'revoke access of' : r.kind === 'migrate' ? 'migrate to workload identity' : `${clip(r.roleName, 120)} for`;
+  const what = r.kind === 'revoke' ? 'revoke access of' : r.kind === 'migrate' ? 'migrate to workload identity' : r.kind === 'federate' ? 'let its identity trust' : `${clip(r.roleName, 120)} for`;
   return clip(`${r.id}: ${r.requester.name ?? r.requester.id} asks to ${what} ${r.namespace}/${clip(r.serviceAccount, 100)} on ${r.clusterName} — ${STATE_LINE[r.state].replace(/^:[a-z_]+: /, '')}`, LIMIT.fallbackText);
 }
 
@@ -65,6 +65,14 @@ export function planFields(r: WidRequest): Array<{ type: 'mrkdwn'; text: string 
     field('ServiceAccount', `${code(clip(`${p.serviceAccount.namespace}/${p.serviceAccount.name}`, 900))} on ${esc(r.clusterName)}`),
     field('Approvals', approvalsLine(r)),
   ];
+  if (p.federation) {
+    const trusted = p.federation.trustedClusters.length ? p.federation.trustedClusters.map(esc).join(', ') : esc(p.federation.sourceCluster);
+    fields[2] = field('Role', `${r.kind === 'revoke' ? 'kept: ' : 'already holds '}${esc(clip(p.roleAssignment.roleName, 200))} (no new role assignment)`);
+    fields.push(field('Trusts now', `${trusted} · ${p.federation.credentialCount} of 20 credentials${r.kind === 'revoke' ? '' : ` → ${p.federation.credentialCount + 1}`}`));
+  }
+  if (p.alsoClusters?.length) {
+    fields.push(field('Also on', p.alsoClusters.map((c) => `${esc(c.cluster.name)}: ${code(clip(c.federatedCredential.issuer, 300))}`).join('\n')));
+  }
   if (r.durationSeconds !== undefined) fields.push(field('Duration', duration(r.durationSeconds)));
   return fields;
 }
@@ -90,6 +98,10 @@ export function resourcesText(r: WidRequest): string {
   if (res.federatedCredentialId) lines.push(`• Federated credential: ${code(clip(res.federatedCredentialId, 600))}`);
   if (res.serviceAccount) lines.push(`• ServiceAccount: ${code(clip(res.serviceAccount, 400))}`);
   if (res.verified !== undefined) lines.push(`• Token exchange: ${res.verified ? 'verified' : 'not verified'}`);
+  for (const [name, c] of Object.entries(res.clusters ?? {})) {
+    const parts = [c.federatedCredentialId ? `credential ${code(clip(c.federatedCredentialId, 400))}` : '', c.serviceAccount ? `ServiceAccount ${code(clip(c.serviceAccount, 200))}` : '', c.verified !== undefined ? (c.verified ? 'verified' : 'not verified') : ''].filter(Boolean);
+    lines.push(`• On ${esc(name)}: ${parts.join(', ')}`);
+  }
   return lines.join('\n');
 }
 
@@ -112,10 +124,14 @@ export interface ApprovalMessageOptions {
 
 export function approvalMessage(r: WidRequest, opts: ApprovalMessageOptions = {}): SlackMessage {
   const blocks: KnownBlock[] = [];
-  blocks.push(header(r.kind === 'revoke' ? `Revoke workload identity · ${r.id}` : r.kind === 'migrate' ? `Migrate from pod identity · ${r.id}` : `Workload identity request · ${r.id}`));
+  blocks.push(header(r.kind === 'revoke' ? `Revoke workload identity · ${r.id}` : r.kind === 'migrate' ? `Migrate from pod identity · ${r.id}` : r.kind === 'federate' ? `Federate another cluster · ${r.id}` : `Workload identity request · ${r.id}`));
   const ask = r.plan.migration
     ? migrationAsk(r)
-    : r.kind === 'revoke'
+    : r.kind === 'federate' && r.plan.federation
+      ? `${mention(r.requester.id)} asks that the identity ${code(clip(r.plan.identity.name, 200))}, which serves ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *${esc(r.plan.federation.sourceCluster)}*, also trust it on *${esc(r.clusterName)}*: one more federated credential and the ServiceAccount there, no new role.`
+      : r.kind === 'revoke' && r.plan.federation
+        ? `${mention(r.requester.id)} asks to *revoke* ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *${esc(r.clusterName)}* only: its credential and annotation there go; the identity keeps serving *${esc(r.plan.federation.sourceCluster)}*.`
+        : r.kind === 'revoke'
       ? `${mention(r.requester.id)} asks to *revoke* what wid-bot granted to ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *${esc(r.clusterName)}*.`
       : `${mention(r.requester.id)} asks for *${esc(clip(r.roleName, 200))}* for ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *${esc(r.clusterName)}*.`;
   const reason = r.reason ? `\n>${fit(r.reason, REASON_MAX).replace(/\n/g, '\n>')}` : '\n_No reason given._';

@@ -32,7 +32,7 @@ export function requestedMessage(r: WidRequest, link?: string, opts: { breakGlas
     text: `Request ${r.id} is waiting for approval.`,
     blocks: [
       section(`:inbox_tray: Request ${code(r.id)} is waiting for approval (${r.plan.approvalsRequired} needed).${where}`),
-      context(`${r.kind === 'revoke' ? 'Revoke' : esc(clip(r.roleName, 200))} for ${code(clip(`${r.namespace}/${r.serviceAccount}`, 600))} on ${esc(r.clusterName)}. Follow it with \`/wid status ${r.id}\`.`),
+      context(`${r.kind === 'revoke' ? 'Revoke' : r.kind === 'federate' ? `Trust ${r.plan.federation ? `${esc(r.plan.federation.sourceCluster)}'s identity` : 'the identity'} (${esc(clip(r.roleName, 200))})` : esc(clip(r.roleName, 200))} for ${code(clip(`${r.namespace}/${r.serviceAccount}`, 600))} on ${esc(r.clusterName)}${r.plan.alsoClusters?.length ? ` and ${r.plan.alsoClusters.map((c) => esc(c.cluster.name)).join(', ')}` : ''}. Follow it with \`/wid status ${r.id}\`.`),
       {
         type: 'actions',
         elements: [

@@ -32,6 +32,9 @@ function verification(r: WidRequest): string {
 export function resultReply(r: WidRequest): SlackMessage {
   if (r.state === 'succeeded') {
     if (r.kind === 'migrate') return migrationResultReply(r);
+    if (r.kind === 'revoke' && r.plan.federation) {
+      return { text: `${r.id} revoked on ${r.clusterName}`, blocks: [section(`:white_check_mark: Revoked on *${r.clusterName}*: ${code(clip(`${r.namespace}/${r.serviceAccount}`, 600))} there no longer signs in as ${code(clip(r.plan.identity.name, 200))}; the identity still serves ${r.plan.federation.sourceCluster}.`)] };
+    }
     if (r.kind === 'revoke') {
       return { text: `${r.id} revoked`, blocks: [section(`:white_check_mark: Revoked: ${code(clip(`${r.namespace}/${r.serviceAccount}`, 600))} no longer has what wid-bot granted.`)] };
     }

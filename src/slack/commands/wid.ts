@@ -126,7 +126,8 @@ async function runCommand(deps: CommandDeps, client: WebClient, respond: Respond
       await ephemeral(respond, helpMessage(cmd.topic));
       return;
     case 'request':
-    case 'revoke': {
+    case 'revoke':
+    case 'federate': {
       const outcome = await service.submit(user, cmd);
       await ephemeral(respond, submitAnswer(outcome, cmd.verb));
       return;

@@ -251,3 +251,28 @@ describe('describeConfig', () => {
     for (const secret of [...Object.values(SECRETS), 'redispassword']) expect(chunks.join('')).not.toContain(secret);
   });
 });
+
+describe('per-cluster Kubernetes settings', () => {
+  it('without WID_KUBE_CONTEXTS / WID_KUBECONFIGS every cluster uses KUBECONFIG, as before', () => {
+    expect(loadConfig(validEnv()).kube.clusters).toBeUndefined();
+  });
+
+  it('reads each policy cluster\'s context and file', () => {
+    const green = path.join(dir, 'kubeconfig-green');
+    writeFileSync(green, 'apiVersion: v1\nkind: Config\n');
+    const c = loadConfig(validEnv({ WID_KUBE_CONTEXTS: 'blue=aks-prod-blue,green=aks-prod-green', WID_KUBECONFIGS: `green=${green}` }));
+    expect(c.kube.clusters).toEqual({ blue: { context: 'aks-prod-blue' }, green: { context: 'aks-prod-green', kubeconfigPath: green } });
+    expect(describeConfig(c).kube).toEqual({ source: kubeconfig, clusters: { blue: 'context aks-prod-blue', green: `${green}, context aks-prod-green` } });
+  });
+
+  it('refuses clusters the policy does not name, repeats and missing files, each with its variable', () => {
+    const e = problemsOf(validEnv({ WID_KUBE_CONTEXTS: 'purple=x,blue=a,blue=b', WID_KUBECONFIGS: `green=${path.join(dir, 'nope')}` }));
+    expect(e.problems).toEqual([
+      { variable: 'WID_KUBE_CONTEXTS', message: 'WID_KUBE_CONTEXTS names the cluster "purple", which is not in the policy (clusters: blue, green)' },
+      { variable: 'WID_KUBE_CONTEXTS', message: 'WID_KUBE_CONTEXTS gives the cluster "blue" twice; give it once' },
+      { variable: 'WID_KUBECONFIGS', message: `WID_KUBECONFIGS names "${path.join(dir, 'nope')}" for the cluster "green", which does not exist (a kubeconfig file for that cluster)` },
+    ]);
+    // only the worker needs the files
+    expect(loadConfig(validEnv({ WID_KUBECONFIGS: `green=${path.join(dir, 'nope')}` }), { role: 'web' }).kube.clusters).toEqual({ green: { kubeconfigPath: path.join(dir, 'nope') } });
+  });
+});

@@ -6,9 +6,9 @@ import {
   formatDuration, helpText, MAX_COMMAND_LENGTH, MAX_DURATION_SECONDS, parseArgv, parseCommand, parseDuration, unescapeSlackText, usage, VERBS,
 } from '../../../src/domain/grammar';
 
-const COMMANDS = 'Commands: request, revoke, status, cluster, list, creds, audit, legacy, grants, migrate, refederate, withdraw, help, policy. Try /wid help.';
+const COMMANDS = 'Commands: request, revoke, status, cluster, list, creds, audit, legacy, grants, migrate, refederate, withdraw, federate, help, policy. Try /wid help.';
 const USAGE = {
-  request: '/wid request <namespace> <serviceaccount> <role name…> [--scope <ARM id>] [--cluster <name>] [--reason <text>] [--for <duration, e.g. 8h>]',
+  request: '/wid request <namespace> <serviceaccount> <role name…> [--scope <ARM id>] [--cluster <name>[,<name>…]] [--reason <text>] [--for <duration, e.g. 8h>]',
   revoke: '/wid revoke <namespace> <serviceaccount> [--cluster <name>] [--reason <text>]',
   status: '/wid status [request id]',
   list: '/wid list [namespace] [--cluster <name>] [--share]',
@@ -216,7 +216,7 @@ describe('verbs and arguments', () => {
     expect(error('grant x')).toEqual({ code: 'unknown-verb', message: `"grant" is not a wid-bot command.\n${COMMANDS}` });
     expect(error('toString')).toMatchObject({ code: 'unknown-verb' });
     expect(error('help toString')).toMatchObject({ code: 'unknown-verb' });
-    expect(error('help nope')).toEqual({ code: 'unknown-verb', message: `There is no command "nope" to explain. Commands: request, revoke, status, cluster, list, creds, audit, legacy, grants, migrate, refederate, withdraw, help, policy.\nUsage: ${USAGE.help}` });
+    expect(error('help nope')).toEqual({ code: 'unknown-verb', message: `There is no command "nope" to explain. Commands: request, revoke, status, cluster, list, creds, audit, legacy, grants, migrate, refederate, withdraw, federate, help, policy.\nUsage: ${USAGE.help}` });
     expect(error('')).toEqual({ code: 'empty-command', message: `No command given.\n${COMMANDS}` });
     expect(parseCommand(undefined as unknown as string)).toEqual({ ok: false, error: { code: 'empty-command', message: `No command given.\n${COMMANDS}` } });
   });
@@ -269,7 +269,7 @@ describe('help', () => {
     expect(text.split('\n')[0]).toBe('wid-bot gives Kubernetes ServiceAccounts Azure access through Entra Workload ID.');
     expect(text).toContain(`• ${USAGE.revoke}\n   remove what wid-bot granted to a ServiceAccount\n• ${USAGE.status}\n   show one request, or your open requests`);
     expect(text.split('\n')).toHaveLength(1 + 2 * VERBS.length);
-    expect(VERBS).toEqual(['request', 'revoke', 'status', 'cluster', 'list', 'creds', 'audit', 'legacy', 'grants', 'migrate', 'refederate', 'withdraw', 'help', 'policy']);
+    expect(VERBS).toEqual(['request', 'revoke', 'status', 'cluster', 'list', 'creds', 'audit', 'legacy', 'grants', 'migrate', 'refederate', 'withdraw', 'federate', 'help', 'policy']);
     expect(usage()).toBe(VERBS.map((v) => usage(v)).join('\n'));
     expect(usage('list')).toBe(USAGE.list);
     expect(usage('creds')).toBe('/wid creds [--cluster <name>] [--share]');
@@ -291,6 +291,28 @@ describe('policy check', () => {
     expect(error('policy')).toMatchObject({ code: 'missing-argument', message: expect.stringContaining('policy knows one action: check.') });
     expect(error('policy reload')).toMatchObject({ code: 'missing-argument', message: expect.stringContaining('not "reload"') });
     expect(error('policy check now')).toMatchObject({ code: 'unexpected-argument' });
+  });
+});
+
+describe('federate and cluster lists', () => {
+  it('federate needs a namespace, a ServiceAccount and exactly one --cluster', () => {
+    expect(value('federate finance api --cluster green --reason blue/green')).toEqual({ verb: 'federate', namespace: 'finance', serviceAccount: 'api', cluster: 'green', reason: 'blue/green' });
+    expect(error('federate finance api').code).toBe('missing-flag');
+    expect(error('federate finance --cluster green').code).toBe('missing-argument');
+    expect(error('federate finance api extra --cluster green').code).toBe('unexpected-argument');
+    expect(error('federate finance api --cluster green,blue')).toMatchObject({ code: 'one-cluster', field: 'cluster' });
+    expect(error('federate finance api --cluster green,green')).toMatchObject({ code: 'duplicate-cluster', field: 'cluster' });
+    expect(error('federate finance api --scope /x --cluster green').code).toBe('unknown-flag');
+  });
+
+  it('request --cluster a,b names every cluster in order; a repeated or empty name is refused', () => {
+    expect(value('request finance api Key Vault Secrets User --cluster blue,green')).toMatchObject({ cluster: 'blue', clusters: ['blue', 'green'] });
+    expect(value('request finance api Key Vault Secrets User --cluster green')).toEqual({ verb: 'request', namespace: 'finance', serviceAccount: 'api', roleName: 'Key Vault Secrets User', cluster: 'green' });
+    const twice = error('request finance api R --cluster blue,blue');
+    expect(twice).toMatchObject({ code: 'duplicate-cluster', field: 'cluster' });
+    expect(twice.message).toContain('names the cluster "blue" twice');
+    expect(error('request finance api R --cluster blue,').code).toBe('bad-cluster-list');
+    expect(error('request finance api R --cluster ,green').code).toBe('bad-cluster-list');
   });
 });
 

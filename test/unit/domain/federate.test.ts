@@ -1,0 +1,135 @@
+/**
+ * Blue/green planning: one identity, one credential per cluster issuer. Pure: the plan from a grant's plan,
+ * the other cluster's facts and the identity's credentials.
+ */
+import fc from 'fast-check';
+import path from 'node:path';
+import { loadPolicyFile } from '../../../src/config/policy';
+import { buildFederationPlan, extraClusterPlan, servingOn, trustedClusters, type CredentialView, type FederationPlanInput } from '../../../src/domain/federate';
+import { parseCommand, type RequestCommand } from '../../../src/domain/grammar';
+import { federatedCredentialName } from '../../../src/domain/names';
+import { buildPlan } from '../../../src/domain/plan';
+import { evaluateRequest } from '../../../src/domain/policy';
+import type { ClusterFacts, Plan, PolicyCluster, WidRequest } from '../../../src/domain/types';
+
+const policy = loadPolicyFile(path.join(__dirname, '..', '..', '..', 'policy.example.yaml'));
+const BLUE = 'https://westeurope.oic.prod-aks.azure.com/tenant/blue-0000/';
+const GREEN = 'https://westeurope.oic.prod-aks.azure.com/tenant/green-0000/';
+const SUBJECT = 'system:serviceaccount:payments:checkout-api';
+
+function grantPlan(cluster = 'blue'): Plan {
+  const c = parseCommand(`request payments checkout-api Key Vault Secrets User --cluster ${cluster}`);
+  if (!c.ok) throw new Error(c.error.message);
+  const d = evaluateRequest(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: c.value as RequestCommand });
+  if (!d.ok) throw new Error(d.error.message);
+  const p = buildPlan({ policy, decision: d.value, clusterFacts: { name: cluster, oidcIssuerEnabled: true, issuerUrl: cluster === 'blue' ? BLUE : GREEN, workloadIdentityEnabled: true }, requestId: 'wid-source0001', requester: { id: 'U0ALICE01' }, kind: 'grant' });
+  if (!p.ok) throw new Error(p.error.message);
+  return p.value;
+}
+
+const green = policy.clusters.find((c) => c.name === 'green') as PolicyCluster;
+const greenFacts = (over: Partial<ClusterFacts> = {}): ClusterFacts => ({ name: 'green', oidcIssuerEnabled: true, issuerUrl: GREEN, workloadIdentityEnabled: true, ...over });
+const blueCredential: CredentialView = { name: federatedCredentialName('blue', 'payments', 'checkout-api'), issuer: BLUE, subject: SUBJECT };
+
+function input(over: Partial<FederationPlanInput> = {}): FederationPlanInput {
+  return {
+    policy,
+    source: { id: 'wid-source0001', plan: grantPlan() },
+    target: green,
+    targetFacts: greenFacts(),
+    credentials: [blueCredential],
+    issuers: { blue: BLUE, green: GREEN },
+    requestId: 'wid-fed0000001',
+    ...over,
+  };
+}
+
+function refusal(over: Partial<FederationPlanInput>): { code: string; message: string } {
+  const r = buildFederationPlan(input(over));
+  if (r.ok) throw new Error('expected a refusal');
+  return r.error;
+}
+
+describe('buildFederationPlan', () => {
+  it('names the same identity and role, green’s issuer and a credential named for green', () => {
+    const r = buildFederationPlan(input());
+    if (!r.ok) throw new Error(r.error.message);
+    const p = r.value;
+    const source = grantPlan();
+    expect(p.kind).toBe('federate');
+    expect(p.cluster).toEqual({ name: 'green', subscriptionId: green.subscriptionId, resourceGroup: green.resourceGroup, aksName: green.aksName });
+    expect(p.identity).toEqual(source.identity);
+    expect(p.roleAssignment).toEqual(source.roleAssignment);
+    expect(p.federatedCredential).toEqual({ name: federatedCredentialName('green', 'payments', 'checkout-api'), issuer: GREEN, subject: SUBJECT, audiences: ['api://AzureADTokenExchange'] });
+    expect(p.federatedCredential.name).not.toBe(blueCredential.name);
+    expect(p.serviceAccount).toEqual({ namespace: 'payments', name: 'checkout-api', annotations: { 'azure.workload.identity/client-id': '', 'azure.workload.identity/tenant-id': policy.tenantId } });
+    expect(p.federation).toEqual({ sourceCluster: 'blue', sourceRequestId: 'wid-source0001', trustedClusters: ['blue'], credentialCount: 1 });
+    expect(p.approvalsRequired).toBe(1);
+  });
+
+  it('the issuer is copied verbatim, trailing slash and all', () => {
+    const odd = 'https://Issuer.Example/x//';
+    const r = buildFederationPlan(input({ targetFacts: greenFacts({ issuerUrl: odd }) }));
+    expect(r.ok && r.value.federatedCredential.issuer).toBe(odd);
+  });
+
+  it('the same cluster, no OIDC issuer, no webhook, a credential already there or a name taken by an old issuer are refused with what to do', () => {
+    expect(refusal({ target: policy.clusters[0] as PolicyCluster, targetFacts: { name: 'blue', oidcIssuerEnabled: true, issuerUrl: BLUE, workloadIdentityEnabled: true } })).toMatchObject({ code: 'same-cluster' });
+    const off = refusal({ targetFacts: greenFacts({ oidcIssuerEnabled: false, issuerUrl: '' }) });
+    expect(off.code).toBe('oidc-issuer-off');
+    expect(off.message).toContain(`az aks update --resource-group ${green.resourceGroup} --name ${green.aksName} --enable-oidc-issuer --enable-workload-identity`);
+    expect(refusal({ targetFacts: greenFacts({ workloadIdentityEnabled: false }) }).code).toBe('workload-identity-off');
+    expect(refusal({ targetFacts: greenFacts({ name: 'blue' }) }).code).toBe('cluster-mismatch');
+    const already = refusal({ credentials: [blueCredential, { name: 'by-hand', issuer: GREEN, subject: SUBJECT }] });
+    expect(already.code).toBe('already-federated');
+    expect(already.message).toContain("credential 'by-hand'");
+    const taken = refusal({ credentials: [blueCredential, { name: federatedCredentialName('green', 'payments', 'checkout-api'), issuer: 'https://old/', subject: SUBJECT }] });
+    expect(taken.code).toBe('credential-name-taken');
+    expect(taken.message).toContain('/wid refederate green');
+  });
+
+  it('an identity with fewer than 20 credentials gets one more; at 20 or more it is refused', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 30 }), (others) => {
+        const creds = [blueCredential, ...Array.from({ length: others }, (_, i) => ({ name: `c${i}`, issuer: `https://i/${i}/`, subject: `system:serviceaccount:x:s${i}` }))];
+        const r = buildFederationPlan(input({ credentials: creds }));
+        if (creds.length >= 20) {
+          expect(r.ok).toBe(false);
+          if (!r.ok) {
+            expect(r.error.code).toBe('credential-limit');
+            expect(r.error.message).toContain(`already has ${creds.length} federated credentials`);
+          }
+        } else {
+          expect(r.ok && r.value.federation?.credentialCount).toBe(creds.length);
+        }
+      }),
+    );
+  });
+
+  it('trustedClusters names the policy clusters whose current issuer trusts the subject', () => {
+    expect(trustedClusters([blueCredential, { name: 'g', issuer: GREEN, subject: 'system:serviceaccount:other:sa' }], SUBJECT, { blue: BLUE, green: GREEN })).toEqual(['blue']);
+    expect(trustedClusters([blueCredential], SUBJECT, { blue: '', green: GREEN })).toEqual([]);
+  });
+});
+
+describe('multi-cluster grants', () => {
+  const extra = { cluster: { name: 'green', subscriptionId: green.subscriptionId, resourceGroup: green.resourceGroup, aksName: green.aksName }, federatedCredential: { name: federatedCredentialName('green', 'payments', 'checkout-api'), issuer: GREEN, subject: SUBJECT, audiences: ['api://AzureADTokenExchange'] } };
+  const plan: Plan = { ...grantPlan(), alsoClusters: [extra] };
+  const request = { id: 'wid-multi00001', kind: 'grant', state: 'succeeded', clusterName: 'blue', namespace: 'payments', serviceAccount: 'checkout-api', plan, resources: { clientId: 'c', clusters: { green: { federatedCredentialId: '/fic/green', serviceAccount: 'payments/checkout-api', verified: true } } } } as unknown as WidRequest;
+
+  it('each extra cluster is a federation of the grant’s identity with that cluster’s credential', () => {
+    const p = extraClusterPlan(request, extra);
+    expect(p).toMatchObject({ kind: 'federate', cluster: extra.cluster, federatedCredential: extra.federatedCredential, identity: plan.identity, roleAssignment: plan.roleAssignment });
+    expect(p.federation).toEqual({ sourceCluster: 'blue', sourceRequestId: 'wid-multi00001', trustedClusters: ['blue'], credentialCount: 1 });
+    expect(p.alsoClusters).toBeUndefined();
+  });
+
+  it('servingOn gives the request itself on its cluster, its part on an extra cluster, nothing elsewhere', () => {
+    expect(servingOn(request, 'blue')).toBe(request);
+    const part = servingOn(request, 'green');
+    expect(part).toMatchObject({ id: 'wid-multi00001', kind: 'federate', clusterName: 'green', resources: { federatedCredentialId: '/fic/green', serviceAccount: 'payments/checkout-api' } });
+    expect(part?.plan.federatedCredential.issuer).toBe(GREEN);
+    expect(servingOn(request, 'red')).toBeUndefined();
+    expect(servingOn({ ...request, kind: 'revoke' } as WidRequest, 'green')).toBeUndefined();
+  });
+});
