@@ -43,6 +43,12 @@ describe('Retry', () => {
     await h.click(BOB, ACTION.approve, id);
     const failed = await h.waitForRequest(id, (r) => r.state === 'failed' || r.state === 'succeeded', 30_000);
     expect(failed.state).toBe('failed');
+    // a person clicks the Retry they see: wait for the approval message to show it (its update follows the state)
+    const until = Date.now() + 15_000;
+    while (!JSON.stringify(h.approvalMessage(id).blocks ?? []).includes(ACTION.retry)) {
+      if (Date.now() > until) throw new Error(`the approval message of ${id} never showed Retry`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     return id;
   }
 
