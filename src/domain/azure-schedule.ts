@@ -21,8 +21,11 @@ export function isoDuration(seconds: number): string {
   return `P${d ? `${d}D` : ''}${time ? `T${time}` : d ? '' : 'T0S'}`;
 }
 
-/** The name of the AdminAssign (or AdminRemove) request of one grant: one per grant and kind. */
-export function scheduleRequestName(kind: 'assign' | 'remove', grantId: string): string {
+/**
+ * The name of the AdminAssign, AdminUpdate (a later grant sharing the assignment moves its end) or AdminRemove
+ * request of one grant: one per grant and kind.
+ */
+export function scheduleRequestName(kind: 'assign' | 'update' | 'remove', grantId: string): string {
   return uuidv5(`${kind}|${grantId}`, SCHEDULE_REQUEST_NAMESPACE);
 }
 
