@@ -172,6 +172,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         clusters: onFirstCall('the AKS adapter', () => azureAdapters().clusters),
         identities: onFirstCall('the managed identity adapter', () => azureAdapters().identities),
         authorization: onFirstCall('the role assignment adapter', () => azureAdapters().authorization),
+        schedules: onFirstCall('the role assignment schedule adapter', () => azureAdapters().schedules),
       };
       // The web side needs Kubernetes only for /wid list|audit|legacy: a web-only replica loads the client on first use.
       let kubePort: KubePort | undefined;
@@ -186,7 +187,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         issuerHistory: (name: string) => issuers.history(name),
         identities: adapters.identities,
         kube: kubeOnDemand,
-        grantFindings: () => grantFindings({ policy: config.policy.policy, identities: adapters.identities, authorization: adapters.authorization, grants: grantStore }),
+        grantFindings: () => grantFindings({ policy: config.policy.policy, identities: adapters.identities, authorization: adapters.authorization, schedules: adapters.schedules, grants: grantStore }),
       };
       const inspect = inspectForSlack(inspectorDeps);
       // the operators' Run audit in the Home tab: the same audit, its counts only

@@ -13,6 +13,7 @@ import { scopeSubscription } from '../../../src/domain/scopes';
 import type { Grant } from '../../../src/domain/grants';
 import { evaluateRequest } from '../../../src/domain/policy';
 import type { Policy, WidRequest } from '../../../src/domain/types';
+import { grantFindings } from '../../../src/grants/audit';
 import { endGrant } from '../../../src/grants/end';
 import { RedisGrantStore } from '../../../src/grants/store';
 import type { WidQueues } from '../../../src/queue';
@@ -227,6 +228,42 @@ test('an assignment no live grant of wid-bot holds (made by hand) is not taken o
     });
     expect(failed.failure?.reason).toMatch(/already assigned to this identity .* does not take it over/);
     expect(worldFor(h.world, first).roleAssignments).toHaveLength(2);
+  });
+});
+
+test('wid audit sees the assignments Azure\'s schedule holds: ending within a day (info), past its end and still there (error), with and without the store', async () => {
+  await withWorker(async () => {
+    const r = await provisioned('azure-audit', 3600);
+    const g = await grantOf(r.id);
+    const azure = createAzureAdapters({ credential: { getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) }, resourceManagerUrl: h.world.arm.url, tlsCa: h.world.tls.certPem, retry: { maxRetries: 0 } });
+    const [ra] = worldFor(h.world, r).roleAssignments;
+    const base = { policy, identities: azure.identities, authorization: azure.authorization, schedules: azure.schedules };
+    const mine = (fs: Awaited<ReturnType<typeof grantFindings>>) => fs.filter((f) => f.subject === `grant/${r.id}` || f.message.includes(ra?.id ?? '-'));
+
+    // Without the store (wid audit with no REDIS_URL): only Azure knows the grant, and says when it ends
+    const soon = mine(await grantFindings(base));
+    expect(soon).toHaveLength(1);
+    expect(soon[0]).toMatchObject({ severity: 'info', code: 'grant-ending-soon' });
+    expect(soon[0]?.subject.toLowerCase()).toBe(`schedule/${ra?.id}`.toLowerCase());
+    expect(soon[0]?.message).toContain(`'${ROLE}' on`);
+    expect(soon[0]?.message).toContain('finance/azure-audit');
+    // with the store: the grant reports its own end once, not twice
+    const withStore = mine(await grantFindings({ ...base, grants }));
+    expect(withStore.map((f) => `${f.severity} ${f.subject}`)).toEqual([`info grant/${r.id}`]);
+
+    // Azure late: the audit's clock is past the end while Azure still lists the assignment
+    const late = { now: () => new Date(Date.parse(g.endsAt as string) + 60_000) };
+    const pastNoStore = mine(await grantFindings({ ...base, ...late }));
+    expect(pastNoStore).toHaveLength(1);
+    expect(pastNoStore[0]).toMatchObject({ severity: 'error', code: 'grant-past-end' });
+    expect(pastNoStore[0]?.message).toMatch(/Azure's own schedule for .* ended at .* still exists/);
+    expect(pastNoStore[0]?.fix.toLowerCase()).toContain(`az role assignment delete --ids ${ra?.id}`.toLowerCase());
+    const pastStore = mine(await grantFindings({ ...base, grants, ...late }));
+    expect(pastStore.map((f) => `${f.severity} ${f.subject}`)).toEqual([`error grant/${r.id}`]);
+    expect(pastStore[0]?.message).toContain(`(grant ${r.id})`);
+
+    // without the schedules adapter the assignment is invisible to the Azure side of the audit (the old blind spot)
+    expect(mine(await grantFindings({ policy, identities: azure.identities, authorization: azure.authorization, ...late }))).toEqual([]);
   });
 });
 
