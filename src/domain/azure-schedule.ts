@@ -22,10 +22,11 @@ export function isoDuration(seconds: number): string {
 }
 
 /**
- * The name of the AdminAssign, AdminUpdate (a later grant sharing the assignment moves its end) or AdminRemove
- * request of one grant: one per grant and kind.
+ * The name of the AdminAssign, AdminUpdate (`update`: a later grant sharing the assignment moves its end; `shorten`:
+ * the grant that ends last ends early, and the end moves back to the remaining grants') or AdminRemove request of one
+ * grant: one per grant and kind.
  */
-export function scheduleRequestName(kind: 'assign' | 'update' | 'remove', grantId: string): string {
+export function scheduleRequestName(kind: 'assign' | 'update' | 'shorten' | 'remove', grantId: string): string {
   return uuidv5(`${kind}|${grantId}`, SCHEDULE_REQUEST_NAMESPACE);
 }
 

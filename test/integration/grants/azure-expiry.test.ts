@@ -193,6 +193,32 @@ test('a second grant of the same role and scope for the same ServiceAccount shar
   });
 });
 
+test('the grant Azure\'s schedule ran to ends early: the schedule moves back to the remaining grant\'s end (AdminUpdate), which Azure then keeps', async () => {
+  await withWorker(async (w) => {
+    const first = await provisioned('azure-back', 600);
+    const second = await provisioned('azure-back', 1800);
+    const g1 = await grantOf(first.id);
+    const schedule = [...h.world.arm.state.schedules.values()].find((s) => s.requestName === scheduleRequestName('assign', first.id));
+    expect(schedule?.endMs).toBe(Date.parse((await grantOf(second.id)).endsAt as string));
+    const asked = await w.grants.service.askEnd(second.id, { reason: 'done', actor: { id: second.requester.id }, actorIsRequester: true });
+    expect(asked.ok).toBe(true);
+    const e = await waitFor('the second grant to end', async () => {
+      const g = await grantOf(second.id);
+      return g.state === 'ended' ? g : undefined;
+    }, 20_000);
+    expect(e.end).toMatchObject({ reason: 'done', assignmentRemoved: false });
+    expect(e.end?.notes?.join(' ')).toMatch(/moved back from .* to .*AdminUpdate/);
+    expect(h.world.arm.state.scheduleRequests.get(scheduleRequestName('shorten', second.id))).toMatchObject({ requestType: 'AdminUpdate', status: 'Provisioned' });
+    expect(schedule?.endMs).toBe(Date.parse(g1.endsAt as string));
+    expect(worldFor(h.world, first).roleAssignments).toHaveLength(1);
+    // Azure's clock passes the first grant's end: Azure removes it on its own
+    offsetMs = 601_000;
+    h.world.arm.sweepSchedules();
+    expect(schedule?.ended?.by).toBe('expiration');
+    expect(worldFor(h.world, first).roleAssignments).toHaveLength(0);
+  });
+});
+
 test('a second grant that ends sooner leaves the schedule as it is (the earlier grant\'s schedule already outlasts it)', async () => {
   await withWorker(async () => {
     const first = await provisioned('azure-shorter', 1200);

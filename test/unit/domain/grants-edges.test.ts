@@ -243,7 +243,17 @@ describe('ending', () => {
     expect(decideEnd(g, [])).toEqual({ removeAssignment: true, releaseIdentity: true, why: 'no other grant of the ServiceAccount remains' });
     expect(decideEnd(g, [g, grant('x', 90, { state: 'ended' })])).toMatchObject({ removeAssignment: true, releaseIdentity: true });
     expect(decideEnd(g, [grant('r1', 90, { roleName: 'Reader' }), grant('r2', 90, { roleName: 'Reader' })])).toEqual({ removeAssignment: true, releaseIdentity: false, why: 'other grants of the ServiceAccount remain (r1, r2)' });
-    expect(decideEnd(g, [grant('s1', 90)])).toEqual({ removeAssignment: false, rewriteDescription: assignmentDescription('s1', at(90).toISOString()), releaseIdentity: false, why: 'grant s1 still needs the same role assignment, so it stays' });
+    expect(decideEnd(g, [grant('s1', 90)])).toEqual({
+      removeAssignment: false,
+      rewriteDescription: assignmentDescription('s1', at(90).toISOString()),
+      remainingEndsAt: at(90).toISOString(),
+      releaseIdentity: false,
+      why: 'grant s1 still needs the same role assignment, so it stays',
+    });
+    // the remaining end is the latest of the sharers'; none when one of them has no end or keeps a prior assignment
+    expect(decideEnd(g, [grant('s1', 30), grant('s2', 90), grant('s3', 45)]).remainingEndsAt).toBe(at(90).toISOString());
+    expect('remainingEndsAt' in decideEnd(g, [grant('s1', 30), grant('s2', undefined)])).toBe(false);
+    expect('remainingEndsAt' in decideEnd(g, [grant('s1', 30), grant('s2', 90, { keepAssignment: true })])).toBe(false);
     expect(decideEnd(g, [grant('s1', 90), grant('s2', 30)]).why).toBe('grants s1, s2 still need the same role assignment, so it stays');
     const keep = decideEnd(grant('g1', 60, { keepAssignment: true }), []);
     expect(keep).toEqual({ removeAssignment: false, releaseIdentity: false, why: 'the role assignment existed before grant g1 and was not its own, so it stays' });
