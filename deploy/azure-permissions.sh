@@ -13,6 +13,12 @@
 #   4. Reader on each AKS cluster (Microsoft.ContainerService/managedClusters/read): wid-bot reads the
 #      cluster's OIDC issuer URL and whether workload identity is on. Kubernetes API access comes from
 #      the in-cluster RBAC in manifests/base/rbac.yaml, so no AKS Cluster User/Admin role is needed.
+#   5. Only with AZURE_SCHEDULES=true (a policy role sets `expiry: azure`): a custom role, "wid-bot role
+#      assignment schedules", on each granted scope, with exactly what Azure's own schedule needs and
+#      nothing else: roleAssignmentScheduleRequests write (AdminAssign, AdminUpdate, AdminRemove) and read
+#      (a retried request is read back), and read of roleAssignmentSchedules and roleAssignmentScheduleInstances
+#      (a later grant finds the schedule it shares; `wid audit` sees assignments Azure's schedule holds).
+#      Requires Entra ID P2 (or ID Governance) in the tenant.
 #
 # Requires: az CLI logged in as someone who may assign roles at these scopes (Owner or User Access
 # Administrator). Every value below can also be given as an environment variable of the same name.
@@ -39,6 +45,9 @@ POLICY_ROLES="${POLICY_ROLES:-Key Vault Secrets User
 Storage Blob Data Reader}"
 # Space-separated ARM ids of every AKS cluster in the policy.
 AKS_CLUSTER_IDS="${AKS_CLUSTER_IDS:-/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${HOME_AKS_RESOURCE_GROUP}/providers/Microsoft.ContainerService/managedClusters/${HOME_AKS_NAME}}"
+# true when a policy role sets `expiry: azure` (Azure's own schedule ends its grants): adds step 5.
+AZURE_SCHEDULES="${AZURE_SCHEDULES:-false}"
+SCHEDULES_ROLE_NAME="${SCHEDULES_ROLE_NAME:-wid-bot role assignment schedules}"
 # Print the commands that would change something instead of running them.
 DRY_RUN="${DRY_RUN:-false}"
 
@@ -173,6 +182,37 @@ done
 for cluster in $AKS_CLUSTER_IDS; do
   ensure_assignment "$READER" "$cluster"
 done
+
+# ───────────────────────────── 5. expiry: azure — the schedules' custom role ─────────────────────────────
+# Exactly these actions, nothing more (no roleAssignments/*, no eligibility schedules, no policies).
+SCHEDULE_ACTIONS="Microsoft.Authorization/roleAssignmentScheduleInstances/read
+Microsoft.Authorization/roleAssignmentScheduleRequests/read
+Microsoft.Authorization/roleAssignmentScheduleRequests/write
+Microsoft.Authorization/roleAssignmentSchedules/read"
+if [ "$AZURE_SCHEDULES" = "true" ]; then
+  assignable=""
+  for scope in $GRANTED_SCOPES; do assignable="${assignable:+${assignable}, }\"${scope}\""; done
+  actions=""
+  while IFS= read -r a; do actions="${actions:+${actions}, }\"${a}\""; done <<<"$SCHEDULE_ACTIONS"
+  definition="{\"Name\": \"${SCHEDULES_ROLE_NAME}\", \"IsCustom\": true, \"Description\": \"wid-bot: Azure's own schedules for grants with expiry: azure (AdminAssign, AdminUpdate, AdminRemove) and reading them back\", \"Actions\": [${actions}], \"NotActions\": [], \"DataActions\": [], \"NotDataActions\": [], \"AssignableScopes\": [${assignable}]}"
+  current_actions="$(az role definition list --name "$SCHEDULES_ROLE_NAME" --custom-role-only true --scope "/subscriptions/${SUBSCRIPTION_ID}" \
+    --query "[0].permissions[0].actions[]" -o tsv --only-show-errors | sort)"
+  current_scopes="$(az role definition list --name "$SCHEDULES_ROLE_NAME" --custom-role-only true --scope "/subscriptions/${SUBSCRIPTION_ID}" \
+    --query "[0].assignableScopes[]" -o tsv --only-show-errors | sort)"
+  wanted_scopes="$(printf '%s\n' $GRANTED_SCOPES | sort)"
+  if [ -z "$current_actions" ]; then
+    say "create: custom role \"$SCHEDULES_ROLE_NAME\""
+    change role definition create --role-definition "$definition"
+  elif [ "$current_actions" != "$(printf '%s\n' "$SCHEDULE_ACTIONS" | sort)" ] || [ "$current_scopes" != "$wanted_scopes" ]; then
+    say "update: custom role \"$SCHEDULES_ROLE_NAME\" has other actions or scopes; setting them"
+    change role definition update --role-definition "$definition"
+  else
+    say "ok: custom role \"$SCHEDULES_ROLE_NAME\""
+  fi
+  for scope in $GRANTED_SCOPES; do
+    ensure_assignment "$SCHEDULES_ROLE_NAME" "$scope"
+  done
+fi
 
 say ""
 say "Done. Put wid-bot's client id on its ServiceAccount (manifests/base/serviceaccount.yaml):"

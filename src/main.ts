@@ -176,6 +176,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         clusters: onFirstCall('the AKS adapter', () => azureAdapters().clusters),
         identities: onFirstCall('the managed identity adapter', () => azureAdapters().identities),
         authorization: onFirstCall('the role assignment adapter', () => azureAdapters().authorization),
+        schedules: onFirstCall('the role assignment schedule adapter', () => azureAdapters().schedules),
       };
       // The web side needs Kubernetes only for /wid list|audit|legacy: a web-only replica loads the client on first use.
       // Each policy cluster its own API (WID_KUBE_CONTEXTS / WID_KUBECONFIGS); clusters not named there share KUBECONFIG's.
@@ -190,7 +191,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         issuerHistory: (name: string) => issuers.history(name),
         identities: adapters.identities,
         kube: kubeOnDemand,
-        grantFindings: () => grantFindings({ policy: config.policy.policy, identities: adapters.identities, authorization: adapters.authorization, grants: grantStore }),
+        grantFindings: () => grantFindings({ policy: config.policy.policy, identities: adapters.identities, authorization: adapters.authorization, schedules: adapters.schedules, grants: grantStore }),
       };
       const inspect = scopedInspectForSlack(inspectorDeps, { reuseMs: (config.inspect?.reuseSeconds ?? 10) * 1000 });
       // the operators' Run audit in the Home tab: the same audit, its counts only

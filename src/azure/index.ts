@@ -20,6 +20,7 @@ import type {
   RoleAssignment,
   AssignmentSchedulePort,
   ScheduleRequest,
+  ScheduleInstance,
 } from '../domain/ports';
 import type { RoleAssignmentScheduleRequest as SdkScheduleRequest } from '@azure/arm-authorization';
 import { isoDuration } from '../domain/azure-schedule';
@@ -389,6 +390,40 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
           await auth(armScope).roleAssignmentScheduleRequests.create(bareScope(armScope), name, { principalId, roleDefinitionId, requestType: 'AdminRemove', ...(justification ? { justification } : {}) }),
           name,
         ),
+      ),
+    updateSchedule: (armScope, name, roleDefinitionId, principalId, endsAt, justification) =>
+      call('roleAssignmentScheduleRequests.create', schedCtx(armScope, 'create', name), async () =>
+        toSchedule(
+          await auth(armScope).roleAssignmentScheduleRequests.create(bareScope(armScope), name, {
+            principalId,
+            roleDefinitionId,
+            requestType: 'AdminUpdate',
+            scheduleInfo: { startDateTime: new Date(), expiration: { type: 'AfterDateTime', endDateTime: new Date(endsAt) } },
+            ...(justification ? { justification } : {}),
+          }),
+          name,
+        ),
+      ),
+    listScheduleInstances: (armScope, principalId) =>
+      call(
+        'roleAssignmentScheduleInstances.listForScope',
+        { what: `list the role assignment schedule instances on '${slashScope(armScope)}'`, action: 'Microsoft.Authorization/roleAssignmentScheduleInstances/read', scope: slashScope(armScope) },
+        async () => {
+          const out: ScheduleInstance[] = [];
+          const options = principalId ? { filter: `assignedTo(${odataString(principalId)})` } : {};
+          for await (const i of auth(armScope).roleAssignmentScheduleInstances.listForScope(bareScope(armScope), options)) {
+            if (!i.originRoleAssignmentId || !i.principalId || !i.roleDefinitionId) continue;
+            out.push({
+              roleAssignmentId: i.originRoleAssignmentId,
+              scope: slashScope(i.scope ?? armScope),
+              roleDefinitionId: i.roleDefinitionId,
+              principalId: i.principalId,
+              ...(i.startDateTime ? { startsAt: new Date(i.startDateTime).toISOString() } : {}),
+              ...(i.endDateTime ? { endsAt: new Date(i.endDateTime).toISOString() } : {}),
+            });
+          }
+          return out;
+        },
       ),
     getScheduleRequest: (armScope, name) =>
       read('roleAssignmentScheduleRequests.get', schedCtx(armScope, 'read', name), async () => toSchedule(await auth(armScope).roleAssignmentScheduleRequests.get(bareScope(armScope), name), name)),

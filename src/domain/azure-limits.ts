@@ -17,9 +17,10 @@ export interface AzureLimits {
   identityCreates: RateBucket;
 }
 
+/** Frozen, buckets too: they are shared by every pacer, so none may loosen them for the others. */
 export const AZURE_LIMITS: Readonly<AzureLimits> = Object.freeze({
-  reads: { burst: 250, perSecond: 25 },
-  writes: { burst: 200, perSecond: 10 },
-  deletes: { burst: 200, perSecond: 10 },
-  identityCreates: { burst: 80, perSecond: 4 },
+  reads: Object.freeze({ burst: 250, perSecond: 25 }),
+  writes: Object.freeze({ burst: 200, perSecond: 10 }),
+  deletes: Object.freeze({ burst: 200, perSecond: 10 }),
+  identityCreates: Object.freeze({ burst: 80, perSecond: 4 }),
 });

@@ -21,8 +21,12 @@ export function isoDuration(seconds: number): string {
   return `P${d ? `${d}D` : ''}${time ? `T${time}` : d ? '' : 'T0S'}`;
 }
 
-/** The name of the AdminAssign (or AdminRemove) request of one grant: one per grant and kind. */
-export function scheduleRequestName(kind: 'assign' | 'remove', grantId: string): string {
+/**
+ * The name of the AdminAssign, AdminUpdate (`update`: a later grant sharing the assignment moves its end; `shorten`:
+ * the grant that ends last ends early, and the end moves back to the remaining grants') or AdminRemove request of one
+ * grant: one per grant and kind.
+ */
+export function scheduleRequestName(kind: 'assign' | 'update' | 'shorten' | 'remove', grantId: string): string {
   return uuidv5(`${kind}|${grantId}`, SCHEDULE_REQUEST_NAMESPACE);
 }
 

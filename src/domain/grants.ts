@@ -239,6 +239,8 @@ export interface EndDecision {
   removeAssignment: boolean;
   /** Rewrite the shared assignment's description to this (the remaining grants' latest end). */
   rewriteDescription?: string;
+  /** The assignment stays for the remaining grants: the latest of their ends (undefined when one has none). */
+  remainingEndsAt?: string;
   /** No other live grant of the ServiceAccount remains: its identity, credential and annotation may go too. */
   releaseIdentity: boolean;
   why: string;
@@ -253,9 +255,12 @@ export function decideEnd(g: Grant, othersOfServiceAccount: readonly Grant[]): E
   if (g.keepAssignment) return { removeAssignment: false, releaseIdentity: false, why: `the role assignment existed before grant ${g.id} and was not its own, so it stays` };
   if (sharers.length > 0) {
     const rewrite = sharedDescription(sharers);
+    const ends = sharers.map((o) => (o.endsAt === undefined || o.keepAssignment ? Number.NaN : Date.parse(o.endsAt)));
+    const remaining = ends.some(Number.isNaN) ? undefined : Math.max(...ends);
     return {
       removeAssignment: false,
       ...(rewrite ? { rewriteDescription: rewrite } : {}),
+      ...(remaining !== undefined ? { remainingEndsAt: new Date(remaining).toISOString() } : {}),
       releaseIdentity: false,
       why: `grant${sharers.length > 1 ? 's' : ''} ${sharers.map((s) => s.id).join(', ')} still need${sharers.length > 1 ? '' : 's'} the same role assignment, so it stays`,
     };

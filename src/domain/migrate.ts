@@ -186,10 +186,11 @@ export function planMigration(input: MigrationPlanInput): Result<Plan> {
   }
   const type = ai.identityType ?? 0;
   if (type !== 0) {
-    const what = AZURE_IDENTITY_TYPES[type] ?? `an unknown kind of identity (type ${type})`;
+    const known = AZURE_IDENTITY_TYPES[type];
+    const what = known ? `a ${known}` : 'an unknown kind of identity';
     return refuse(
       'azureidentity-not-user-assigned',
-      `The AzureIdentity "${ai.name}" ${where} is a ${what} (spec.type ${type}), not a user-assigned managed identity: federated credentials for workload identity can be added only to a user-assigned identity${type === 1 || type === 2 ? " or an app registration, which wid-bot does not manage" : ''}. Use /wid request for a new identity and grant it the roles this one has.`,
+      `The AzureIdentity "${ai.name}" ${where} is ${what} (spec.type ${type}), not a user-assigned managed identity: federated credentials for workload identity can be added only to a user-assigned identity${type === 1 || type === 2 ? " or an app registration, which wid-bot does not manage" : ''}. Use /wid request for a new identity and grant it the roles this one has.`,
       'binding',
     );
   }

@@ -96,6 +96,26 @@ export interface AssignmentSchedulePort {
   /** AdminRemove: the active assignment goes now. Throws TerminalError RoleAssignmentDoesNotExist when there is none. */
   removeWithSchedule(scope: string, requestName: string, roleDefinitionId: string, principalId: string, justification?: string): Promise<ScheduleRequest>;
   getScheduleRequest(scope: string, requestName: string): Promise<ScheduleRequest | undefined>;
+  /**
+   * AdminUpdate: the schedule of the active assignment of that principal, role and scope now ends at `endsAt`
+   * (AfterDateTime). A later grant sharing the assignment moves its end this way. Throws TerminalError
+   * RoleAssignmentDoesNotExist when there is no such assignment.
+   */
+  updateSchedule(scope: string, requestName: string, roleDefinitionId: string, principalId: string, endsAt: string, justification?: string): Promise<ScheduleRequest>;
+  /** The active assignments Azure's schedules hold at and below `scope` (roleAssignmentScheduleInstances), of one principal if given. */
+  listScheduleInstances(scope: string, principalId?: string): Promise<ScheduleInstance[]>;
+}
+
+/** An active assignment under a schedule (a roleAssignmentScheduleInstances item). */
+export interface ScheduleInstance {
+  /** The role assignment it is (originRoleAssignmentId). */
+  roleAssignmentId: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  startsAt?: string;
+  /** Undefined for a schedule without an end. */
+  endsAt?: string;
 }
 
 /** Microsoft.ContainerService: the AKS cluster read. */

@@ -7,8 +7,11 @@ import { show } from './text';
 import type { IdentitySearchScope } from './types';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Azure resource group names: 1–90 of letters, digits, `_`, `-`, `.`, `(`, `)`, not ending in `.`. */
-const RESOURCE_GROUP = /^[-\w.()]{0,89}[-\w()]$/u;
+/**
+ * Azure resource group names: 1–90 of letters, digits, `_`, `-`, `.`, `(`, `)`, not ending in `.`. Letters and digits
+ * as Azure counts them (Char.IsLetterOrDigit: any script's), not only ASCII.
+ */
+const RESOURCE_GROUP = /^[-\p{L}\p{N}_.()]{0,89}[-\p{L}\p{N}_()]$/u;
 
 export function parseSearchScope(text: string): Result<IdentitySearchScope> {
   const t = text.trim().replace(/\/+$/, '');

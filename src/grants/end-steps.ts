@@ -8,10 +8,11 @@
  *               assignment, revoke the rest as `/wid revoke` does (annotation, credential, identity)
  */
 import { decideEnd, END_REASON_TEXT, type EndDecision } from '../domain/grants';
-import { scheduleRequestName } from '../domain/azure-schedule';
+import { AZURE_SCHEDULE_MIN_SECONDS, scheduleRequestName } from '../domain/azure-schedule';
 import { TerminalError } from '../domain/errors';
 import { findAssignment } from '../provision/role-assignment';
-import { roleAssignmentName } from '../domain/names';
+import { normaliseScope, roleAssignmentName } from '../domain/names';
+import { roleDefinitionGuid } from '../domain/roles';
 import { scopeSubscription } from '../domain/scopes';
 import type { StepRecord } from '../domain/types';
 import { provisionRevoke, resolveRoleDefinitionId } from '../provision';
@@ -62,7 +63,7 @@ async function endAzureScheduled(run: EndRun, decision: EndDecision): Promise<En
   const schedules = engine.schedules;
   await resolveAssignment(run);
   if (!run.principalId || !run.roleDefinitionId) return skipped(`no identity was ever made for the grant, so no role assignment of '${role}' on ${scope} exists`);
-  if (!decision.removeAssignment) return skipped(`role assignment '${role}' on ${scope} kept: ${decision.why}`);
+  if (!decision.removeAssignment) return keepAzureScheduled(run, decision);
   const expired = run.grant.end?.reason === 'expired';
   const active = await findAssignment(engine.authorization, scope, run.principalId, run.roleDefinitionId);
   if (active) run.assignmentName = active.name;
@@ -104,6 +105,39 @@ async function endAzureScheduled(run: EndRun, decision: EndDecision): Promise<En
       ? `Azure's schedule had not removed role assignment ${active.id} ('${role}' on ${scope}) by wid-bot's check; wid-bot removed it (AdminRemove)`
       : `removed role assignment ${active.id} ('${role}' on ${scope}) before its end with AdminRemove`,
   );
+}
+
+/**
+ * expiry: azure, the assignment kept for the grants that share it. When this grant's end was the one Azure's schedule
+ * ran to (it had moved it with AdminUpdate) and it ends early, the schedule moves back to the remaining grants' latest
+ * end, so Azure still takes the access away on time if wid-bot is gone by then. Best left alone when that end is
+ * under Azure's 5 minutes away: wid-bot's own end of the remaining grant removes it.
+ */
+async function keepAzureScheduled(run: EndRun, decision: EndDecision): Promise<EndStepResult> {
+  const scope = run.request.plan.roleAssignment.scope;
+  const role = run.request.plan.roleAssignment.roleName;
+  const kept = skipped(`role assignment '${role}' on ${scope} kept: ${decision.why}`);
+  const schedules = run.deps.engine.schedules;
+  const remaining = decision.remainingEndsAt;
+  if (!schedules || remaining === undefined || !run.principalId || !run.roleDefinitionId) return kept;
+  const principalId = run.principalId;
+  const roleGuid = roleDefinitionGuid(run.roleDefinitionId);
+  const instance = (await schedules.listScheduleInstances(scope, principalId)).find(
+    (i) => normaliseScope(i.scope) === normaliseScope(scope) && i.principalId.toLowerCase() === principalId.toLowerCase() && roleDefinitionGuid(i.roleDefinitionId) === roleGuid,
+  );
+  const now = (run.deps.now?.() ?? new Date()).getTime();
+  if (!instance?.endsAt || Date.parse(instance.endsAt) <= Date.parse(remaining) + 1000) return kept;
+  if (Date.parse(remaining) - now < AZURE_SCHEDULE_MIN_SECONDS * 1000) return skipped(`${kept.detail}; Azure's schedule still runs to ${instance.endsAt} (the remaining end, ${remaining}, is under Azure's 5-minute minimum away; wid-bot's end of the remaining grant removes it)`);
+  const name = scheduleRequestName('shorten', run.grant.id);
+  if (!(await schedules.getScheduleRequest(scope, name))) {
+    await deleteTurn(run, scope);
+    try {
+      await schedules.updateSchedule(scope, name, run.roleDefinitionId, principalId, remaining, `wid-bot ${run.grant.id} ended early; the assignment stays until ${remaining}`);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'RoleAssignmentRequestExists') throw e;
+    }
+  }
+  return skipped(`${kept.detail}; Azure's schedule moved back from ${instance.endsAt} to ${remaining}, the remaining grants' end (AdminUpdate)`);
 }
 
 export const assignmentStep: EndStep = {

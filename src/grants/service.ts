@@ -22,6 +22,7 @@ import { findRole } from '../domain/policy';
 import { accessOfGrant, recheckAccess } from '../domain/recheck';
 import { AZURE_SCHEDULE_MIN_SECONDS, scheduleJustification } from '../domain/azure-schedule';
 import type { RoleAssignment } from '../domain/ports';
+import type { AzureScheduleAsk } from '../provision/context';
 import type { Actor, Policy, WidRequest } from '../domain/types';
 import { serviceAccountLockName } from './context';
 import type { GrantQueue } from './queue';
@@ -101,9 +102,13 @@ export class GrantService {
   }
 
   /** For a grant Azure's own schedule ends (expiry: azure): the duration left until its end, and the justification Azure keeps. */
-  async azureScheduleFor(request: WidRequest): Promise<{ durationSeconds: number; justification: string } | undefined> {
+  async azureScheduleFor(request: WidRequest): Promise<AzureScheduleAsk | undefined> {
     const g = (await this.deps.grants.get(request.id))?.grant;
     if (!g || g.expiry !== 'azure' || g.endsAt === undefined) return undefined;
+    const key = assignmentKey(g);
+    const sharedWith = (await this.deps.grants.openOfServiceAccount(g))
+      .filter((o) => o.id !== g.id && o.expiry === 'azure' && isLive(o) && assignmentKey(o) === key)
+      .map((o) => ({ id: o.id, ...(o.endsAt ? { endsAt: o.endsAt } : {}) }));
     const durationSeconds = Math.round((Date.parse(g.endsAt) - this.now().getTime()) / 1000);
     if (durationSeconds < AZURE_SCHEDULE_MIN_SECONDS) {
       throw new WidError(
@@ -112,7 +117,7 @@ export class GrantService {
         'ActiveDurationTooShort',
       );
     }
-    return { durationSeconds, justification: scheduleJustification(g.id, g.endsAt) };
+    return { durationSeconds, endsAt: g.endsAt, justification: scheduleJustification(g.id, g.endsAt), sharedWith };
   }
 
   /**

@@ -26,18 +26,18 @@ export interface InspectCliDeps {
   grantFindings?: () => Promise<Finding[]>;
 }
 
-/** `wid audit` on grants: the descriptions Azure keeps always; the store's grants too when REDIS_URL names the bot's Redis. */
+/** `wid audit` on grants: the descriptions and schedules Azure keeps always; the store's grants too when REDIS_URL names the bot's Redis. */
 async function cliGrantFindings(io: CliIo, policy: Policy): Promise<Finding[]> {
   const { createAzureAdapters, azureConfigFromEnv } = require('../azure') as typeof import('../azure');
   const { grantFindings } = require('../grants/audit') as typeof import('../grants/audit');
   const azure = createAzureAdapters(azureConfigFromEnv(io.env));
   const url = io.env.REDIS_URL;
-  if (!url) return grantFindings({ policy, identities: azure.identities, authorization: azure.authorization });
+  if (!url) return grantFindings({ policy, identities: azure.identities, authorization: azure.authorization, schedules: azure.schedules });
   const { RedisRequestStore } = require('../store') as typeof import('../store');
   const { RedisGrantStore } = require('../grants/store') as typeof import('../grants/store');
   const store = await RedisRequestStore.connect(url, io.env.WID_REDIS_PREFIX ? { prefix: io.env.WID_REDIS_PREFIX } : {});
   try {
-    return await grantFindings({ policy, identities: azure.identities, authorization: azure.authorization, grants: new RedisGrantStore(store.redis, store.keys) });
+    return await grantFindings({ policy, identities: azure.identities, authorization: azure.authorization, schedules: azure.schedules, grants: new RedisGrantStore(store.redis, store.keys) });
   } finally {
     await store.close();
   }

@@ -149,6 +149,8 @@ export const FINDING_CODES = {
   credentialIssuerChangedGone: 'credential-issuer-changed-sa-gone',
   /** An active grant its requester approved themselves under break-glass (review it). */
   grantBreakGlass: 'grant-break-glass',
+  /** Azure's role assignment schedules (expiry: azure) could not be listed, so the audit could not judge them. */
+  grantSchedulesUnreadable: 'grant-schedules-unreadable',
 } as const;
 export type FindingCode = (typeof FINDING_CODES)[keyof typeof FINDING_CODES];
 

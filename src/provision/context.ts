@@ -95,12 +95,24 @@ export interface EngineDeps {
   grantAssignment?: {
     lockName(request: WidRequest): string;
     description(request: WidRequest, existing: RoleAssignment | undefined): Promise<string | undefined>;
-    /** For a grant whose role the policy ends with Azure's own schedule (expiry: azure): how long, and the justification. */
-    azureSchedule?(request: WidRequest): Promise<{ durationSeconds: number; justification: string } | undefined>;
+    /**
+     * For a grant whose role the policy ends with Azure's own schedule (expiry: azure): how long, the end, the
+     * justification, and the other live grants under Azure's schedule that share the assignment (same ServiceAccount,
+     * role and scope): when one of them made it, this grant moves its end instead of making another.
+     */
+    azureSchedule?(request: WidRequest): Promise<AzureScheduleAsk | undefined>;
   };
   /** Azure's own assignment schedules (roleAssignmentScheduleRequests), for roles with `expiry: azure`. */
   schedules?: AssignmentSchedulePort;
   now?: () => Date;
+}
+
+/** What the role-assignment step asks Azure's schedule for (see grantAssignment.azureSchedule). */
+export interface AzureScheduleAsk {
+  durationSeconds: number;
+  endsAt: string;
+  justification: string;
+  sharedWith: Array<{ id: string; endsAt?: string }>;
 }
 
 export interface ResolvedLimits {

@@ -15,6 +15,7 @@ import { roleDefinitionGuid } from '../domain/roles';
 import { normaliseScope } from '../domain/names';
 import type { RoleAssignment } from '../domain/ports';
 import { scheduleRequestName } from '../domain/azure-schedule';
+import type { AzureScheduleAsk } from './context';
 
 function assignmentId(scope: string, name: string): string {
   return `/${scope.replace(/^\/+/, '')}/providers/Microsoft.Authorization/roleAssignments/${name}`;
@@ -63,7 +64,7 @@ export const roleAssignmentStep: Step = {
       const ra = await withLock(run.deps.redis, run.deps.keys.lock(hook.lockName(run.request)), run.limits.lockTtlMs, () => assignWithAzureSchedule(run, identity.principalId, schedule), { waitMs: run.limits.lockTtlMs + 1000 });
       await run.deps.recorder.recordResources(run.request.id, { roleAssignmentId: ra.id });
       run.resources.roleAssignmentId = ra.id;
-      return done(`'${roleName}' on ${scope} until ${ra.until} by Azure's own schedule (request ${ra.requestName}): ${ra.id}`);
+      return done(`'${roleName}' on ${scope} until ${ra.until} by Azure's own schedule (request ${ra.requestName}${ra.note ? `; ${ra.note}` : ''}): ${ra.id}`);
     }
     try {
       const ra = hook ? await withLock(run.deps.redis, run.deps.keys.lock(hook.lockName(run.request)), run.limits.lockTtlMs, write, { waitMs: run.limits.lockTtlMs + 1000 }) : await write();
@@ -94,13 +95,18 @@ export async function findAssignment(authorization: ProvisionRun['deps']['author
 /**
  * expiry: azure — AdminAssign through roleAssignmentScheduleRequests, so Azure removes the assignment at the end
  * even if wid-bot is gone. Idempotent: the request's name is the grant's, and a request already made is read back.
+ * A later grant of the same role at the same scope for the same ServiceAccount shares the assignment an earlier
+ * one made, as the grants wid-bot ends do: Azure refuses a second AdminAssign (RoleAssignmentExists), so the later
+ * grant moves the schedule's end to its own with AdminUpdate when it ends later, and leaves it when it ends sooner.
+ * The earlier grant's end then leaves the assignment to the later one (decideEnd).
  */
-async function assignWithAzureSchedule(run: ProvisionRun, principalId: string, schedule: { durationSeconds: number; justification: string }): Promise<{ id: string; requestName: string; until: string }> {
+async function assignWithAzureSchedule(run: ProvisionRun, principalId: string, schedule: AzureScheduleAsk): Promise<{ id: string; requestName: string; until: string; note?: string }> {
   const schedules = run.deps.schedules;
   const { scope, roleName } = run.request.plan.roleAssignment;
   if (!schedules) throw new TerminalError(`The policy ends "${roleName}" with Azure's own schedule (expiry: azure), but this worker has no schedule adapter.`, 'NoScheduleAdapter');
   const requestName = scheduleRequestName('assign', run.request.id);
   const roleDefinitionId = run.preflight.roleDefinitionId;
+  const subscriptionId = scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId;
   let made = await schedules.getScheduleRequest(scope, requestName);
   if (!made) {
     try {
@@ -110,7 +116,7 @@ async function assignWithAzureSchedule(run: ProvisionRun, principalId: string, s
         run.limits.principalNotFoundMaxMs,
         'role assignment schedule',
         async () => {
-          await writeTurn(run, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
+          await writeTurn(run, subscriptionId);
           return schedules.assignWithSchedule(scope, requestName, roleDefinitionId, principalId, schedule.durationSeconds, schedule.justification);
         },
         replicationWait(run),
@@ -118,12 +124,8 @@ async function assignWithAzureSchedule(run: ProvisionRun, principalId: string, s
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       if (code === 'RoleAssignmentRequestExists') made = await schedules.getScheduleRequest(scope, requestName);
-      else if (code === 'RoleAssignmentExists') {
-        throw new TerminalError(
-          `'${roleName}' is already assigned to this identity on ${scope} (by Azure's schedule of an earlier grant, or by hand), and Azure's schedule cannot be lengthened by a second grant. End the earlier grant (or remove the assignment) and retry.`,
-          'RoleAssignmentExists',
-        );
-      } else throw e;
+      else if (code === 'RoleAssignmentExists') return shareAzureSchedule(run, principalId, schedule);
+      else throw e;
     }
   }
   if (!made || (made.status !== 'Provisioned' && made.status !== 'Granted' && made.status !== 'Accepted')) {
@@ -132,4 +134,55 @@ async function assignWithAzureSchedule(run: ProvisionRun, principalId: string, s
   const ra = await findAssignment(run.deps.authorization, scope, principalId, roleDefinitionId);
   if (!ra) throw new TerminalError(`Azure accepted the schedule request ${requestName} but lists no active '${roleName}' assignment on ${scope}: its schedule may already have ended.`, 'ScheduleWithoutAssignment');
   return { id: ra.id, requestName, until: made.endsAt ?? 'its end' };
+}
+
+/**
+ * The assignment exists already. When a live grant under Azure's schedule shares it (same ServiceAccount, role and
+ * scope), this grant joins it: the later end wins. Otherwise it was made by hand (or outlived its grant), and is
+ * not wid-bot's to take over.
+ */
+async function shareAzureSchedule(run: ProvisionRun, principalId: string, schedule: AzureScheduleAsk): Promise<{ id: string; requestName: string; until: string; note?: string }> {
+  const schedules = run.deps.schedules as NonNullable<ProvisionRun['deps']['schedules']>;
+  const { scope, roleName } = run.request.plan.roleAssignment;
+  const roleDefinitionId = run.preflight.roleDefinitionId;
+  const role = roleDefinitionGuid(roleDefinitionId);
+  const instance = (await schedules.listScheduleInstances(scope, principalId)).find(
+    (i) => normaliseScope(i.scope) === normaliseScope(scope) && i.principalId.toLowerCase() === principalId.toLowerCase() && roleDefinitionGuid(i.roleDefinitionId) === role,
+  );
+  if (schedule.sharedWith.length === 0 || !instance) {
+    throw new TerminalError(
+      `'${roleName}' is already assigned to this identity on ${scope}, and no live grant of wid-bot's under Azure's schedule holds it (it was made by hand, or outlived its grant), so wid-bot does not take it over. Remove that assignment (or end the grant that made it) and retry.`,
+      'RoleAssignmentExists',
+    );
+  }
+  const others = schedule.sharedWith.map((g) => g.id).join(', ');
+  const ownEnd = Date.parse(schedule.endsAt);
+  if (instance.endsAt === undefined || Date.parse(instance.endsAt) >= ownEnd) {
+    return {
+      id: instance.roleAssignmentId,
+      requestName: scheduleRequestName('assign', schedule.sharedWith[0]?.id ?? run.request.id),
+      until: instance.endsAt ?? 'no end',
+      note: `shared with grant ${others}, whose schedule already lasts past this grant's end`,
+    };
+  }
+  const updateName = scheduleRequestName('update', run.request.id);
+  let updated = await schedules.getScheduleRequest(scope, updateName);
+  if (!updated) {
+    try {
+      await writeTurn(run, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
+      updated = await schedules.updateSchedule(scope, updateName, roleDefinitionId, principalId, schedule.endsAt, schedule.justification);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'RoleAssignmentRequestExists') throw e;
+      updated = await schedules.getScheduleRequest(scope, updateName);
+    }
+  }
+  if (!updated || (updated.status !== 'Provisioned' && updated.status !== 'Granted' && updated.status !== 'Accepted')) {
+    throw new TerminalError(`Azure did not grant the schedule update ${updateName} for '${roleName}' on ${scope} (status ${updated?.status ?? 'unknown'}).`, 'ScheduleNotProvisioned');
+  }
+  return {
+    id: instance.roleAssignmentId,
+    requestName: updateName,
+    until: updated.endsAt ?? new Date(ownEnd).toISOString(),
+    note: `shared with grant ${others}; its schedule's end moved from ${instance.endsAt} to this grant's (AdminUpdate)`,
+  };
 }

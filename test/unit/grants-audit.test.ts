@@ -71,3 +71,58 @@ test('wid grants prints a table or JSON, filtered by namespace, and says what it
   expect(JSON.parse(out[0] as string).map((g: Grant) => g.id)).toEqual(['b']);
   await expect(run([], io)).rejects.toThrow(/set REDIS_URL/);
 });
+
+describe('assignments Azure\'s schedule holds (expiry: azure)', () => {
+  const sa = { clusterName: 'blue', namespace: 'finance', serviceAccount: 'api' };
+  const azureGrant = (id: string, endsAt: string, state: Grant['state'] = 'active'): Grant => ({ ...grant(id, endsAt, state), expiry: 'azure' });
+  const sched = (id: string, endsAt: string, o: { serviceAccount?: typeof sa; roleName?: string; scope?: string } = { serviceAccount: sa, roleName: 'Contributor' }) => ({
+    roleAssignmentId: `/subscriptions/s/resourcegroups/rg/providers/Microsoft.Authorization/roleAssignments/${id}`,
+    scope: o.scope ?? '/subscriptions/s/resourceGroups/rg',
+    endsAt,
+    ...(o.roleName ? { roleName: o.roleName } : {}),
+    ...(o.serviceAccount ? { serviceAccount: o.serviceAccount } : {}),
+  });
+
+  test('past its end and still listed: an error on the grant it stands for, once, with the az fix', () => {
+    const findings = auditGrants({ open: [azureGrant('g1', '2026-11-30T11:00:00.000Z')], assignments: [], scheduled: [sched('a1', '2026-11-30T11:00:00.000Z')], now });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ severity: 'error', code: 'grant-past-end', subject: 'grant/g1' });
+    expect(findings[0]?.message).toContain("Azure's own schedule for 'Contributor' on /subscriptions/s/resourceGroups/rg for finance/api on blue (grant g1) ended at 2026-11-30T11:00:00.000Z");
+    expect(findings[0]?.fix).toContain('az role assignment delete --ids /subscriptions/s/resourcegroups/rg/providers/Microsoft.Authorization/roleAssignments/a1');
+  });
+
+  test('past its end with no grant in the store: an error on the schedule itself; exactly at the end counts as past', () => {
+    const findings = auditGrants({ open: [], assignments: [], scheduled: [sched('a2', now.toISOString(), { serviceAccount: sa })], now });
+    expect(findings.map((f) => [f.severity, f.subject])).toEqual([['error', 'schedule//subscriptions/s/resourcegroups/rg/providers/Microsoft.Authorization/roleAssignments/a2']]);
+    expect(findings[0]?.message).toContain("'its role' on");
+  });
+
+  test('ending within a day: info only when no live grant of the store stands for it (the grant reports its own end)', () => {
+    const soon = '2026-11-30T20:00:00.000Z';
+    const alone = auditGrants({ open: [], assignments: [], scheduled: [sched('a3', soon)], now });
+    expect(alone).toHaveLength(1);
+    expect(alone[0]).toMatchObject({ severity: 'info', code: 'grant-ending-soon' });
+    expect(alone[0]?.message).toContain(`at ${soon}`);
+    const withGrant = auditGrants({ open: [azureGrant('g3', soon)], assignments: [], scheduled: [sched('a3', soon)], now });
+    expect(withGrant.map((f) => f.subject)).toEqual(['grant/g3']);
+    // exactly a day ahead is still within a day; a second more is not
+    expect(auditGrants({ open: [], assignments: [], scheduled: [sched('a4', new Date(now.getTime() + 24 * 3600_000).toISOString())], now })).toHaveLength(1);
+    expect(auditGrants({ open: [], assignments: [], scheduled: [sched('a5', new Date(now.getTime() + 24 * 3600_000 + 1000).toISOString())], now })).toEqual([]);
+  });
+
+  test('a schedule stands for the store\'s azure grants of the same ServiceAccount, scope (any case) and role only', () => {
+    const soon = '2026-11-30T20:00:00.000Z';
+    const count = (open: Grant[], o?: Parameters<typeof sched>[2]) => auditGrants({ open, assignments: [], scheduled: [sched('a6', soon, o)], now }).filter((f) => f.subject.startsWith('schedule/')).length;
+    expect(count([azureGrant('g6', soon)], { serviceAccount: sa, roleName: 'contributor', scope: '/SUBSCRIPTIONS/s/resourcegroups/RG/' })).toBe(0);
+    expect(count([{ ...azureGrant('g6', soon), expiry: 'bot' }])).toBe(1);
+    expect(count([azureGrant('g6', soon)], { serviceAccount: { ...sa, serviceAccount: 'other' }, roleName: 'Contributor' })).toBe(1);
+    expect(count([azureGrant('g6', soon)], { serviceAccount: sa, roleName: 'Reader' })).toBe(1);
+    expect(count([azureGrant('g6', soon)], { serviceAccount: sa, roleName: 'Contributor', scope: '/subscriptions/s/resourceGroups/rg2' })).toBe(1);
+    expect(count([azureGrant('g6', soon)], {})).toBe(1);
+    expect(count([azureGrant('g6', soon, 'ended')])).toBe(1);
+  });
+
+  test('a schedule ending later than a day says nothing', () => {
+    expect(auditGrants({ open: [], assignments: [], scheduled: [sched('a7', '2026-12-05T00:00:00.000Z')], now })).toEqual([]);
+  });
+});

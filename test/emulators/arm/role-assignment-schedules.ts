@@ -7,12 +7,16 @@
  *       the schedule instance names it as originRoleAssignmentId). The emulator's clock removes the assignment
  *       when `scheduleInfo.expiration` says (AfterDuration: start + ISO 8601 duration; AfterDateTime: endDateTime).
  *     requestType AdminRemove: the active assignment of that principal, role and scope goes at once.
+ *     requestType AdminUpdate ("for administrators to change existing role assignments"): the schedule of the
+ *       active assignment of that principal, role and scope now ends as the request's scheduleInfo says; the
+ *       assignment itself stays (same name, same start). AdminExtend, Azure's "extend expiring assignments", is
+ *       not emulated: wid-bot moves an end that is not about to come, so it sends AdminUpdate.
  *   GET  …/roleAssignmentScheduleRequests/{guid}, GET …/roleAssignmentScheduleInstances (list for a scope).
  *
  * Refusals, as Azure words them: a duration under 5 minutes → 400 ActiveDurationTooShort; no expiration, or one
  * past the role's policy maximum (180 days for active assignments, Azure's default rule) → 400
  * RoleAssignmentRequestPolicyValidationFailed naming ["ExpirationRule"]; an assignment of that principal, role and
- * scope already there → 409 RoleAssignmentExists; AdminRemove with none → 400 RoleAssignmentDoesNotExist; a request
+ * scope already there → 409 RoleAssignmentExists; AdminRemove or AdminUpdate with none → 400 RoleAssignmentDoesNotExist; a request
  * name used before → 409 RoleAssignmentRequestExists. Body shapes follow the examples in
  * test/fixtures/reference/azure/authorization-pim/.
  */
@@ -29,7 +33,7 @@ export const MIN_ACTIVE_SECONDS = 5 * 60;
 export const MAX_ACTIVE_SECONDS = 180 * 86_400;
 
 const REQUEST_TYPES = ['AdminAssign', 'AdminRemove', 'AdminUpdate', 'AdminExtend', 'AdminRenew', 'SelfActivate', 'SelfDeactivate', 'SelfExtend', 'SelfRenew'];
-const EMULATED_REQUEST_TYPES = ['AdminAssign', 'AdminRemove'];
+const EMULATED_REQUEST_TYPES = ['AdminAssign', 'AdminRemove', 'AdminUpdate'];
 
 /** ISO 8601 duration (`PT8H`, `P1DT2H30M`, `PT300S`) in seconds; undefined when it is not one. */
 export function isoDurationSeconds(text: string): number | undefined {
@@ -186,7 +190,7 @@ export function putScheduleRequest(ctx: ArmContext, scope: string, name: string,
   if (!REQUEST_TYPES.includes(requestType)) {
     throw new ArmError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: requestType '${requestType}' is not one of ${REQUEST_TYPES.join(', ')}.`);
   }
-  if (!EMULATED_REQUEST_TYPES.includes(requestType)) throw new ArmError(400, 'NotEmulated', `requestType '${requestType}' is not part of the emulated surface (AdminAssign and AdminRemove are).`);
+  if (!EMULATED_REQUEST_TYPES.includes(requestType)) throw new ArmError(400, 'NotEmulated', `requestType '${requestType}' is not part of the emulated surface (AdminAssign, AdminUpdate and AdminRemove are).`);
   const roleGuid = roleDefinitionGuid(roleDefinitionId);
   if (!roleGuid || !findRoleByGuid(roleGuid)) throw new ArmError(400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${roleGuid ?? roleDefinitionId}' does not exist.`);
   if (!isGuid(principalId)) throw new ArmError(400, 'InvalidPrincipalId', 'A valid principal ID must be provided for role assignment.');
@@ -228,6 +232,12 @@ export function putScheduleRequest(ctx: ArmContext, scope: string, name: string,
     const schedule: RoleAssignmentScheduleRecord = { name: randomUUID(), scope: s, roleDefinitionId, principalId, principalType: principal.type, requestName: name, startMs: start, endMs: end, roleAssignmentName: assignmentName, createdAt: at };
     ctx.state.insertRoleAssignment({ name: assignmentName, scope: s, roleDefinitionId, principalId, principalType: principal.type, createdAt: at, updatedAt: at, createdBy: caller, updatedBy: caller });
     ctx.state.schedules.set(schedule.name.toLowerCase(), schedule);
+    rec.targetRoleAssignmentScheduleId = schedule.name;
+  } else if (requestType === 'AdminUpdate') {
+    if (!active) throw new ArmError(400, 'RoleAssignmentDoesNotExist', 'The Role assignment does not exist.');
+    const schedule = [...ctx.state.schedules.values()].find((x) => x.roleAssignmentName?.toLowerCase() === active.name.toLowerCase());
+    if (!schedule) throw new ArmError(400, 'NotEmulated', 'AdminUpdate of an assignment no schedule request made is not part of the emulated surface.');
+    schedule.endMs = endOf(start, expiration);
     rec.targetRoleAssignmentScheduleId = schedule.name;
   } else {
     if (!active) throw new ArmError(400, 'RoleAssignmentDoesNotExist', 'The Role assignment does not exist.');

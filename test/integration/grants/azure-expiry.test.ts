@@ -8,9 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAzureAdapters } from '../../../src/azure';
 import { scheduleRequestName } from '../../../src/domain/azure-schedule';
+import { normaliseScope } from '../../../src/domain/names';
+import { scopeSubscription } from '../../../src/domain/scopes';
 import type { Grant } from '../../../src/domain/grants';
 import { evaluateRequest } from '../../../src/domain/policy';
 import type { Policy, WidRequest } from '../../../src/domain/types';
+import { grantFindings } from '../../../src/grants/audit';
 import { endGrant } from '../../../src/grants/end';
 import { RedisGrantStore } from '../../../src/grants/store';
 import type { WidQueues } from '../../../src/queue';
@@ -147,6 +150,149 @@ test('a grant under Azure\'s schedule cannot be extended, and --for under 5 minu
   if (!refused.ok) expect(refused.error.message).toMatch(/shorter than the 5m Azure's own schedule allows/);
 });
 
+test('a second grant of the same role and scope for the same ServiceAccount shares the assignment: AdminUpdate moves the end to the later one, and the earlier end leaves it', async () => {
+  await withWorker(async (w) => {
+    const first = await provisioned('azure-shared', 600);
+    const second = await provisioned('azure-shared', 1200);
+    const g1 = await grantOf(first.id);
+    const g2 = await grantOf(second.id);
+    expect(g2.expiry).toBe('azure');
+    // one assignment for both, under the first grant's schedule; the second moved its end (AdminUpdate), made no second one
+    const assignments = worldFor(h.world, first).roleAssignments;
+    expect(assignments).toHaveLength(1);
+    expect(second.resources.roleAssignmentId?.toLowerCase()).toBe(assignments[0]?.id.toLowerCase());
+    expect(h.world.arm.state.scheduleRequests.get(scheduleRequestName('assign', second.id))).toBeUndefined();
+    const update = h.world.arm.state.scheduleRequests.get(scheduleRequestName('update', second.id));
+    expect(update).toMatchObject({ requestType: 'AdminUpdate', status: 'Provisioned', expiration: { type: 'AfterDateTime' } });
+    expect(Date.parse(update?.expiration.endDateTime as string)).toBe(Date.parse(g2.endsAt as string));
+    expect(update?.justification).toBe(`wid-bot ${second.id}; ends ${g2.endsAt}`);
+    const schedule = [...h.world.arm.state.schedules.values()].find((s) => s.roleAssignmentName === assignments[0]?.name);
+    expect(schedule?.endMs).toBe(Date.parse(g2.endsAt as string));
+    const step = second.steps.filter((s) => s.step === 'roleAssignment' && s.outcome === 'done').at(-1);
+    expect(step?.detail).toMatch(/shared with grant .*AdminUpdate/);
+
+    // the first grant's time runs out: Azure keeps the assignment (its schedule now ends with the second), and
+    // wid-bot's end of the first leaves it to the second
+    offsetMs = 601_000;
+    h.world.arm.sweepSchedules();
+    expect(worldFor(h.world, first).roleAssignments).toHaveLength(1);
+    const end1 = await endGrant(first.id, { ...w.grants.deps, now: () => new Date(Date.parse(g1.endsAt as string) + GRACE_MS + 100) });
+    expect(end1.kind).toBe('ended');
+    expect((await grantOf(first.id)).end).toMatchObject({ reason: 'expired', assignmentRemoved: false });
+    expect(worldFor(h.world, first).roleAssignments).toHaveLength(1);
+    expect([...h.world.arm.state.scheduleRequests.values()].filter((x) => x.requestType === 'AdminRemove' && x.justification?.includes(first.id))).toHaveLength(0);
+
+    // the second grant's end: Azure removes it, wid-bot's check records that
+    offsetMs = 1_201_000;
+    h.world.arm.sweepSchedules();
+    expect(schedule?.ended?.by).toBe('expiration');
+    const end2 = await endGrant(second.id, { ...w.grants.deps, now: () => new Date(Date.parse(g2.endsAt as string) + GRACE_MS + 100) });
+    expect(end2.kind).toBe('ended');
+    expect((await grantOf(second.id)).end).toMatchObject({ reason: 'expired', assignmentRemoved: true, removedBy: 'azure' });
+    expect(worldFor(h.world, first).roleAssignments).toHaveLength(0);
+  });
+});
+
+test('the grant Azure\'s schedule ran to ends early: the schedule moves back to the remaining grant\'s end (AdminUpdate), which Azure then keeps', async () => {
+  await withWorker(async (w) => {
+    const first = await provisioned('azure-back', 600);
+    const second = await provisioned('azure-back', 1800);
+    const g1 = await grantOf(first.id);
+    const schedule = [...h.world.arm.state.schedules.values()].find((s) => s.requestName === scheduleRequestName('assign', first.id));
+    expect(schedule?.endMs).toBe(Date.parse((await grantOf(second.id)).endsAt as string));
+    const asked = await w.grants.service.askEnd(second.id, { reason: 'done', actor: { id: second.requester.id }, actorIsRequester: true });
+    expect(asked.ok).toBe(true);
+    const e = await waitFor('the second grant to end', async () => {
+      const g = await grantOf(second.id);
+      return g.state === 'ended' ? g : undefined;
+    }, 20_000);
+    expect(e.end).toMatchObject({ reason: 'done', assignmentRemoved: false });
+    expect(e.end?.notes?.join(' ')).toMatch(/moved back from .* to .*AdminUpdate/);
+    expect(h.world.arm.state.scheduleRequests.get(scheduleRequestName('shorten', second.id))).toMatchObject({ requestType: 'AdminUpdate', status: 'Provisioned' });
+    expect(schedule?.endMs).toBe(Date.parse(g1.endsAt as string));
+    expect(worldFor(h.world, first).roleAssignments).toHaveLength(1);
+    // Azure's clock passes the first grant's end: Azure removes it on its own
+    offsetMs = 601_000;
+    h.world.arm.sweepSchedules();
+    expect(schedule?.ended?.by).toBe('expiration');
+    expect(worldFor(h.world, first).roleAssignments).toHaveLength(0);
+  });
+});
+
+test('a second grant that ends sooner leaves the schedule as it is (the earlier grant\'s schedule already outlasts it)', async () => {
+  await withWorker(async () => {
+    const first = await provisioned('azure-shorter', 1200);
+    const second = await provisioned('azure-shorter', 600);
+    const g1 = await grantOf(first.id);
+    expect(worldFor(h.world, first).roleAssignments).toHaveLength(1);
+    expect(h.world.arm.state.scheduleRequests.get(scheduleRequestName('update', second.id))).toBeUndefined();
+    const schedule = [...h.world.arm.state.schedules.values()].find((s) => s.requestName === scheduleRequestName('assign', first.id));
+    // AfterDuration from the moment the request was sent: within a couple of seconds of the grant's end
+    expect(Math.abs((schedule?.endMs ?? 0) - Date.parse(g1.endsAt as string))).toBeLessThan(3000);
+    expect(second.steps.filter((s) => s.step === 'roleAssignment' && s.outcome === 'done').at(-1)?.detail).toMatch(/already lasts past this grant's end/);
+  });
+});
+
+test('an assignment no live grant of wid-bot holds (made by hand) is not taken over: the grant fails saying why', async () => {
+  await withWorker(async () => {
+    // the ServiceAccount's identity exists through a grant of another role; then someone assigns the role by hand
+    const other = await h.approvedGrant('azure-byhand');
+    await queues.enqueueProvision(other.id, 'grant');
+    const first = await waitFor(`request ${other.id} to succeed`, async () => {
+      const x = await h.store.get(other.id);
+      return x?.state === 'succeeded' ? x : undefined;
+    });
+    const azure = createAzureAdapters({ credential: { getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) }, resourceManagerUrl: h.world.arm.url, tlsCa: h.world.tls.certPem, retry: { maxRetries: 0 } });
+    const principalId = first.resources.principalId as string;
+    const roleDefinitionId = (await azure.authorization.findRoleDefinitionId(storageScope(), ROLE)) as string;
+    await azure.schedules.assignWithSchedule(storageScope(), scheduleRequestName('assign', 'by-hand'), roleDefinitionId, principalId, 3600);
+    const r = await h.approvedGrant('azure-byhand', { roleName: ROLE, scope: storageScope(), mutatePlan: (p) => void (p.durationSeconds = 900) });
+    await queues.enqueueProvision(r.id, 'grant');
+    const failed = await waitFor(`request ${r.id} to fail`, async () => {
+      const x = await h.store.get(r.id);
+      return x?.state === 'failed' ? x : undefined;
+    });
+    expect(failed.failure?.reason).toMatch(/already assigned to this identity .* does not take it over/);
+    expect(worldFor(h.world, first).roleAssignments).toHaveLength(2);
+  });
+});
+
+test('wid audit sees the assignments Azure\'s schedule holds: ending within a day (info), past its end and still there (error), with and without the store', async () => {
+  await withWorker(async () => {
+    const r = await provisioned('azure-audit', 3600);
+    const g = await grantOf(r.id);
+    const azure = createAzureAdapters({ credential: { getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) }, resourceManagerUrl: h.world.arm.url, tlsCa: h.world.tls.certPem, retry: { maxRetries: 0 } });
+    const [ra] = worldFor(h.world, r).roleAssignments;
+    const base = { policy, identities: azure.identities, authorization: azure.authorization, schedules: azure.schedules };
+    const mine = (fs: Awaited<ReturnType<typeof grantFindings>>) => fs.filter((f) => f.subject === `grant/${r.id}` || f.message.includes(ra?.id ?? '-'));
+
+    // Without the store (wid audit with no REDIS_URL): only Azure knows the grant, and says when it ends
+    const soon = mine(await grantFindings(base));
+    expect(soon).toHaveLength(1);
+    expect(soon[0]).toMatchObject({ severity: 'info', code: 'grant-ending-soon' });
+    expect(soon[0]?.subject.toLowerCase()).toBe(`schedule/${ra?.id}`.toLowerCase());
+    expect(soon[0]?.message).toContain(`'${ROLE}' on`);
+    expect(soon[0]?.message).toContain('finance/azure-audit');
+    // with the store: the grant reports its own end once, not twice
+    const withStore = mine(await grantFindings({ ...base, grants }));
+    expect(withStore.map((f) => `${f.severity} ${f.subject}`)).toEqual([`info grant/${r.id}`]);
+
+    // Azure late: the audit's clock is past the end while Azure still lists the assignment
+    const late = { now: () => new Date(Date.parse(g.endsAt as string) + 60_000) };
+    const pastNoStore = mine(await grantFindings({ ...base, ...late }));
+    expect(pastNoStore).toHaveLength(1);
+    expect(pastNoStore[0]).toMatchObject({ severity: 'error', code: 'grant-past-end' });
+    expect(pastNoStore[0]?.message).toMatch(/Azure's own schedule for .* ended at .* still exists/);
+    expect(pastNoStore[0]?.fix.toLowerCase()).toContain(`az role assignment delete --ids ${ra?.id}`.toLowerCase());
+    const pastStore = mine(await grantFindings({ ...base, grants, ...late }));
+    expect(pastStore.map((f) => `${f.severity} ${f.subject}`)).toEqual([`error grant/${r.id}`]);
+    expect(pastStore[0]?.message).toContain(`(grant ${r.id})`);
+
+    // without the schedules adapter the assignment is invisible to the Azure side of the audit (the old blind spot)
+    expect(mine(await grantFindings({ policy, identities: azure.identities, authorization: azure.authorization, ...late }))).toEqual([]);
+  });
+});
+
 describe('the ARM emulator answers roleAssignmentScheduleRequests as Azure does', () => {
   const credential = { getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) };
   const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '../../fixtures/reference/azure/authorization-pim', name), 'utf8'));
@@ -193,5 +339,29 @@ describe('the ARM emulator answers roleAssignmentScheduleRequests as Azure does'
     const removed = await azure.schedules.removeWithSchedule(scope, scheduleRequestName('remove', 'probe'), roleDefinitionId, identity.principalId);
     expect(removed).toMatchObject({ requestType: 'AdminRemove', status: 'Revoked' });
     expect(await azure.authorization.listRoleAssignments(scope, identity.principalId)).toHaveLength(0);
+  });
+
+  test('AdminUpdate moves the end of an active schedule and keeps its assignment; the instance list says the new end', async () => {
+    const azure = createAzureAdapters({ credential, resourceManagerUrl: h.world.arm.url, tlsCa: h.world.tls.certPem, retry: { maxRetries: 0 } });
+    const identity = h.world.arm.state.seedIdentity({ subscriptionId: h.policy.identities.subscriptionId, resourceGroup: h.policy.identities.resourceGroup, name: 'pim-update', createdAt: 0 });
+    const scope = storageScope();
+    const roleDefinitionId = (await azure.authorization.findRoleDefinitionId(scope, ROLE)) as string;
+    await expect(azure.schedules.updateSchedule(scope, scheduleRequestName('update', 'u-none'), roleDefinitionId, identity.principalId, new Date(Date.now() + 3_600_000).toISOString())).rejects.toMatchObject({ code: 'RoleAssignmentDoesNotExist' });
+    await azure.schedules.assignWithSchedule(scope, scheduleRequestName('assign', 'u'), roleDefinitionId, identity.principalId, 3600);
+    const [before] = await azure.schedules.listScheduleInstances(scope, identity.principalId);
+    const later = new Date(Date.now() + 7_200_000).toISOString();
+    const updated = await azure.schedules.updateSchedule(scope, scheduleRequestName('update', 'u'), roleDefinitionId, identity.principalId, later, 'wid-bot u; later');
+    expect(updated).toMatchObject({ requestType: 'AdminUpdate', status: 'Provisioned', endsAt: later });
+    const instances = await azure.schedules.listScheduleInstances(scope, identity.principalId);
+    expect(instances).toHaveLength(1);
+    expect(instances[0]).toMatchObject({ roleAssignmentId: before?.roleAssignmentId, principalId: identity.principalId, endsAt: later, startsAt: before?.startsAt });
+    expect(normaliseScope(instances[0]?.scope ?? '')).toBe(normaliseScope(scope));
+    // an end under Azure's 5 minutes is refused, as for AdminAssign
+    await expect(azure.schedules.updateSchedule(scope, scheduleRequestName('update', 'u-short'), roleDefinitionId, identity.principalId, new Date(Date.now() + 60_000).toISOString())).rejects.toMatchObject({ code: 'ActiveDurationTooShort' });
+    // listed from the subscription too (below the scope), and not for another principal
+    expect((await azure.schedules.listScheduleInstances(`/subscriptions/${scopeSubscription(scope)}`, identity.principalId)).map((i) => i.roleAssignmentId)).toEqual([before?.roleAssignmentId]);
+    expect(await azure.schedules.listScheduleInstances(scope, '00000000-0000-0000-0000-0000000000aa')).toEqual([]);
+    await azure.schedules.removeWithSchedule(scope, scheduleRequestName('remove', 'u'), roleDefinitionId, identity.principalId);
+    expect(await azure.schedules.listScheduleInstances(scope, identity.principalId)).toEqual([]);
   });
 });

@@ -117,6 +117,39 @@ describe('deploy/azure-permissions.sh', () => {
     expect(unknown.stderr).toContain('no role definition named "Made Up Role"');
   });
 
+  it('AZURE_SCHEDULES=true (expiry: azure) adds a custom role with only the schedule actions, assigned at each granted scope; a second run changes nothing', () => {
+    const w = world();
+    const plain = w.run();
+    expect(plain.status).toBe(0);
+    expect(plain.calls.some((c) => c[0] === 'role' && c[1] === 'definition' && c[2] !== 'list')).toBe(false);
+    const scopes = `/subscriptions/${SUB}/resourceGroups/rg-apps /subscriptions/${SUB}/resourceGroups/rg-data`;
+    const r = w.run({ AZURE_SCHEDULES: 'true', GRANTED_SCOPES: scopes });
+    expect(r.status).toBe(0);
+    const made = changes(r.calls);
+    const def = made.find((c) => c[1] === 'definition' && c[2] === 'create');
+    expect(def).toBeDefined();
+    const json = JSON.parse(arg(def!, '--role-definition')!);
+    expect(json).toMatchObject({ Name: 'wid-bot role assignment schedules', IsCustom: true, NotActions: [], DataActions: [] });
+    expect([...json.Actions].sort()).toEqual([
+      'Microsoft.Authorization/roleAssignmentScheduleInstances/read',
+      'Microsoft.Authorization/roleAssignmentScheduleRequests/read',
+      'Microsoft.Authorization/roleAssignmentScheduleRequests/write',
+      'Microsoft.Authorization/roleAssignmentSchedules/read',
+    ]);
+    expect(json.AssignableScopes).toEqual([`/subscriptions/${SUB}/resourceGroups/rg-apps`, `/subscriptions/${SUB}/resourceGroups/rg-data`]);
+    const assigned = made.filter((c) => c[1] === 'assignment' && arg(c, '--role') === 'wid-bot role assignment schedules');
+    expect(assigned.map((c) => arg(c, '--scope'))).toEqual([`/subscriptions/${SUB}/resourceGroups/rg-apps`, `/subscriptions/${SUB}/resourceGroups/rg-data`]);
+    for (const c of assigned) expect(arg(c, '--assignee-principal-type')).toBe('ServicePrincipal');
+    const again = w.run({ AZURE_SCHEDULES: 'true', GRANTED_SCOPES: scopes });
+    expect(again.status).toBe(0);
+    expect(changes(again.calls).filter((c) => !(c[1] === 'assignment' && arg(c, '--role') === RBAC_ADMIN))).toEqual([]);
+    // a scope fewer: the definition is updated to it
+    const fewer = w.run({ AZURE_SCHEDULES: 'true', GRANTED_SCOPES: `/subscriptions/${SUB}/resourceGroups/rg-apps` });
+    expect(fewer.status).toBe(0);
+    const upd = fewer.calls.find((c) => c[1] === 'definition' && c[2] === 'update');
+    expect(JSON.parse(arg(upd!, '--role-definition')!).AssignableScopes).toEqual([`/subscriptions/${SUB}/resourceGroups/rg-apps`]);
+  });
+
   it('DRY_RUN=true prints the changes and makes none', () => {
     const w = world();
     const r = w.run({ DRY_RUN: 'true' });

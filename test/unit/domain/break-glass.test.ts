@@ -35,6 +35,17 @@ describe('the policy', () => {
     expect(breakGlassRule(withRule('namespace: { maxDuration: 1h }'), { ...request(), kind: 'revoke' })).toBeUndefined();
   });
 
+  test('the shorter cap wins whichever rule it is on; a rule on one role is not another role\'s; roles and namespaces the policy lacks have none', () => {
+    const nsShorter = withRule('namespace: { maxDuration: 30m }\nrole: { maxDuration: 2h }');
+    expect(breakGlassRule(nsShorter, request())).toEqual({ maxDurationSeconds: 1800 });
+    const roleOnly = withRule('role: { maxDuration: 1h }');
+    expect(breakGlassRule(roleOnly, request())).toEqual({ maxDurationSeconds: 3600 });
+    expect(breakGlassRule(roleOnly, request({ role: 'Storage Blob Data Reader' }))).toBeUndefined();
+    expect(breakGlassRule(roleOnly, request({ role: 'key vault secrets user' }))).toEqual({ maxDurationSeconds: 3600 });
+    expect(breakGlassRule(roleOnly, request({ role: 'No Such Role' }))).toBeUndefined();
+    expect(breakGlassRule(withRule('namespace: { maxDuration: 1h }'), request({ ns: 'no-such-namespace' }))).toBeUndefined();
+  });
+
   test('a bad rule is named with its field', () => {
     try {
       withRule('namespace: { maxDuration: soon }');

@@ -75,7 +75,7 @@ describe('the migrate plan', () => {
     const sp = refusal({ facts: facts({ azureIdentity: { ...azureIdentity, identityType: 1 } }) });
     expect(sp.code).toBe('azureidentity-not-user-assigned');
     expect(sp.message).toContain('service principal');
-    expect(refusal({ facts: facts({ azureIdentity: { ...azureIdentity, identityType: 7 } }) }).message).toContain('unknown kind of identity (type 7)');
+    expect(refusal({ facts: facts({ azureIdentity: { ...azureIdentity, identityType: 7 } }) }).message).toContain('is an unknown kind of identity (spec.type 7)');
     expect(refusal({ facts: facts({ azureIdentity: { ...azureIdentity, resourceId: '/subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/virtualMachines/vm' } }) }).code).toBe('azureidentity-unknown-resource');
     const { identity: _i, ...gone } = facts();
     expect(refusal({ facts: gone as MigrationFacts }).code).toBe('identity-not-found');
