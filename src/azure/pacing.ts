@@ -151,11 +151,14 @@ export class ReadPacer {
       if (ticket >= e.base.seq) e.base = { remaining, at: t, seq: ticket, olderInFlight: older, refills: true };
       return;
     }
-    // No header (not ARM, or a proxy's answer): keep the bound as it is now, and let it refill from here.
-    if (!e.base.refills) {
-      const level = this.available(e, t) + readReserve(this.bucket) + (e.sent - ticket) + older;
-      e.base = { remaining: level, at: t, seq: ticket, olderInFlight: older, refills: true };
-    }
+    // No header (not ARM, or a proxy's answer): move the base to this read with the bound as it is now, and let it
+    // refill from here. Moving it matters: the bucket's level is capped at the burst before the reads sent since the
+    // base are taken off, so a base that stayed put would, after a burst's worth of reads, never allow one again.
+    if (ticket < e.base.seq) return;
+    const b = e.base;
+    const level = Math.min(this.bucket.burst, b.remaining + (b.refills ? (Math.max(0, t - b.at) / 1000) * this.bucket.perSecond : 0));
+    // every read up to this one is counted in `remaining` (those still unanswered too), so none is older in flight
+    e.base = { remaining: level - (ticket - b.seq) - b.olderInFlight, at: t, seq: ticket, olderInFlight: 0, refills: true };
   }
 
   stats(): ReadPacerStats {

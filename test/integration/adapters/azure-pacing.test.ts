@@ -151,6 +151,30 @@ describe('ReadPacer (clock passed in)', () => {
     await p.acquire('s');
   });
 
+  test('answers that never carry the header: reads go on at the refill rate after the burst, never stall', async () => {
+    const { p, slept } = pacer({ burst: 20, perSecond: 10 });
+    // 100 reads one after another, each answered without the header (a proxy, an emulator without throttling)
+    for (let i = 0; i < 100; i++) {
+      const ticket = await p.acquire('s');
+      p.settle('s', ticket, undefined);
+    }
+    // the first 18 (20 less the reserve of 2) go at once; the other 82 wait for refill: about 8.2 s at 10/s, not forever
+    const waited = slept.reduce((a, b) => a + b, 0);
+    expect(waited).toBeGreaterThanOrEqual(8000);
+    expect(waited).toBeLessThan(12_000);
+  });
+
+  test('without the header, reads in flight still count: 30 at once under a burst of 20 wait for refill', async () => {
+    const { p, slept } = pacer({ burst: 20, perSecond: 10 });
+    const tickets = await Promise.all(Array.from({ length: 18 }, () => p.acquire('s')));
+    const more = Array.from({ length: 12 }, () => p.acquire('s'));
+    await new Promise((r) => setImmediate(r));
+    for (const t of tickets) p.settle('s', t, undefined);
+    await Promise.all(more);
+    // 12 more tokens at 10/s: at least 1.2 s of refill, whatever order the answers came in
+    expect(slept.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1100);
+  });
+
   test('subscriptions have their own bounds', async () => {
     const { p, slept } = pacer({ burst: 3, perSecond: 10 });
     await p.acquire('a');
