@@ -7,6 +7,7 @@ import { isRetryable, WidError } from '../domain/errors';
 import { searchScopeText } from '../domain/search-scopes';
 import type { ClusterPort, FederatedCredential, IdentityPort, KubePort, LegacyPodIdentity, ManagedIdentity, PodInfo, ServiceAccountInfo } from '../domain/ports';
 import type { ClusterFacts, Policy, PolicyCluster } from '../domain/types';
+import { readsPerSecond, remainingSeconds, trimSamples, type PaceSample } from '../domain/scan-estimate';
 import type { ProgressCallback, SearchedScopes } from './types';
 
 /** Azure's 403 for the caller (AuthorizationFailed and its linked form). */
@@ -158,17 +159,22 @@ export interface IdentityCredentials {
 export async function gatherCredentials(
   identities: IdentityPort,
   list: readonly ManagedIdentity[] | AsyncIterable<ManagedIdentity>,
-  options: { concurrency?: number; onProgress?: ProgressCallback; retry?: RetryOptions } = {},
+  options: { concurrency?: number; onProgress?: ProgressCallback; retry?: RetryOptions; onRead?: (read: IdentityCredentials) => void; now?: () => number } = {},
 ): Promise<IdentityCredentials[]> {
   let total = Array.isArray(list) ? list.length : 0;
   let done = 0;
   let lastReported = -1;
+  const now = options.now ?? Date.now;
+  let pace: PaceSample[] = [{ at: now(), done: 0 }];
   const report = (force: boolean): void => {
     // About every 2 % (or every 20 while the total is unknown) so a Slack progress message is not updated thousands of times.
     const step = Math.max(1, Math.floor(total / 50), Array.isArray(list) ? 1 : 20);
     if (force || done - lastReported >= step) {
       lastReported = done;
-      options.onProgress?.({ done, total, phase: 'credentials' });
+      pace = trimSamples([...pace, { at: now(), done }]);
+      // one read per credential listing still to make, at the pace the read bucket allowed over the last seconds
+      const left = remainingSeconds(Math.max(0, total - done), readsPerSecond(pace));
+      options.onProgress?.({ done, total, phase: 'credentials', ...(left !== undefined && done > 0 ? { remainingSeconds: left } : {}) });
     }
   };
   report(true);
@@ -184,6 +190,7 @@ export async function gatherCredentials(
     const ref = { subscriptionId: identity.subscriptionId, resourceGroup: identity.resourceGroup, name: identity.name };
     const credentials = await withRetry(() => identities.listFederatedCredentials(ref), options.retry);
     done++;
+    options.onRead?.({ identity, credentials });
     report(false);
     return { identity, credentials };
   });
