@@ -217,7 +217,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         ...(config.slack.approvalsChannel ? { approvalsChannelFallback: config.slack.approvalsChannel } : {}),
         logger: slackLogger(logger),
         inspect: async (verb, args, user, onProgress) => {
-          const answer = await inspect(verb, args, { id: user.id, scope: user.scope }, onProgress);
+          const answer = await inspect(verb, args, { id: user.id, scope: user.scope }, onProgress && (({ early, ...p }) => onProgress({ ...p, ...(early ? { early: () => early().map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })) } : {}) })));
           // src/inspect renders Block Kit as plain data (its tests check it against Slack's limits).
           return { ...answer, messages: answer.messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })) };
         },

@@ -7,6 +7,7 @@ import { isRetryable, WidError } from '../domain/errors';
 import { searchScopeText } from '../domain/search-scopes';
 import type { ClusterPort, FederatedCredential, IdentityPort, KubePort, LegacyPodIdentity, ManagedIdentity, PodInfo, ServiceAccountInfo } from '../domain/ports';
 import type { ClusterFacts, Policy, PolicyCluster } from '../domain/types';
+import { readsPerSecond, remainingSeconds, trimSamples, type PaceSample } from '../domain/scan-estimate';
 import type { ProgressCallback, SearchedScopes } from './types';
 
 /** Azure's 403 for the caller (AuthorizationFailed and its linked form). */
@@ -146,6 +147,47 @@ export async function mapStreamBounded<T, R>(source: AsyncIterable<T> | Iterable
   return results;
 }
 
+/**
+ * Yields what `source` yields, while pulling it as fast as it gives (not as fast as the consumer takes):
+ * `onItem` for each item pulled, `onEnd` when the source is exhausted. A failure of the source surfaces
+ * at the consumer's next pull after the items before it.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>, onItem: () => void = () => undefined, onEnd: () => void = () => undefined): AsyncGenerator<T> {
+  const buffer: T[] = [];
+  let finished = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const pump = (async () => {
+    try {
+      for await (const item of source) {
+        buffer.push(item);
+        onItem();
+        wake?.();
+      }
+      onEnd();
+    } catch (e) {
+      failure = { error: e };
+    } finally {
+      finished = true;
+      wake?.();
+    }
+  })();
+  let next = 0;
+  for (;;) {
+    if (next < buffer.length) {
+      const item = buffer[next] as T;
+      buffer[next++] = undefined as T;
+      yield item;
+      continue;
+    }
+    if (failure) throw failure.error;
+    if (finished) break;
+    await new Promise<void>((r) => (wake = r));
+    wake = undefined;
+  }
+  await pump;
+}
+
 export interface IdentityCredentials {
   identity: ManagedIdentity;
   credentials: FederatedCredential[];
@@ -158,32 +200,35 @@ export interface IdentityCredentials {
 export async function gatherCredentials(
   identities: IdentityPort,
   list: readonly ManagedIdentity[] | AsyncIterable<ManagedIdentity>,
-  options: { concurrency?: number; onProgress?: ProgressCallback; retry?: RetryOptions } = {},
+  options: { concurrency?: number; onProgress?: ProgressCallback; retry?: RetryOptions; onRead?: (read: IdentityCredentials) => void; now?: () => number } = {},
 ): Promise<IdentityCredentials[]> {
   let total = Array.isArray(list) ? list.length : 0;
   let done = 0;
   let lastReported = -1;
+  const now = options.now ?? Date.now;
+  let pace: PaceSample[] = [{ at: now(), done: 0 }];
   const report = (force: boolean): void => {
     // About every 2 % (or every 20 while the total is unknown) so a Slack progress message is not updated thousands of times.
     const step = Math.max(1, Math.floor(total / 50), Array.isArray(list) ? 1 : 20);
     if (force || done - lastReported >= step) {
       lastReported = done;
-      options.onProgress?.({ done, total, phase: 'credentials' });
+      pace = trimSamples([...pace, { at: now(), done }]);
+      // one read per credential listing still to make, at the pace the read bucket allowed over the last seconds
+      const left = remainingSeconds(Math.max(0, total - done), readsPerSecond(pace));
+      options.onProgress?.({ done, total, phase: 'credentials', ...(left !== undefined && done > 0 && listed ? { remainingSeconds: left } : {}) });
     }
   };
   report(true);
+  // The identity pages are read ahead of the credential listings (a few reads), so the total — and the time left — is known early.
+  let listed = Array.isArray(list);
   const counted: AsyncIterable<ManagedIdentity> | readonly ManagedIdentity[] = Array.isArray(list)
     ? list
-    : (async function* () {
-        for await (const i of list as AsyncIterable<ManagedIdentity>) {
-          total++;
-          yield i;
-        }
-      })();
+    : readAhead(list as AsyncIterable<ManagedIdentity>, () => total++, () => (listed = true));
   const out = await mapStreamBounded(counted, options.concurrency ?? DEFAULT_CONCURRENCY, async (identity) => {
     const ref = { subscriptionId: identity.subscriptionId, resourceGroup: identity.resourceGroup, name: identity.name };
     const credentials = await withRetry(() => identities.listFederatedCredentials(ref), options.retry);
     done++;
+    options.onRead?.({ identity, credentials });
     report(false);
     return { identity, credentials };
   });

@@ -6,7 +6,7 @@ import type { ViewScope } from '../domain/visibility';
 import { createInspector, resolveCluster, type InspectorDeps } from './inspector';
 import { renderSlack, renderSlackError, type SlackMessage } from './render/slack';
 import { scopeResult } from './scope';
-import type { InspectResult, InspectVerb, ProgressCallback, Severity } from './types';
+import type { InspectProgress, InspectResult, InspectVerb, ProgressCallback, Severity } from './types';
 
 export { createInspector, resolveCluster, type Inspector, type InspectorDeps, type InspectArgs } from './inspector';
 export { renderTable } from './render/table';
@@ -61,7 +61,19 @@ export interface ScopedSlackAnswer {
   cluster?: string;
 }
 
-export type ScopedSlackInspect = (verb: InspectVerb, args: { cluster?: string; namespace?: string }, viewer: SlackViewer, onProgress?: ProgressCallback) => Promise<ScopedSlackAnswer>;
+/** A scan's progress as the Slack app sees it: the results so far come rendered and cut down to the viewer. */
+export interface ScopedProgress extends Omit<InspectProgress, 'partial'> {
+  /** The results so far (only what the rest of the scan cannot change), rendered for the viewer like the final answer: its summary, then its pages. */
+  early?: () => SlackMessage[];
+}
+
+export type ScopedSlackInspect = (verb: InspectVerb, args: { cluster?: string; namespace?: string }, viewer: SlackViewer, onProgress?: (progress: ScopedProgress) => void) => Promise<ScopedSlackAnswer>;
+
+/** The progress callback the inspector calls, forwarding to `onProgress` with the partial results rendered for `viewer`. */
+function scopedProgress(onProgress: ((progress: ScopedProgress) => void) | undefined, viewer: SlackViewer): ProgressCallback | undefined {
+  if (!onProgress) return undefined;
+  return ({ partial, ...p }) => onProgress(partial ? { ...p, early: () => renderSlack(scopeResult(partial(), viewer.scope), viewer.id) } : p);
+}
 
 export interface ScopedSlackOptions {
   /** A scan of the same verb, cluster and namespace that finished less than this long ago is reused (default 10 000 ms; 0: always scan). */
@@ -91,7 +103,7 @@ export function scopedInspectForSlack(deps: InspectorDeps, opts: ScopedSlackOpti
       for (const [k, v] of recent) if (t - v.at >= reuseMs) recent.delete(k);
       const kept = recent.get(key);
       if (kept) return { messages: renderSlack(scopeResult(kept.result, viewer.scope), viewer.id), reusedAgeMs: Math.max(0, t - kept.at), cluster };
-      const result = await inspector.run(verb, { ...args, cluster }, onProgress);
+      const result = await inspector.run(verb, { ...args, cluster }, scopedProgress(onProgress, viewer));
       if (reuseMs > 0) recent.set(key, { at: now(), result });
       return { messages: renderSlack(scopeResult(result, viewer.scope), viewer.id), ...(result.verb === 'audit' ? { auditCounts: result.counts } : {}), cluster };
     } catch (e) {

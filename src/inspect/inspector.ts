@@ -5,15 +5,15 @@
 import { TerminalError } from '../domain/errors';
 import type { ClusterPort, IdentityPort, KubePort } from '../domain/ports';
 import type { IssuerRecord } from '../domain/refederate';
-import type { Policy, PolicyCluster } from '../domain/types';
+import type { ClusterFacts, Policy, PolicyCluster } from '../domain/types';
 import { auditCluster } from './audit';
 import { inspectCluster } from './cluster';
 import { inspectCreds } from './creds';
-import { DEFAULT_CONCURRENCY, gatherAllClusterFacts, gatherClusterFacts, gatherCredentials, gatherIdentities, gatherKube, identityScopes, streamIdentities, type IdentityScope, type RetryOptions } from './gather';
+import { DEFAULT_CONCURRENCY, gatherAllClusterFacts, gatherClusterFacts, gatherCredentials, gatherIdentities, gatherKube, identityScopes, streamIdentities, type IdentityCredentials, type IdentityScope, type KnownCluster, type KubeView, type RetryOptions } from './gather';
 import { inspectLegacy } from './legacy';
 import { inspectList } from './list';
 import { clustersByIssuer, trustedClusters } from './trust';
-import type { AuditResult, ClusterResult, CredsResult, Finding, InspectResult, InspectVerb, LegacyResult, ListResult, ProgressCallback, SearchedScopes } from './types';
+import { FINDING_CODES, type AuditResult, type ClusterResult, type CredsResult, type Finding, type InspectProgress, type InspectResult, type InspectVerb, type LegacyResult, type ListResult, type ProgressCallback, type SearchedScopes, type Severity } from './types';
 
 export interface InspectorDeps {
   policy: Policy;
@@ -69,8 +69,18 @@ export function createInspector(deps: InspectorDeps): Inspector {
   // The policy's identitySearchScopes (what the Slack commands search) and any the caller adds (the CLI's --subscription).
   const scopes = identityScopes(deps.policy, [...(deps.policy.identitySearchScopes ?? []), ...(deps.extraIdentityScopes ?? [])]);
   const nameCluster = deps.policy.clusters.length > 1;
-  const credentialsOf = (onProgress: ProgressCallback | undefined, report: SearchedScopes) =>
-    gatherCredentials(deps.identities, streamIdentities(deps.identities, scopes, deps.retry, report), { concurrency, ...(onProgress ? { onProgress } : {}), ...(deps.retry ? { retry: deps.retry } : {}) });
+  const credentialsOf = (onProgress: ProgressCallback | undefined, report: SearchedScopes, onRead?: (read: IdentityCredentials) => void) =>
+    gatherCredentials(deps.identities, streamIdentities(deps.identities, scopes, deps.retry, report), { concurrency, ...(onProgress ? { onProgress } : {}), ...(deps.retry ? { retry: deps.retry } : {}), ...(onRead ? { onRead } : {}) });
+  /**
+   * Progress that carries the results so far once `ready()` gives what they need besides the identities read
+   * (cluster facts, ServiceAccounts): `partialOf` turns the identities read so far into them.
+   */
+  const withPartial = (onProgress: ProgressCallback | undefined, read: IdentityCredentials[], partialOf: (soFar: readonly IdentityCredentials[]) => (() => InspectResult) | undefined): ProgressCallback | undefined =>
+    onProgress &&
+    ((p: InspectProgress) => {
+      const partial = partialOf(read.slice());
+      onProgress(partial ? { ...p, partial } : p);
+    });
   const own = deps.policy.identities;
   const holdsOwn = (s: { subscriptionId: string; resourceGroup?: string }): boolean =>
     s.subscriptionId.toLowerCase() === own.subscriptionId.toLowerCase() && (!s.resourceGroup || s.resourceGroup.toLowerCase() === own.resourceGroup.toLowerCase());
@@ -115,8 +125,17 @@ export function createInspector(deps: InspectorDeps): Inspector {
     async creds(args = {}, onProgress) {
       const cluster = resolveCluster(deps.policy, args.cluster);
       const report = newReport();
+      const read: IdentityCredentials[] = [];
+      let ready: { facts: ClusterFacts; knownClusters: KnownCluster[] | undefined } | undefined;
+      const factsP = gatherClusterFacts(deps.clusters, cluster, deps.retry);
+      const knownP = nameCluster ? gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry) : Promise.resolve(undefined);
+      void Promise.all([factsP, knownP]).then(([facts, knownClusters]) => (ready = { facts, knownClusters }), () => undefined);
+      const progress = withPartial(onProgress, read, (soFar) => {
+        const r = ready;
+        return r ? () => ({ ...inspectCreds(cluster, r.facts, soFar, r.knownClusters), scopes: searched(report) }) : undefined;
+      });
       // Credentials are listed while the identity pages still arrive; every policy cluster's issuer says which clusters each identity trusts.
-      const [facts, gathered, knownClusters] = await Promise.all([gatherClusterFacts(deps.clusters, cluster, deps.retry), credentialsOf(onProgress, report), nameCluster ? gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry) : Promise.resolve(undefined)]);
+      const [facts, gathered, knownClusters] = await Promise.all([factsP, credentialsOf(progress, report, onProgress ? (r) => read.push(r) : undefined), knownP]);
       return { ...inspectCreds(cluster, facts, gathered, knownClusters), scopes: searched(report) };
     },
 
@@ -129,15 +148,32 @@ export function createInspector(deps: InspectorDeps): Inspector {
     async audit(args = {}, onProgress) {
       const cluster = resolveCluster(deps.policy, args.cluster);
       const report = newReport();
-      const [knownClusters, kube, gathered] = await Promise.all([
-        gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry),
-        gatherKube(deps.kube(cluster.name), { serviceAccounts: true, pods: true }, deps.retry),
-        credentialsOf(onProgress, report),
-      ]);
+      const read: IdentityCredentials[] = [];
+      const knownP = gatherAllClusterFacts(deps.clusters, deps.policy, deps.retry);
+      const kubeP = gatherKube(deps.kube(cluster.name), { serviceAccounts: true, pods: true }, deps.retry);
+      const historyP = deps.issuerHistory ? gatherIssuerHistory(deps.issuerHistory, deps.policy) : Promise.resolve(undefined);
+      let ready: { facts: ClusterFacts; knownClusters: KnownCluster[]; kube: KubeView; issuerHistory: Record<string, IssuerRecord[]> | undefined } | undefined;
+      void Promise.all([knownP, kubeP, historyP]).then(([knownClusters, kube, issuerHistory]) => {
+        const facts = knownClusters.find((k) => k.cluster.name === cluster.name)?.facts;
+        if (facts) ready = { facts, knownClusters, kube, issuerHistory };
+      }, () => undefined);
+      const progress = withPartial(onProgress, read, (soFar) => {
+        const got = ready;
+        if (!got) return undefined;
+        return () => {
+          const r = auditCluster({ cluster, facts: got.facts, knownClusters: got.knownClusters, identities: soFar, serviceAccounts: got.kube.serviceAccounts, pods: got.kube.pods, nameCluster, ...(got.issuerHistory ? { issuerHistory: got.issuerHistory } : {}) });
+          // An annotation matching none of the identities read so far may match one still to come: only the end decides it.
+          const findings = r.findings.filter((f) => f.code !== FINDING_CODES.saUnknownClientId);
+          const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+          for (const f of findings) counts[f.severity]++;
+          return { ...r, findings, counts, scopes: searched(report) };
+        };
+      });
+      const [knownClusters, kube, gathered] = await Promise.all([knownP, kubeP, credentialsOf(progress, report, onProgress ? (r) => read.push(r) : undefined)]);
       const own = knownClusters.find((k) => k.cluster.name === cluster.name);
       // This cluster's facts are needed for every check: its failure is the audit's failure.
       const facts = own?.facts ?? (await gatherClusterFacts(deps.clusters, cluster, deps.retry));
-      const issuerHistory = deps.issuerHistory ? await gatherIssuerHistory(deps.issuerHistory, deps.policy) : undefined;
+      const issuerHistory = await historyP;
       const result = { ...auditCluster({ cluster, facts, knownClusters, identities: gathered, serviceAccounts: kube.serviceAccounts, pods: kube.pods, nameCluster, ...(issuerHistory ? { issuerHistory } : {}) }), scopes: searched(report) };
       if (!deps.grantFindings) return result;
       const grants = await deps.grantFindings();

@@ -23,7 +23,8 @@ export function estimateLeft(p: InspectProgress, elapsedMs: number): number | un
 /** One line: `credentials [#######-------------]  812/2000  about 48 s left`, at most `columns` wide. */
 export function renderBar(p: InspectProgress, elapsedMs: number, columns = 80): string {
   const counts = `${p.done}/${p.total}`;
-  const left = estimateLeft(p, elapsedMs);
+  // the scan's own estimate from the read pace of the last seconds, when it has one; else the pace since the start
+  const left = p.remainingSeconds ?? estimateLeft(p, elapsedMs);
   const eta = p.done >= p.total && p.total > 0 ? 'done' : left === undefined ? 'estimating…' : `about ${formatSeconds(left)} left`;
   const fixed = `${p.phase} [] ${counts}  ${eta}`.length;
   const width = Math.max(10, Math.min(40, columns - 1 - fixed));

@@ -12,6 +12,13 @@ export interface InspectProgress {
   done: number;
   total: number;
   phase: string;
+  /** Seconds the rest of the scan will take at the read pace of the last seconds (src/domain/scan-estimate.ts), once known. */
+  remainingSeconds?: number;
+  /**
+   * The results so far (`creds` and `audit`): only what the rest of the scan cannot change — the credential rows
+   * and findings of the identities already read. Computed when called; the final result still comes at the end.
+   */
+  partial?: () => InspectResult;
 }
 export type ProgressCallback = (progress: InspectProgress) => void;
 

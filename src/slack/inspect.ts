@@ -35,6 +35,10 @@ export interface InspectProgress {
   done: number;
   total: number;
   phase: string;
+  /** Seconds the rest of the scan will take at the read pace so far, once known. */
+  remainingSeconds?: number;
+  /** The results so far (what the rest of the scan cannot change), rendered for the user: a summary, then pages. */
+  early?: () => SlackMessage[];
 }
 
 /**

@@ -104,7 +104,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       ? {
           migrations: { identities: adapters.identities, authorization: adapters.authorization, kube: kubeFor },
           inspect: async (verb, args, user, onProgress) => {
-            const answer = await inspect(verb, args, { id: user.id, scope: user.scope }, onProgress);
+            const answer = await inspect(verb, args, { id: user.id, scope: user.scope }, onProgress && (({ early, ...p }) => onProgress({ ...p, ...(early ? { early: () => early().map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })) } : {}) })));
             return { ...answer, messages: answer.messages.map((m) => ({ text: m.text, blocks: m.blocks as KnownBlock[] })) };
           },
         }

@@ -28,6 +28,7 @@ import type { RefederateService } from '../../app/refederate';
 import { answerRefederate } from '../refederate';
 import { describeScope, mayViewRequest, seesAnything, viewScope, type ViewScope } from '../../domain/visibility';
 import { withLock } from '../../queue/lock';
+import { EarlyResults, pagesAfterEarly, progressText } from '../early-results';
 /** How often a long inspection tells the user how far it got. */
 const PROGRESS_EVERY_MS = 5000;
 
@@ -279,16 +280,30 @@ async function runInspection(deps: CommandDeps, client: WebClient, respond: Resp
     progressPosts++;
     responsePosts++;
     lastProgressAt = Date.now();
-    void respond({ response_type: 'ephemeral', replace_original: true, text: `:mag: /wid ${verb}: ${p.phase} ${p.done} of ${p.total}…` }).catch(() => undefined);
+    void respond({ response_type: 'ephemeral', replace_original: true, text: progressText(verb, p) }).catch(() => undefined);
   };
+  // The first page of the results so far, to the asker alone, while the scan goes on (src/slack/early-results.ts).
+  const early = new EarlyResults({
+    verb,
+    post: async (m, note) => {
+      const withEarlyNote = withNote(m, note);
+      await client.chat.postEphemeral({ channel: inv.channelId, user: inv.userId, text: withEarlyNote.text, ...(withEarlyNote.blocks ? { blocks: withEarlyNote.blocks } : {}) });
+    },
+    onError: (e) => deps.logger.info(`/wid ${verb}: the early results could not be posted (${errorText(e)}); the full answer follows`),
+  });
   let answer: InspectAnswer;
   try {
-    const got = await inspect(verb, args, { id: inv.userId, ...(inv.userName ? { name: inv.userName } : {}), scope }, onProgress);
+    const got = await inspect(verb, args, { id: inv.userId, ...(inv.userName ? { name: inv.userName } : {}), scope }, (p) => {
+      onProgress(p);
+      early.progress(p);
+    });
     answer = Array.isArray(got) ? { messages: got } : got;
   } catch (e) {
+    await early.settled();
     await ephemeral(respond, errorMessage(e instanceof WidError ? e.message : `/wid ${verb} failed: ${errorText(e)}`));
     return;
   }
+  await early.settled();
   if (answer.auditCounts && answer.cluster && deps.home) {
     await deps.home.auditFinished(answer.cluster, answer.auditCounts, inv.userId).catch((e: unknown) => deps.logger.warn(`recording the audit for the App Home failed: ${errorText(e)}`));
   }
@@ -316,7 +331,7 @@ async function runInspection(deps: CommandDeps, client: WebClient, respond: Resp
     }
     return;
   }
-  await answerPrivately(deps, client, respond, inv, verb, first, rest, responsePosts);
+  await answerPrivately(deps, client, respond, inv, verb, first, pagesAfterEarly(rest, early.posted), responsePosts);
 }
 
 /**

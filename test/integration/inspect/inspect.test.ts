@@ -64,7 +64,18 @@ describe('inspection verbs against a world with one case of every finding', () =
     // Progress ran from nothing to all identities (the total grows while identities are listed).
     expect(progress[0]).toMatchObject({ done: 0, phase: 'credentials' });
     expect(progress.every((p, i) => i === 0 || (p.done >= (progress[i - 1]?.done ?? 0) && p.done <= p.total))).toBe(true);
-    expect(progress[progress.length - 1]).toEqual({ done: 7, total: 7, phase: 'credentials' });
+    expect(progress[progress.length - 1]).toMatchObject({ done: 7, total: 7, phase: 'credentials', remainingSeconds: 0 });
+    // The results so far hold only findings the final answer has too; over every identity they are all but the unknown client ids.
+    const key = (f: { code: string; subject: string }): string => `${f.code} ${f.subject}`;
+    const final = new Set(result.findings.map(key));
+    for (const p of progress) {
+      const soFar = p.partial?.();
+      if (soFar?.verb !== 'audit') continue;
+      expect(soFar.findings.every((f) => final.has(key(f)))).toBe(true);
+    }
+    const last = progress[progress.length - 1]?.partial?.();
+    expect(last?.verb).toBe('audit');
+    if (last?.verb === 'audit') expect(last.findings.map(key)).toEqual(result.findings.filter((f) => f.code !== 'sa-unknown-client-id').map(key));
   });
 
   it('audit of cluster green (OIDC and workload identity off) gives the exact az aks update fix', async () => {

@@ -15,6 +15,8 @@ describe('progress bar', () => {
     expect(renderBar({ done: 500, total: 2000, phase: 'credentials' }, 20_000, 80)).toBe('credentials [########-------------------------] 500/2000  about 1 min 00 s left');
     expect(renderBar({ done: 0, total: 20, phase: 'credentials' }, 0, 80)).toContain('estimating…');
     expect(renderBar({ done: 20, total: 20, phase: 'credentials' }, 5000, 80)).toContain('done');
+    // the scan's estimate from the read pace wins over the pace since the start (which the bucket's burst makes look fast)
+    expect(renderBar({ done: 500, total: 2000, phase: 'credentials', remainingSeconds: 60 }, 2_000, 80)).toContain('about 1 min 00 s left');
     expect(formatSeconds(0.3)).toBe('under 1 s');
     expect(formatSeconds(12.4)).toBe('12 s');
   });
