@@ -19,7 +19,7 @@ import { resourceGroupNotFound, subscriptionNotFound } from './resource-groups';
 import { sweepSchedules } from './role-assignment-schedules';
 import { resolve, type Route } from './router';
 import { ArmState, type ClusterConfig, type PrincipalType, type ResourceGroupConfig, type SubscriptionConfig } from './state';
-import { interval, normaliseRegion, remainingHeader, Throttle, type TakeResult, type ThrottleLimits, type ThrottleStats } from './throttle';
+import { DEFAULT_THROTTLE_LIMITS, interval, normaliseRegion, remainingHeader, Throttle, type TakeResult, type ThrottleLimits, type ThrottleStats } from './throttle';
 
 export { ArmState } from './state';
 export type {
@@ -210,7 +210,9 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       ...(region !== undefined ? { identityCreateRegion: region } : {}),
     });
     // Every answer past the front door says what is left of its bucket, errors too.
-    const headers: Record<string, string> = t.remaining === undefined ? {} : { [remainingHeader(t.kind, route.subscriptionId)]: String(t.remaining) };
+    // With a limit switched off the bucket never drains: the header says it is full, as ARM's would be for a quiet
+    // subscription, so a client pacing on it is never held back by a limit the world does not have.
+    const headers: Record<string, string> = { [remainingHeader(t.kind, route.subscriptionId)]: String(t.remaining ?? DEFAULT_THROTTLE_LIMITS[t.kind].burst) };
     if (!t.ok) throw throttled(route, principal, region, t, headers);
     try {
       if (route.resourceGroup !== undefined && !state.resourceGroupUsable(route.subscriptionId, route.resourceGroup)) {
