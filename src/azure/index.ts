@@ -370,40 +370,31 @@ export function createAzureAdapters(config: AzureConfig): AzureAdapters {
     const end = r.scheduleInfo?.expiration?.endDateTime ? new Date(r.scheduleInfo.expiration.endDateTime).getTime() : start !== undefined && seconds !== undefined ? start + seconds * 1000 : undefined;
     return { name: r.name ?? name, requestType: r.requestType ?? '', status: r.status ?? '', ...(end !== undefined && Number.isFinite(end) ? { endsAt: new Date(end).toISOString() } : {}) };
   };
+  /** One roleAssignmentScheduleRequests PUT (AdminAssign, AdminRemove, AdminUpdate), read back as a ScheduleRequest. */
+  type ScheduleBody = Parameters<AuthorizationManagementClient['roleAssignmentScheduleRequests']['create']>[2];
+  const scheduleRequest = (armScope: string, name: string, body: ScheduleBody): Promise<ScheduleRequest> =>
+    call('roleAssignmentScheduleRequests.create', schedCtx(armScope, 'create', name), async () =>
+      toSchedule(await auth(armScope).roleAssignmentScheduleRequests.create(bareScope(armScope), name, body), name),
+    );
   const schedules: AssignmentSchedulePort = {
     assignWithSchedule: (armScope, name, roleDefinitionId, principalId, durationSeconds, justification) =>
-      call('roleAssignmentScheduleRequests.create', schedCtx(armScope, 'create', name), async () =>
-        toSchedule(
-          await auth(armScope).roleAssignmentScheduleRequests.create(bareScope(armScope), name, {
-            principalId,
-            roleDefinitionId,
-            requestType: 'AdminAssign',
-            scheduleInfo: { startDateTime: new Date(), expiration: { type: 'AfterDuration', duration: isoDuration(durationSeconds) } },
-            ...(justification ? { justification } : {}),
-          }),
-          name,
-        ),
-      ),
+      scheduleRequest(armScope, name, {
+        principalId,
+        roleDefinitionId,
+        requestType: 'AdminAssign',
+        scheduleInfo: { startDateTime: new Date(), expiration: { type: 'AfterDuration', duration: isoDuration(durationSeconds) } },
+        ...(justification ? { justification } : {}),
+      }),
     removeWithSchedule: (armScope, name, roleDefinitionId, principalId, justification) =>
-      call('roleAssignmentScheduleRequests.create', schedCtx(armScope, 'create', name), async () =>
-        toSchedule(
-          await auth(armScope).roleAssignmentScheduleRequests.create(bareScope(armScope), name, { principalId, roleDefinitionId, requestType: 'AdminRemove', ...(justification ? { justification } : {}) }),
-          name,
-        ),
-      ),
+      scheduleRequest(armScope, name, { principalId, roleDefinitionId, requestType: 'AdminRemove', ...(justification ? { justification } : {}) }),
     updateSchedule: (armScope, name, roleDefinitionId, principalId, endsAt, justification) =>
-      call('roleAssignmentScheduleRequests.create', schedCtx(armScope, 'create', name), async () =>
-        toSchedule(
-          await auth(armScope).roleAssignmentScheduleRequests.create(bareScope(armScope), name, {
-            principalId,
-            roleDefinitionId,
-            requestType: 'AdminUpdate',
-            scheduleInfo: { startDateTime: new Date(), expiration: { type: 'AfterDateTime', endDateTime: new Date(endsAt) } },
-            ...(justification ? { justification } : {}),
-          }),
-          name,
-        ),
-      ),
+      scheduleRequest(armScope, name, {
+        principalId,
+        roleDefinitionId,
+        requestType: 'AdminUpdate',
+        scheduleInfo: { startDateTime: new Date(), expiration: { type: 'AfterDateTime', endDateTime: new Date(endsAt) } },
+        ...(justification ? { justification } : {}),
+      }),
     listScheduleInstances: (armScope, principalId) =>
       call(
         'roleAssignmentScheduleInstances.listForScope',

@@ -12,57 +12,27 @@ import { TerminalError, WidError } from '../domain/errors';
 import { extraClusterPlan } from '../domain/federate';
 import type { KubePort } from '../domain/ports';
 import type { ProvisionedResources, WidRequest } from '../domain/types';
-import { identityRefOf, type EngineDeps, type Preflight } from './context';
+import type { EngineDeps, Preflight } from './context';
 import { federatedCredentialStep } from './federated-credential';
-import { runPhase, startRun } from './runner';
+import { existingIdentityPreflight, existingIdentityStep, runPhase, startRun } from './runner';
 import { serviceAccountStep } from './service-account';
-import { done, StepError, type Step } from './step';
+import { StepError, type Step } from './step';
 import { prefetchVerifyToken, verifyStep } from './verify';
 
 /** The identity serving the source cluster: recorded, never written. */
-export const federatedIdentityStep: Step = {
-  name: 'identity',
-  async run(run) {
-    const identity = run.preflight.identity;
-    if (!identity) throw new TerminalError(`The identity ${run.request.plan.identity.resourceId} does not exist any more, so there is nothing to federate.`, 'FederatedIdentityGone');
-    run.identity = identity;
-    const patch = { identityId: identity.id, clientId: identity.clientId, principalId: identity.principalId, tenantId: identity.tenantId, identityCreatedByWid: false };
-    await run.deps.recorder.recordResources(run.request.id, patch);
-    Object.assign(run.resources, patch);
-    const from = run.request.plan.federation?.sourceCluster ?? 'another cluster';
-    return done(`uses ${identity.id}, which serves ${run.request.plan.serviceAccount.namespace}/${run.request.plan.serviceAccount.name} on ${from} (client id ${identity.clientId}; its roles unchanged)`);
-  },
-};
+export const federatedIdentityStep: Step = existingIdentityStep(
+  (id) => ({ message: `The identity ${id} does not exist any more, so there is nothing to federate.`, code: 'FederatedIdentityGone' }),
+  (run, identity) =>
+    `uses ${identity.id}, which serves ${run.request.plan.serviceAccount.namespace}/${run.request.plan.serviceAccount.name} on ${run.request.plan.federation?.sourceCluster ?? 'another cluster'} (client id ${identity.clientId}; its roles unchanged)`,
+);
 
 export const FEDERATE_PHASES: readonly (readonly Step[])[] = [[federatedIdentityStep], [federatedCredentialStep, serviceAccountStep], [verifyStep]];
 
-async function federatePreflight(request: WidRequest, deps: EngineDeps): Promise<Preflight> {
-  const plan = request.plan;
-  const ref = identityRefOf(request);
-  const { namespace, name } = plan.serviceAccount;
-  const [facts, identity, serviceAccount] = await Promise.all([
-    deps.clusters.getClusterFacts({ name: plan.cluster.name, subscriptionId: plan.cluster.subscriptionId, resourceGroup: plan.cluster.resourceGroup, aksName: plan.cluster.aksName }),
-    deps.identities.getIdentity(ref),
-    deps.kube.getServiceAccount(namespace, name),
-  ]);
-  const cluster = `${plan.cluster.name} (${plan.cluster.aksName})`;
-  if (!facts.oidcIssuerEnabled || facts.issuerUrl === '') {
-    throw new TerminalError(`The cluster ${cluster} no longer has an OIDC issuer, so Entra cannot trust its ServiceAccount tokens. Turn it on (az aks update --resource-group ${plan.cluster.resourceGroup} --name ${plan.cluster.aksName} --enable-oidc-issuer --enable-workload-identity) and retry.`, 'OidcIssuerOff');
-  }
-  if (!facts.workloadIdentityEnabled) {
-    throw new TerminalError(`The cluster ${cluster} no longer runs the workload identity webhook, so pods would not get Azure tokens. Turn it on (az aks update --enable-workload-identity) and retry.`, 'WorkloadIdentityOff');
-  }
-  if (facts.issuerUrl !== plan.federatedCredential.issuer) {
-    throw new TerminalError(
-      `The cluster ${cluster} has a different OIDC issuer than when this federation was planned and approved: planned '${plan.federatedCredential.issuer}', the cluster now says '${facts.issuerUrl}'. Nothing was changed; ask again so the plan and its approval name the new issuer.`,
-      'IssuerChanged',
-    );
-  }
-  if (!identity) {
-    throw new TerminalError(`The identity ${plan.identity.resourceId} that this federation extends no longer exists in Azure. Nothing was changed; ask for access again with /wid request.`, 'FederatedIdentityGone');
-  }
-  const federatedCredentials = await deps.identities.listFederatedCredentials(ref);
-  return { identity, federatedCredentials, ...(serviceAccount ? { serviceAccount } : {}), roleDefinitionId: '' };
+function federatePreflight(request: WidRequest, deps: EngineDeps): Promise<Preflight> {
+  return existingIdentityPreflight(request, deps, 'federation', {
+    message: `The identity ${request.plan.identity.resourceId} that this federation extends no longer exists in Azure. Nothing was changed; ask for access again with /wid request.`,
+    code: 'FederatedIdentityGone',
+  });
 }
 
 /** Provisions a federate request; rejects with a StepError like provisionGrant. */

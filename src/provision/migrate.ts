@@ -10,11 +10,11 @@
 import { TerminalError, WidError } from '../domain/errors';
 import { podsCoveredByBinding } from '../domain/migrate';
 import type { ProvisionedResources, WidRequest } from '../domain/types';
-import { identityRefOf, type EngineDeps, type Preflight } from './context';
+import type { EngineDeps, Preflight } from './context';
 import { federatedCredentialStep } from './federated-credential';
-import { runPhase, startRun } from './runner';
+import { existingIdentityPreflight, existingIdentityStep, runPhase, startRun } from './runner';
 import { serviceAccountStep } from './service-account';
-import { done, type Step } from './step';
+import type { Step } from './step';
 import { prefetchVerifyToken, verifyStep } from './verify';
 
 /** Azure refused wid-bot (403): the message says where it lacks permission. */
@@ -23,18 +23,10 @@ function lacksPermission(e: unknown): e is WidError {
 }
 
 /** The identity as it is: recorded, never written. */
-export const adoptIdentityStep: Step = {
-  name: 'identity',
-  async run(run) {
-    const identity = run.preflight.identity;
-    if (!identity) throw new TerminalError(`The identity ${run.request.plan.identity.resourceId} does not exist any more, so there is nothing to adopt.`, 'AdoptedIdentityGone');
-    run.identity = identity;
-    const patch = { identityId: identity.id, clientId: identity.clientId, principalId: identity.principalId, tenantId: identity.tenantId, identityCreatedByWid: false };
-    await run.deps.recorder.recordResources(run.request.id, patch);
-    Object.assign(run.resources, patch);
-    return done(`adopted ${identity.id} as it is (client id ${identity.clientId}; not created by wid-bot, its roles unchanged)`);
-  },
-};
+export const adoptIdentityStep: Step = existingIdentityStep(
+  (id) => ({ message: `The identity ${id} does not exist any more, so there is nothing to adopt.`, code: 'AdoptedIdentityGone' }),
+  (_run, identity) => `adopted ${identity.id} as it is (client id ${identity.clientId}; not created by wid-bot, its roles unchanged)`,
+);
 
 /** The write steps, with the 403 turned into what wid-bot lacks and where. */
 function withPermissionHint(step: Step): Step {
@@ -57,37 +49,20 @@ function withPermissionHint(step: Step): Step {
 
 export const MIGRATE_PHASES: readonly (readonly Step[])[] = [[adoptIdentityStep], [withPermissionHint(federatedCredentialStep), serviceAccountStep], [verifyStep]];
 
-async function migratePreflight(request: WidRequest, deps: EngineDeps): Promise<Preflight> {
+function migratePreflight(request: WidRequest, deps: EngineDeps): Promise<Preflight> {
   const plan = request.plan;
-  const ref = identityRefOf(request);
-  const { namespace, name } = plan.serviceAccount;
-  const [facts, identity, serviceAccount] = await Promise.all([
-    deps.clusters.getClusterFacts({ name: plan.cluster.name, subscriptionId: plan.cluster.subscriptionId, resourceGroup: plan.cluster.resourceGroup, aksName: plan.cluster.aksName }),
-    deps.identities.getIdentity(ref),
-    deps.kube.getServiceAccount(namespace, name),
-  ]);
-  const cluster = `${plan.cluster.name} (${plan.cluster.aksName})`;
-  if (!facts.oidcIssuerEnabled || facts.issuerUrl === '') {
-    throw new TerminalError(`The cluster ${cluster} no longer has an OIDC issuer, so Entra cannot trust its ServiceAccount tokens. Turn it on (az aks update --enable-oidc-issuer --enable-workload-identity) and retry.`, 'OidcIssuerOff');
-  }
-  if (!facts.workloadIdentityEnabled) {
-    throw new TerminalError(`The cluster ${cluster} no longer runs the workload identity webhook, so pods would not get Azure tokens. Turn it on (az aks update --enable-workload-identity) and retry.`, 'WorkloadIdentityOff');
-  }
-  if (facts.issuerUrl !== plan.federatedCredential.issuer) {
-    throw new TerminalError(
-      `The cluster ${cluster} has a different OIDC issuer than when this migration was planned and approved: planned '${plan.federatedCredential.issuer}', the cluster now says '${facts.issuerUrl}'. Nothing was changed; ask again so the plan and its approval name the new issuer.`,
-      'IssuerChanged',
-    );
-  }
-  if (!identity) {
-    throw new TerminalError(`The identity ${plan.identity.resourceId} that this migration adopts no longer exists in Azure. Nothing was changed.`, 'AdoptedIdentityGone');
-  }
-  const expected = plan.migration?.azureIdentity.clientId;
-  if (expected && identity.clientId.toLowerCase() !== expected.toLowerCase()) {
-    throw new TerminalError(`The identity ${plan.identity.resourceId} now has client id ${identity.clientId}, not ${expected} as planned (it was recreated). Nothing was changed; ask again.`, 'AdoptedIdentityChanged');
-  }
-  const federatedCredentials = await deps.identities.listFederatedCredentials(ref);
-  return { identity, federatedCredentials, ...(serviceAccount ? { serviceAccount } : {}), roleDefinitionId: '' };
+  return existingIdentityPreflight(
+    request,
+    deps,
+    'migration',
+    { message: `The identity ${plan.identity.resourceId} that this migration adopts no longer exists in Azure. Nothing was changed.`, code: 'AdoptedIdentityGone' },
+    (identity) => {
+      const expected = plan.migration?.azureIdentity.clientId;
+      if (expected && identity.clientId.toLowerCase() !== expected.toLowerCase()) {
+        throw new TerminalError(`The identity ${plan.identity.resourceId} now has client id ${identity.clientId}, not ${expected} as planned (it was recreated). Nothing was changed; ask again.`, 'AdoptedIdentityChanged');
+      }
+    },
+  );
 }
 
 /**

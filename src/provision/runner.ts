@@ -9,13 +9,13 @@
 import { TerminalError, WidError } from '../domain/errors';
 import { roleDefinitionGuid, roleDefinitionResourceId } from '../domain/roles';
 import type { ProgressEvent } from '../domain/ports';
-import type { ProvisionedResources, StepName, StepOutcome, StepRecord, WidRequest } from '../domain/types';
+import type { ClusterFacts, ProvisionedResources, StepName, StepOutcome, StepRecord, WidRequest } from '../domain/types';
 import { identityRefOf, resolveLimits, type EngineDeps, type Preflight, type ProvisionRun } from './context';
 import { federatedCredentialStep } from './federated-credential';
 import { identityStep } from './identity';
 import { roleAssignmentStep } from './role-assignment';
 import { serviceAccountStep } from './service-account';
-import { StepError, type Step } from './step';
+import { done, StepError, type Step } from './step';
 import { prefetchVerifyToken, verifyStep } from './verify';
 import { scopeSubscription } from '../domain/scopes';
 
@@ -59,6 +59,68 @@ async function createServiceAccountEarly(run: ProvisionRun): Promise<void> {
   prefetchVerifyToken(run);
 }
 
+/**
+ * The cluster still fits the frozen plan: OIDC issuer and workload identity on, and the issuer the one the plan
+ * (and its approval) named. `what` names the plan ('request', 'migration', …), `askAgain` what to do instead.
+ */
+export function assertClusterAsPlanned(plan: WidRequest['plan'], facts: ClusterFacts, what: string, askAgain: string): void {
+  const cluster = `${plan.cluster.name} (${plan.cluster.aksName})`;
+  if (!facts.oidcIssuerEnabled || facts.issuerUrl === '') {
+    throw new TerminalError(`The cluster ${cluster} no longer has an OIDC issuer, so Entra cannot trust its ServiceAccount tokens. Turn it on (az aks update --resource-group ${plan.cluster.resourceGroup} --name ${plan.cluster.aksName} --enable-oidc-issuer --enable-workload-identity) and retry.`, 'OidcIssuerOff');
+  }
+  if (!facts.workloadIdentityEnabled) {
+    throw new TerminalError(`The cluster ${cluster} no longer runs the workload identity webhook, so pods would not get Azure tokens. Turn it on (az aks update --enable-workload-identity) and retry.`, 'WorkloadIdentityOff');
+  }
+  if (facts.issuerUrl !== plan.federatedCredential.issuer) {
+    throw new TerminalError(
+      `The cluster ${cluster} has a different OIDC issuer than when this ${what} was planned and approved: planned '${plan.federatedCredential.issuer}', the cluster now says '${facts.issuerUrl}' (the cluster was probably recreated). Nothing was changed; ${askAgain} so the plan and its approval name the new issuer.`,
+      'IssuerChanged',
+    );
+  }
+}
+
+/**
+ * The preflight of a plan that uses an identity as it is (a migration adopts one, a federation extends one):
+ * the cluster, the identity, its credentials and the ServiceAccount, read; the identity must still exist.
+ */
+export async function existingIdentityPreflight(request: WidRequest, deps: EngineDeps, what: string, gone: { message: string; code: string }, check?: (identity: NonNullable<Preflight['identity']>) => void): Promise<Preflight> {
+  const plan = request.plan;
+  const ref = identityRefOf(request);
+  const { namespace, name } = plan.serviceAccount;
+  const [facts, identity, serviceAccount] = await Promise.all([
+    deps.clusters.getClusterFacts({ name: plan.cluster.name, subscriptionId: plan.cluster.subscriptionId, resourceGroup: plan.cluster.resourceGroup, aksName: plan.cluster.aksName }),
+    deps.identities.getIdentity(ref),
+    deps.kube.getServiceAccount(namespace, name),
+  ]);
+  assertClusterAsPlanned(plan, facts, what, 'ask again');
+  if (!identity) throw new TerminalError(gone.message, gone.code);
+  check?.(identity);
+  const federatedCredentials = await deps.identities.listFederatedCredentials(ref);
+  return { identity, federatedCredentials, ...(serviceAccount ? { serviceAccount } : {}), roleDefinitionId: '' };
+}
+
+/**
+ * The identity step of a plan that uses an existing identity: recorded on the request, never written
+ * (identityCreatedByWid false, so no revoke ever deletes it).
+ */
+export function existingIdentityStep(gone: (resourceId: string) => { message: string; code: string }, describe: (run: ProvisionRun, identity: NonNullable<Preflight['identity']>) => string): Step {
+  return {
+    name: 'identity',
+    async run(run) {
+      const identity = run.preflight.identity;
+      if (!identity) {
+        const g = gone(run.request.plan.identity.resourceId);
+        throw new TerminalError(g.message, g.code);
+      }
+      run.identity = identity;
+      const patch = { identityId: identity.id, clientId: identity.clientId, principalId: identity.principalId, tenantId: identity.tenantId, identityCreatedByWid: false };
+      await run.deps.recorder.recordResources(run.request.id, patch);
+      Object.assign(run.resources, patch);
+      return done(describe(run, identity));
+    },
+  };
+}
+
 /** Reads, never writes: the cluster, the identity and its credentials, the ServiceAccount, the role. */
 export async function grantPreflight(request: WidRequest, deps: EngineDeps): Promise<Preflight> {
   const plan = request.plan;
@@ -76,19 +138,7 @@ export async function grantPreflight(request: WidRequest, deps: EngineDeps): Pro
     resolveRoleDefinitionId(request, deps),
     credentials,
   ]);
-  const cluster = `${plan.cluster.name} (${plan.cluster.aksName})`;
-  if (!facts.oidcIssuerEnabled || facts.issuerUrl === '') {
-    throw new TerminalError(`The cluster ${cluster} no longer has an OIDC issuer, so Entra cannot trust its ServiceAccount tokens. Turn it on (az aks update --enable-oidc-issuer --enable-workload-identity) and retry.`, 'OidcIssuerOff');
-  }
-  if (!facts.workloadIdentityEnabled) {
-    throw new TerminalError(`The cluster ${cluster} no longer runs the workload identity webhook, so pods would not get Azure tokens. Turn it on (az aks update --enable-workload-identity) and retry.`, 'WorkloadIdentityOff');
-  }
-  if (facts.issuerUrl !== plan.federatedCredential.issuer) {
-    throw new TerminalError(
-      `The cluster ${cluster} has a different OIDC issuer than when this request was planned and approved: planned '${plan.federatedCredential.issuer}', the cluster now says '${facts.issuerUrl}' (the cluster was probably recreated). Nothing was changed; make a new request so the plan and its approval name the new issuer.`,
-      'IssuerChanged',
-    );
-  }
+  assertClusterAsPlanned(plan, facts, 'request', 'make a new request');
   let federatedCredentials;
   if (identity) {
     // Read before the identity existed (another run created it meanwhile): read again, now that it does.
