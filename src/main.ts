@@ -33,6 +33,9 @@ import type { KnownBlock } from '@slack/types';
 import type { SlackLogger } from './slack/logger';
 import type { AdapterCall } from './domain/ports';
 
+/** The live policy check at start runs this long after the process is up (off the cold-start path). */
+const START_CHECK_DELAY_MS = 3000;
+
 export interface RunningBot {
   role: Role;
   port: number;
@@ -228,14 +231,18 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         // Slack unreachable at start is not fatal: the server answers /healthz and /readyz while it retries.
         awaitSlack: 'first-attempt',
       });
-      // warnings in the log, never a refusal to start: a deactivated approver or a missing scope must not take wid-bot down
-      void policyCheck().then(
-        (r) => {
-          for (const p of r.problems) logger.warn({ policyProblem: p }, `policy check: ${p.file}: ${p.path}: ${p.problem}. Fix: ${p.fix}.`);
-          logger.info({ checked: r.checked, problems: r.problems.length, skipped: r.skipped }, 'policy checked against Slack, Azure and the clusters');
-        },
-        (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'the policy check at start could not run'),
-      );
+      // Warnings in the log, never a refusal to start: a deactivated approver or a missing scope must not take wid-bot
+      // down. Run once the process is up, not during its start: the check loads the ARM clients (hundreds of ms of
+      // module loading on the event loop) and would otherwise hold back /readyz.
+      setTimeout(() => {
+        void policyCheck().then(
+          (r) => {
+            for (const p of r.problems) logger.warn({ policyProblem: p }, `policy check: ${p.file}: ${p.path}: ${p.problem}. Fix: ${p.fix}.`);
+            logger.info({ checked: r.checked, problems: r.problems.length, skipped: r.skipped }, 'policy checked against Slack, Azure and the clusters');
+          },
+          (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'the policy check at start could not run'),
+        );
+      }, START_CHECK_DELAY_MS).unref();
       // Time from Slack's delivery to the end of wid-bot's handling (listeners ack first, then work).
       web.app.use(async ({ body, next }) => {
         const t0 = process.hrtime.bigint();

@@ -28,6 +28,7 @@ import type { RefederateService } from '../../app/refederate';
 import { answerRefederate } from '../refederate';
 import { describeScope, mayViewRequest, seesAnything, viewScope, type ViewScope } from '../../domain/visibility';
 import { withLock } from '../../queue/lock';
+import { INSPECT_VERBS } from '../../inspect/types';
 import { EarlyResults, pagesAfterEarly, progressText } from '../early-results';
 /** How often a long inspection tells the user how far it got. */
 const PROGRESS_EVERY_MS = 5000;
@@ -59,8 +60,11 @@ export interface CommandDeps {
 export const DEFAULT_SCAN_CONCURRENCY = 2;
 /** A person's scan lock lasts this long without renewal (renewed while the scan runs; a dead process frees it after this). */
 const SCAN_LOCK_TTL_MS = 60_000;
-/** The inspection verbs, as typed: they run in the scan lane, one per person at a time. */
-const INSPECTION_TEXT = /^\s*(cluster|list|creds|audit|legacy)(?:\s|$)/i;
+/** Whether the typed command is an inspection (INSPECT_VERBS): those run in the scan lane, one per person at a time. */
+function isInspection(text: string): boolean {
+  const verb = text.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
+  return (INSPECT_VERBS as readonly string[]).includes(verb);
+}
 
 function ephemeral(respond: RespondFn, msg: SlackMessage): Promise<unknown> {
   return respond({ response_type: 'ephemeral', text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
@@ -99,7 +103,7 @@ export function registerWidCommand(app: App, deps: CommandDeps): void {
     };
     if (urgent) await work();
     // an inspection takes its person's scan lock at once and then waits for the scan lane, not for the other commands' lane
-    else if (INSPECTION_TEXT.test(command.text)) await work();
+    else if (isInspection(command.text)) await work();
     else deps.followUps.run(work);
   });
 }
