@@ -22,7 +22,7 @@ import type { RunningWorker } from './worker';
 import { createSlackProgressSink } from './slack/progress';
 import { SlackGrantNotifier } from './slack/grants-notifier';
 import { RedisGrantStore } from './grants/store';
-import { checkPolicyLive } from './app/policy-check';
+import { checkPolicyLive, type PolicyCheckReport } from './app/policy-check';
 import { slackDirectory } from './slack/directory';
 import { grantFindings } from './grants/audit';
 
@@ -129,6 +129,12 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
   const checks = { redis: redisPingCheck(health.redis), slack: slackCheck };
   const healthRoutes = new Health(checks, metrics);
 
+  // The ARM SDK clients, loaded on first use (a web-only replica may never need them).
+  let azureLoaded: AzureAdapters | undefined;
+  const azureAdapters = (): AzureAdapters => (azureLoaded ??= (require('./azure') as typeof import('./azure')).createAzureAdapters(azure));
+  // The live policy check that runs once after start: in a process that runs the worker (it has the ARM clients
+  // loaded anyway), so a web-only replica stays small; `/wid policy check` runs it on demand in any role.
+  let startCheck: (() => Promise<PolicyCheckReport>) | undefined;
   let worker: RunningWorker | undefined;
   let healthServer: HealthServer | undefined;
   let feed: TransitionFeed | undefined;
@@ -173,8 +179,6 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
     if (runWeb) {
       // A web-only replica loads Bolt here and the ARM SDK clients on the first request or inspection.
       const { startWeb } = require('./web') as typeof import('./web');
-      let azureLoaded: AzureAdapters | undefined;
-      const azureAdapters = (): AzureAdapters => (azureLoaded ??= (require('./azure') as typeof import('./azure')).createAzureAdapters(azure));
       const adapters = {
         clusters: onFirstCall('the AKS adapter', () => azureAdapters().clusters),
         identities: onFirstCall('the managed identity adapter', () => azureAdapters().identities),
@@ -202,6 +206,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
       // the policy against Slack, Azure and the clusters as they are now (/wid policy check, and once at start)
       const policyCheck = () =>
         checkPolicyLive({ policy: config.policy.policy, file: config.policy.file, directory: slackDirectory(slackClient), scopes: onFirstCall('the scope reader', () => azureAdapters().scopes), authorization: adapters.authorization, clusters });
+      if (runWorker) startCheck = policyCheck;
       web = await startWeb({
         policyCheck,
         slack: {
@@ -231,18 +236,6 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         // Slack unreachable at start is not fatal: the server answers /healthz and /readyz while it retries.
         awaitSlack: 'first-attempt',
       });
-      // Warnings in the log, never a refusal to start: a deactivated approver or a missing scope must not take wid-bot
-      // down. Run once the process is up, not during its start: the check loads the ARM clients (hundreds of ms of
-      // module loading on the event loop) and would otherwise hold back /readyz.
-      setTimeout(() => {
-        void policyCheck().then(
-          (r) => {
-            for (const p of r.problems) logger.warn({ policyProblem: p }, `policy check: ${p.file}: ${p.path}: ${p.problem}. Fix: ${p.fix}.`);
-            logger.info({ checked: r.checked, problems: r.problems.length, skipped: r.skipped }, 'policy checked against Slack, Azure and the clusters');
-          },
-          (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'the policy check at start could not run'),
-        );
-      }, START_CHECK_DELAY_MS).unref();
       // Time from Slack's delivery to the end of wid-bot's handling (listeners ack first, then work).
       web.app.use(async ({ body, next }) => {
         const t0 = process.hrtime.bigint();
@@ -256,6 +249,29 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           throw e;
         }
       });
+    }
+    if (runWorker && !startCheck) {
+      startCheck = () => {
+        const a = azureAdapters();
+        return checkPolicyLive({ policy: config.policy.policy, file: config.policy.file, directory: slackDirectory(slackClient), scopes: a.scopes, authorization: a.authorization, clusters: a.clusters });
+      };
+    }
+    // Warnings in the log, never a refusal to start: a deactivated approver or a missing scope must not take wid-bot
+    // down. Run once the process is up, not during its start: the check loads the ARM clients (hundreds of ms of
+    // module loading on the event loop) and would otherwise hold back /readyz.
+    const check = startCheck;
+    if (check) {
+      setTimeout(() => {
+        void check().then(
+          (r) => {
+            for (const p of r.problems) logger.warn({ policyProblem: p }, `policy check: ${p.file}: ${p.path}: ${p.problem}. Fix: ${p.fix}.`);
+            logger.info({ checked: r.checked, problems: r.problems.length, skipped: r.skipped }, 'policy checked against Slack, Azure and the clusters');
+          },
+          (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'the policy check at start could not run'),
+        );
+      }, START_CHECK_DELAY_MS).unref();
+    } else {
+      logger.info('the policy check at start runs in the worker role; /wid policy check runs it here on demand');
     }
     // A blocking XREADGROUP needs a connection of its own.
     const feedRedis = connectionFor(config.redis.url, { maxRetriesPerRequest: null });

@@ -66,3 +66,54 @@ describe('the policy check in the running bot', () => {
     expect(answer).toContain('Fix:');
   }, 60_000);
 });
+
+describe('the policy check at start, split roles', () => {
+  let world: World;
+  let policyFile: string;
+
+  beforeAll(async () => {
+    world = await startWorld({ arm: { throttle: false } });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wid-policy-roles-'));
+    policyFile = path.join(dir, 'policy.yaml');
+    writeFileSync(policyFile, worldPolicyYaml({ operators: [CAROL] }).replace(`approvers:\n  users: [${CAROL}]`, `approvers:\n  users: [${CAROL}, U0NOBODY01]`));
+  }, 60_000);
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  async function startRole(role: 'web' | 'worker'): Promise<{ bot: RunningBot; lines: string[] }> {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const env = { ...world.env, WID_ROLE: role, WID_POLICY_FILE: policyFile, REDIS_URL: testRedisUrl(), WID_REDIS_PREFIX: uniquePrefix(`policy-${role}`), PORT: String(await freePort()), LOG_LEVEL: 'info' };
+    return { bot: await startBot(env, { logger: createLogger({ level: 'info', destination: sink }) }), lines };
+  }
+
+  test('a worker-only process runs it (it has the ARM clients loaded anyway) and logs each problem', async () => {
+    const { bot, lines } = await startRole('worker');
+    try {
+      const until = Date.now() + 20_000;
+      const found = () => lines.find((l) => l.includes('policy check: ') && l.includes('approvers.users[1]'));
+      while (!found() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(found()).toContain('Slack has no user U0NOBODY01');
+    } finally {
+      await bot.close();
+    }
+  }, 30_000);
+
+  test('a web-only process leaves it to the worker role and says so, so it never loads the ARM clients for it', async () => {
+    const { bot, lines } = await startRole('web');
+    try {
+      await new Promise((r) => setTimeout(r, 4_500)); // past the delay after which a worker runs it
+      expect(lines.some((l) => l.includes('the policy check at start runs in the worker role'))).toBe(true);
+      expect(lines.some((l) => l.includes('policy check: '))).toBe(false);
+      expect(lines.some((l) => l.includes('policy checked against'))).toBe(false);
+    } finally {
+      await bot.close();
+    }
+  }, 30_000);
+});
