@@ -17,7 +17,14 @@
  *     lanes are seen not to cost throughput; and the batch's median approve → verified time, which is what a
  *     single request queued first-come-first-served behind it would wait.
  *
- *   npx tsx bench/fairness.bench.ts [--json] [--latency 50] [--requests 500] [--singles 5] [--every 20]
+ *  `--batch refederate` (`npm run bench -- --only=fairness-refederate`, keys `fairness_refederate.*`): the batch beside
+ *     the singles is a refederate instead: N identities (500) trust finance/app-<i> under the cluster's issuer, the
+ *     cluster is recreated, `/wid refederate` is planned and approved through RefederateService (its store and queue,
+ *     as from Slack) and run by the worker's refederate worker (1 read + 1 write per identity, batch lane), with a
+ *     single request approved every 6 s. Same ratio; the refederate's time is set against its bucket bound
+ *     max((N − 200) / 10, (N − 250) / 25) s (the singles' own writes are not in that bound).
+ *
+ *   npx tsx bench/fairness.bench.ts [--json] [--latency 50] [--requests 500] [--singles 5] [--every 20] [--batch grants|refederate]
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -28,18 +35,26 @@ import { AZURE_LIMITS } from '../src/domain/azure-limits';
 import type { ProgressSink } from '../src/domain/ports';
 import type { WidRequest } from '../src/domain/types';
 import { createQueues } from '../src/queue';
+import { RefederateQueue, RefederateService } from '../src/app/refederate';
+import type { RefederationBatch } from '../src/domain/refederate-batch';
+import type { ClusterPort } from '../src/domain/ports';
+import type { Policy } from '../src/domain/types';
+import { createKubeAdapter } from '../src/kube';
+import { RefederationStore } from '../src/store/refederations';
+import { IssuerHistory, recordingIssuers } from '../src/store/issuers';
+import { connectionFor } from '../src/store/redis-auth';
+import { refederateBoundSeconds } from './refederate.bench';
 import { RedisRequestStore } from '../src/store';
 import { startWorker } from '../src/worker';
 import { createTls } from '../test/emulators/common/tls';
-import { startWorld, WORLD } from '../test/emulators/world';
+import { startWorld, WORLD, type World } from '../test/emulators/world';
 import { startRedisServer } from '../test/support/redis-server';
 import { bucketBoundSeconds, limitsText } from './provision.bench';
 import { approvedGrant, countWrites } from './support/grants';
 import { benchCaDir, inTrustedChild, runInTrustedChild } from './support/trusted-child';
 
-export interface FairnessBenchResult {
-  fairness: Record<string, number | string>;
-}
+/** `fairness` for the 500-grant batch (the goal's key), `fairness_refederate` for the refederate beside singles. */
+export type FairnessBenchResult = Partial<Record<'fairness' | 'fairness_refederate', Record<string, number | string>>>;
 
 const anyToken: TokenCredential = {
   getToken: (): Promise<AccessToken> => Promise.resolve({ token: 'bench-token', expiresOnTimestamp: Date.now() + 3600_000 }),
@@ -62,11 +77,15 @@ function positive(argv: string[], name: string, fallback: number): number {
   return n;
 }
 
+/** What runs beside the single requests: 500 grant requests by one requester, or a refederate of 500 identities. */
+export type FairnessBatch = 'grants' | 'refederate';
+
 interface Options {
   latencyMs: number;
   requests: number;
   singles: number;
   everySeconds: number;
+  batch: FairnessBatch;
 }
 
 async function measure(o: Options, log: (s: string) => void): Promise<FairnessBenchResult> {
@@ -79,7 +98,22 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
   const azureConfig: AzureConfig = { credential: anyToken, resourceManagerUrl: world.arm.url, audience: 'https://management.azure.com', retry: { maxRetryAfterSeconds: 2 } };
   const cluster = policy.clusters[0];
   if (!cluster) throw new Error('the world policy has no cluster');
-  const facts = await createAzureAdapters(azureConfig).clusters.getClusterFacts(cluster);
+  const azure = createAzureAdapters(azureConfig);
+  // Every issuer read is recorded, as the web side does, so a recreated cluster's old issuer stays known.
+  const issuers = new IssuerHistory(store.redis, prefix);
+  const clusters = recordingIssuers(azure.clusters, issuers);
+  if (o.batch === 'refederate') {
+    // N identities trusting finance/app-<i> under the cluster's issuer, then the cluster recreated (a new issuer)
+    const oldIssuer = (await clusters.getClusterFacts(cluster)).issuerUrl;
+    for (let i = 0; i < o.requests; i++) {
+      const identity = world.arm.state.seedIdentity({ subscriptionId: WORLD.subscriptionId, resourceGroup: WORLD.identityResourceGroup, name: `id-app-${i}` });
+      world.arm.state.seedFederatedCredential(identity.id, { name: `finance-app-${i}`, issuer: oldIssuer, subject: `system:serviceaccount:finance:app-${i}` });
+      world.kube.seedServiceAccount({ namespace: 'finance', name: `app-${i}`, annotations: { 'azure.workload.identity/client-id': identity.clientId } });
+    }
+    const newIssuer = world.recreateCluster();
+    log(`fairness: ${o.requests} identities trust ${oldIssuer}; the cluster was recreated with issuer ${newIssuer}`);
+  }
+  const facts = await clusters.getClusterFacts(cluster);
   const finished = new Map<string, (r: WidRequest) => void>();
   const progress: ProgressSink = { progress: async () => {}, finished: async (r) => finished.get(r.id)?.(r) };
   const worker = await startWorker({
@@ -125,6 +159,7 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
     const slotMs = 1000 / AZURE_LIMITS.writes.perSecond;
     log(`fairness: idle single requests ${idle.map((m) => m.toFixed(0)).join(', ')} ms (median ${idleMs.toFixed(0)} ms); one write slot ${slotMs} ms`);
     await sleep(3000); // the buckets refill
+    if (o.batch === 'refederate') return await refederateBeside({ o, log, world, store, prefix, policy, clusters, azure, issuers, cluster: cluster.name, redisUrl: redis.url, single, idleMs, slotMs });
 
     const throttledBefore = world.arm.stats().throttled;
     const logFrom = world.arm.controls.log.length;
@@ -193,6 +228,120 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
   }
 }
 
+interface RefederateBeside {
+  o: Options;
+  log: (s: string) => void;
+  world: World;
+  store: RedisRequestStore;
+  prefix: string;
+  policy: Policy;
+  clusters: ClusterPort;
+  azure: ReturnType<typeof createAzureAdapters>;
+  issuers: IssuerHistory;
+  cluster: string;
+  redisUrl: string;
+  single: () => Promise<number>;
+  idleMs: number;
+  slotMs: number;
+}
+
+/**
+ * The refederate beside single requests: `/wid refederate` planned and approved the way the Slack side does it
+ * (RefederateService, its queue and store), run by the same worker process's refederate worker (batch lane for ARM
+ * writes and reads), while single requests by other requesters are approved every `--every` seconds.
+ */
+async function refederateBeside(c: RefederateBeside): Promise<FairnessBenchResult> {
+  const { o, log, world, store, prefix } = c;
+  const batches = new RefederationStore(store.redis, prefix);
+  const connection = connectionFor(c.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new RefederateQueue(connection, prefix);
+  const service = new RefederateService({
+    store: batches,
+    queue,
+    policy: c.policy,
+    plan: { policy: c.policy, clusters: c.clusters, identities: c.azure.identities, kube: () => createKubeAdapter({ kubeconfigYaml: world.kube.kubeconfig() }), issuerHistory: (name) => c.issuers.history(name) },
+    // where Slack would show the batch: this benchmark reads its state from the store instead
+    notifier: { post: async () => ({ channel: WORLD.approvalsChannel, ts: '1700000000.000100' }), update: async () => {} },
+    groupsOf: async () => [],
+  });
+  try {
+    const submitted = await service.submit({ id: WORLD.users.admin }, c.cluster);
+    if (submitted.kind !== 'created') throw new Error(`refederate refused: ${submitted.message}`);
+    const batchId = submitted.batch.id;
+    if (submitted.batch.plan.items.length !== o.requests) throw new Error(`expected ${o.requests} items, planned ${submitted.batch.plan.items.length}`);
+    await sleep(12_000); // planning spent the read bucket: it refills while the approver reads the plan
+    const throttledBefore = world.arm.stats().throttled;
+    const writesBefore = world.arm.stats().byLimit.write.allowed;
+    const t0 = performance.now();
+    const approved = await service.approve(batchId, { id: WORLD.users.approver });
+    if (!approved.changed) throw new Error(`approve refused: ${approved.message}`);
+    let final: RefederationBatch | undefined;
+    const done = (async () => {
+      for (;;) {
+        const b = await batches.get(batchId);
+        if (b && ['verified', 'finished', 'denied', 'expired'].includes(b.state)) return (final = b);
+        await sleep(100);
+      }
+    })();
+    const loaded: number[] = [];
+    for (let k = 0; k < o.singles && !final; k++) {
+      const at = (k + 1) * o.everySeconds * 1000;
+      while (!final && performance.now() - t0 < at) await sleep(100);
+      if (final) break;
+      const ms = await c.single();
+      loaded.push(ms);
+      log(`fairness: single request approved ${(at / 1000).toFixed(0)} s into the refederate: ${ms.toFixed(0)} ms = ${(ms / (c.idleMs + c.slotMs)).toFixed(2)} × (idle + slot)`);
+    }
+    const batch = await done;
+    const seconds = (performance.now() - t0) / 1000;
+    if (!loaded.length) throw new Error('no single request ran while the refederate did: the refederate was too short for --every');
+    const ratios = loaded.map((ms) => ms / (c.idleMs + c.slotMs));
+    const results = batch.results;
+    const bound = refederateBoundSeconds(o.requests);
+    return {
+      fairness_refederate: {
+        single_request_ratio: round(median(ratios)),
+        single_request_ratio_max: round(Math.max(...ratios)),
+        single_loaded_ms: round(median(loaded), 0),
+        single_idle_ms: round(c.idleMs, 0),
+        singles: loaded.length,
+        refederate_identities: o.requests,
+        refederate_state: batch.state,
+        refederate_verified: results.filter((r) => r.outcome === 'done' && r.verified).length,
+        refederate_failed: results.filter((r) => r.outcome === 'failed').length,
+        refederate_seconds: round(seconds, 2),
+        refederate_bound_seconds: round(bound, 2),
+        // the bucket bound for the refederate's own writes and reads (the singles' few are not counted in it)
+        ...(bound > 0 ? { refederate_efficiency: round(bound / seconds) } : {}),
+        refederate_writes: world.arm.stats().byLimit.write.allowed - writesBefore,
+        azure_429: world.arm.stats().throttled - throttledBefore,
+        L_ms: o.latencyMs,
+        load_1m: round(os.loadavg()[0] ?? 0, 1),
+        limits: limitsText(),
+      },
+    };
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+function batchOf(argv: string[]): FairnessBatch {
+  const i = argv.findIndex((a) => a === '--batch' || a.startsWith('--batch='));
+  if (i < 0) return 'grants';
+  const a = argv[i] as string;
+  const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
+  if (v !== 'grants' && v !== 'refederate') throw new Error(`--batch must be grants or refederate, got ${String(v)}`);
+  return v;
+}
+
+/** `npm run bench -- --only=fairness-refederate`: the single requests beside a refederate of 500 identities. */
+export function runBesideRefederate(opts: { quiet?: boolean; argv?: string[] } = {}): Promise<FairnessBenchResult> {
+  // a refederate of 500 spends the write bucket's burst in about a second and is bound at 30 s: singles every 6 s
+  const argv = (opts.argv ?? []).filter((a) => !a.startsWith('--batch'));
+  return run({ ...opts, argv: [...argv, ...(argv.some((a) => a.startsWith('--every')) ? [] : ['--every=6']), '--batch=refederate'] });
+}
+
 export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Promise<FairnessBenchResult> {
   const argv = opts.argv ?? [];
   const o: Options = {
@@ -200,13 +349,14 @@ export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Prom
     requests: Math.round(positive(argv, 'requests', 500)),
     singles: Math.round(positive(argv, 'singles', 5)),
     everySeconds: positive(argv, 'every', 20),
+    batch: batchOf(argv),
   };
   const log = (s: string): void => {
     if (!opts.quiet) process.stderr.write(s + '\n');
   };
   if (inTrustedChild()) return measure(o, log);
-  const args = ['--json', '--latency', String(o.latencyMs), '--requests', String(o.requests), '--singles', String(o.singles), '--every', String(o.everySeconds)];
-  return runInTrustedChild<FairnessBenchResult>(__filename, args, { name: 'fairness', ...(opts.quiet ? { quiet: true } : {}) });
+  const args = ['--json', '--latency', String(o.latencyMs), '--requests', String(o.requests), '--singles', String(o.singles), '--every', String(o.everySeconds), '--batch', o.batch];
+  return runInTrustedChild<FairnessBenchResult>(__filename, args, { name: o.batch === 'grants' ? 'fairness' : `fairness (${o.batch})`, ...(opts.quiet ? { quiet: true } : {}) });
 }
 
 if (require.main === module) {
@@ -214,7 +364,7 @@ if (require.main === module) {
   const json = argv.includes('--json');
   run({ argv, quiet: process.env.WID_BENCH_QUIET === '1' })
     .then((r) => {
-      process.stdout.write((json ? JSON.stringify(r) : Object.entries(r.fairness).map(([k, v]) => `fairness.${k}  ${v}`).join('\n')) + '\n');
+      process.stdout.write((json ? JSON.stringify(r) : Object.entries(r).flatMap(([g, figs]) => Object.entries(figs ?? {}).map(([k, v]) => `${g}.${k}  ${v}`)).join('\n')) + '\n');
       process.exit(0);
     })
     .catch((e: unknown) => {

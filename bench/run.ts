@@ -21,6 +21,7 @@ const BENCHES: { name: string; load: () => BenchModule }[] = [
   { name: 'refederate', load: () => require('./refederate.bench') as BenchModule },
   { name: 'expiry', load: () => require('./expiry.bench') as BenchModule },
   { name: 'fairness', load: () => require('./fairness.bench') as BenchModule },
+  { name: 'fairness-refederate', load: () => ({ run: (require('./fairness.bench') as typeof import('./fairness.bench')).runBesideRefederate }) as BenchModule },
   { name: 'scaleout', load: () => require('./scaleout.bench') as BenchModule },
 ];
 
