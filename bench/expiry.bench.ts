@@ -12,6 +12,9 @@
  *
  * The grants are set up the way the worker leaves them (request, identity, role assignment with its description,
  * grant and end job) without provisioning each through ARM, which would spend the same buckets being measured.
+ *   expiry.single_request_ratio(_max): single grant requests approved every `--expiry-every-s` (12) s while the N
+ *     ends run (`--expiry-singles`, 5), each approve → verified time ÷ (its median on the idle worker + one write
+ *     slot), as fairness.single_request_ratio.
  * Each ServiceAccount also holds a grant for good, so an end removes only its assignment (the release of an
  * identity is a separate, later job). `--expiry-n=N`, `--expiry-m=M`, `--expiry-down-s=S` scale it.
  */
@@ -27,7 +30,7 @@ import type { RunningWorker } from '../src/worker';
 import { storageScope } from '../test/emulators/world';
 import { startRedisServer } from '../test/support/redis-server';
 import { inTrustedChild, runInTrustedChild } from './support/trusted-child';
-import { startHarness, startWorker, workerConfig, type Harness } from '../test/integration/provision/harness';
+import { queuesFor, startHarness, startWorker, workerConfig, type Harness } from '../test/integration/provision/harness';
 
 const ROLE = 'Storage Blob Data Reader';
 const FOR_GOOD = 'Key Vault Secrets User';
@@ -37,6 +40,12 @@ function arg(argv: string[], name: string, fallback: number): number {
   const v = argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   const n = v === undefined ? NaN : Number(v);
   return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 function p99(xs: number[]): number {
@@ -108,6 +117,8 @@ async function measure(opts: { quiet?: boolean; argv?: string[] }): Promise<Reco
     if (!opts.quiet) process.stderr.write(s + '\n');
   };
   const n = arg(argv, 'expiry-n', 1000);
+  const singles = arg(argv, 'expiry-singles', 5);
+  const everyMs = arg(argv, 'expiry-every-s', 12) * 1000;
   const m = arg(argv, 'expiry-m', 200);
   const downMs = arg(argv, 'expiry-down-s', 30) * 1000;
   const intervalMs = 10_000;
@@ -123,14 +134,56 @@ async function measure(opts: { quiet?: boolean; argv?: string[] }): Promise<Reco
       try {
         log(`setting up ${n} grants…`);
         const w = await startWorker(workerConfig(h, { grants: { reconcileIntervalMs: 60_000 } }));
+        const queues = await queuesFor(h);
+        /** One grant request approved and provisioned (an interactive job); its approve → verified time in ms. */
+        const single = async (sa: string): Promise<number> => {
+          const r = await h.approvedGrant(sa);
+          const t0 = performance.now();
+          await queues.enqueueProvision(r.id, 'grant');
+          for (;;) {
+            const cur = await h.store.get(r.id);
+            if (cur?.state === 'succeeded' && cur.resources.verified === true) return performance.now() - t0;
+            if (cur?.state === 'failed') throw new Error(`single request ${r.id} failed: ${cur.failure?.reason ?? '?'}`);
+            await new Promise((res) => setTimeout(res, 10));
+          }
+        };
+        const slotMs = 1000 / AZURE_LIMITS.writes.perSecond;
+        let idleMs = 0;
         try {
+          await single('single-warm');
+          const idle: number[] = [];
+          for (let k = 0; k < 3; k++) idle.push(await single(`single-idle-${k}`));
+          idleMs = median(idle);
+          log(`idle single requests ${idle.map((x) => x.toFixed(0)).join(', ')} ms (median ${idleMs.toFixed(0)} ms)`);
           const made = await setUp(h, w, 'late', n, 3600);
           // all end at one moment, a little after the last grant has begun (a slow begin only ends later)
           const ends = await begin(h, w, made, Date.now() + 30 * n + 5000);
           const bound = deleteBoundSeconds(n);
           const deadline = Math.max(...ends.values()) + (bound * 1.5 + 30) * 1000;
           log(`${n} grants end between ${new Date(Math.min(...ends.values())).toISOString()} and ${new Date(Math.max(...ends.values())).toISOString()}; waiting for their removals…`);
+          // single requests approved while the ends run: they must not wait behind them (grant ends are a batch)
+          const singlesDone = (async () => {
+            const loaded: number[] = [];
+            const first = Math.min(...ends.values());
+            for (let k = 0; k < singles; k++) {
+              await new Promise((r) => setTimeout(r, Math.max(0, first + (k + 1) * everyMs - Date.now())));
+              // fewer than 5 % of the ending assignments left to remove: the ends are nearly over
+              if (made.filter((mm) => h.world.arm.state.getRoleAssignment(mm.assignmentName)).length < n * 0.05) break;
+              const ms = await single(`single-${k}`);
+              loaded.push(ms);
+              log(`single request approved ${((k + 1) * everyMs) / 1000} s into the ends: ${ms.toFixed(0)} ms = ${(ms / (idleMs + slotMs)).toFixed(2)} × (idle + slot)`);
+            }
+            return loaded;
+          })();
           const gone = await removals(h, made, deadline);
+          const loaded = await singlesDone;
+          if (loaded.length) {
+            const ratios = loaded.map((ms) => ms / (idleMs + slotMs));
+            figures.single_request_ratio = Number(median(ratios).toFixed(3));
+            figures.single_request_ratio_max = Number(Math.max(...ratios).toFixed(3));
+            figures.single_idle_ms = Math.round(idleMs);
+            figures.singles = loaded.length;
+          }
           missed += made.length - gone.size;
           const lateness: number[] = [];
           for (const mm of made) {
@@ -144,6 +197,7 @@ async function measure(opts: { quiet?: boolean; argv?: string[] }): Promise<Reco
           figures.n = n;
           log(`lateness p99 ${figures.lateness_p99_s} s; the delete limits need ${bound} s for ${n} deletes (ratio ${figures.lateness_to_bound})`);
         } finally {
+          await queues.close();
           await w.close();
         }
       } finally {
