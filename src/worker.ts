@@ -90,6 +90,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     policy: config.policy,
     engine: deps,
     requests: store,
+    kubeFor,
     ...config.grants,
     limits: { armDeletes: resolveLimits(config.limits).armDeletes, ...config.grants?.limits },
   });

@@ -85,6 +85,8 @@ export interface Grant {
   failure?: { message: string; at: string; attempts: number };
   /** Where the approval message lives, to update it when the grant ends. */
   slack?: { channel: string; ts?: string };
+  /** `--cluster a,b`: the clusters after the first that the grant federated (their credentials go at its end). */
+  alsoClusters?: string[];
   /** Set when the requester approved it themselves under the policy's break-glass rule (the audit marks it). */
   breakGlass?: { reason: string; at: string };
   updatedAt: string;
@@ -142,6 +144,7 @@ export function newGrant(input: NewGrantInput): Result<Grant> {
     state: 'active',
     extensions: [],
     ...(r.slack ? { slack: r.slack } : {}),
+    ...(r.plan.alsoClusters?.length ? { alsoClusters: r.plan.alsoClusters.map((c) => c.cluster.name) } : {}),
     ...(r.breakGlass ? { breakGlass: { reason: r.breakGlass.reason, at: r.breakGlass.at } } : {}),
     updatedAt: at,
   });

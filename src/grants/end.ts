@@ -11,6 +11,7 @@ import type { Actor } from '../domain/types';
 import { withLock } from '../queue/lock';
 import { requestLockName, resolveGrantLimits, serviceAccountLockName, type EndRun, type GrantDeps } from './context';
 import { END_STEPS, releaseStep } from './end-steps';
+import { clustersEndStep } from './end-clusters';
 
 export type EndOutcome =
   | { kind: 'ended'; grant: Grant }
@@ -72,7 +73,8 @@ async function endLocked(grantId: string, deps: GrantDeps, opts: EndOptions): Pr
     notes: [],
   };
   const decision = decideEnd(grant, others);
-  for (const step of END_STEPS) {
+  // a multi-cluster grant's other clusters lose their part with the role (src/grants/end-clusters.ts)
+  for (const step of [...END_STEPS, clustersEndStep]) {
     const t0 = Date.now();
     try {
       const r = await step.run(run, decision);
