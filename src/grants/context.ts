@@ -86,4 +86,6 @@ export interface EndRun {
   notes: string[];
   /** A multi-cluster grant's end on its other clusters, per cluster (src/grants/end-clusters.ts). */
   clusters?: Array<{ cluster: string; lines: string[]; error?: Error }>;
+  /** What the end did on the other clusters, for the grant's record. */
+  clusterEnd?: { removed: string[]; kept: string[] };
 }

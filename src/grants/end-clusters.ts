@@ -83,7 +83,11 @@ export const clustersEndStep: EndStep = {
     if (extras.length === 0) return { outcome: 'skipped', detail: `the grant serves ${run.request.plan.cluster.name} only` };
     const decision = clustersAtEnd(run.grant, extras.map((c) => c.cluster.name), run.others);
     const kept = decision.keep.map((k) => `on ${k.cluster}: credential and annotation kept (${k.why})`);
-    if (decision.remove.length === 0) return { outcome: 'skipped', detail: kept.join('; ') };
+    const record = { removed: decision.remove, kept: decision.keep.map((k) => k.cluster) };
+    if (decision.remove.length === 0) {
+      run.clusterEnd = record;
+      return { outcome: 'skipped', detail: kept.join('; ') };
+    }
     const kubeFor = run.deps.kubeFor;
     if (!kubeFor) throw new TerminalError(`Grant ${run.grant.id} serves ${decision.remove.join(', ')} too, but this worker has no Kubernetes API for other clusters (WID_KUBECONFIGS or WID_KUBE_CONTEXTS).`, 'NoClusterAdapters');
     const { engine } = run.deps;
@@ -104,6 +108,7 @@ export const clustersEndStep: EndStep = {
         failed[0]?.error?.retryAfterSeconds,
       );
     }
+    run.clusterEnd = record;
     return { outcome: 'done', detail: [...results.map((r) => clusterEndNote(r.cluster, r.lines)), ...kept].join('; ') };
   },
 };

@@ -88,7 +88,7 @@ async function endLocked(grantId: string, deps: GrantDeps, opts: EndOptions): Pr
   }
   // The record says the assignment is gone when this end removed it, now or before a restart.
   const assignmentRemoved = run.assignmentRemoved || (run.grant.end?.removing === true && decision.removeAssignment);
-  const saved = await deps.grants.update(grantId, (g) => (g.state === 'ended' ? `grant ${grantId} already ended` : completeEnd(g, { now: now(), assignmentRemoved, notes: run.notes, ...(run.removedBy ? { removedBy: run.removedBy } : {}) })));
+  const saved = await deps.grants.update(grantId, (g) => (g.state === 'ended' ? `grant ${grantId} already ended` : completeEnd(g, { now: now(), assignmentRemoved, notes: run.notes, ...(run.removedBy ? { removedBy: run.removedBy } : {}), ...(run.clusterEnd ? { clusters: run.clusterEnd } : {}) })));
   if (!saved.ok) {
     const latest = await deps.grants.get(grantId);
     if (latest?.grant.state === 'ended') return { kind: 'already-ended', grant: latest.grant };

@@ -61,7 +61,17 @@ function endedBy(g: Grant): string {
 
 /** The block added to the approval message once the grant ended (by whom, why). */
 function removedText(g: Grant): string {
-  return g.end?.assignmentRemoved ? 'its role assignment was removed' : 'its role assignment stays (another grant needs it, it was already gone, or it predates the grant)';
+  const role = g.end?.assignmentRemoved ? 'its role assignment was removed' : 'its role assignment stays (another grant needs it, it was already gone, or it predates the grant)';
+  return `${role}${clustersText(g)}`;
+}
+
+/** A multi-cluster grant's other clusters at its end. */
+function clustersText(g: Grant): string {
+  const c = g.end?.clusters;
+  if (!c) return '';
+  const removed = c.removed.length ? `; on ${c.removed.map(esc).join(', ')} its federated credential and ServiceAccount annotation were removed` : '';
+  const kept = c.kept.length ? `; on ${c.kept.map(esc).join(', ')} they stay for another grant` : '';
+  return `${removed}${kept}`;
 }
 
 export function grantEndedBlocks(g: Grant): KnownBlock[] {

@@ -106,6 +106,7 @@ test('the end removes the role and green’s credential and annotation; the rele
 
     const ended = await waitFor('the grant to end', async () => ((await stateOf(r.id))?.state === 'ended' ? stateOf(r.id) : undefined));
     expect(ended?.end?.assignmentRemoved).toBe(true);
+    expect(ended?.end?.clusters).toEqual({ removed: ['green'], kept: [] });
     expect(ended?.end?.notes?.join(' ')).toMatch(/on green: deleted federated credential .*wid-green-finance-mc-end.*removed azure\.workload\.identity\/client-id/);
     await waitFor('the release', async () => (await stateOf(r.id))?.end?.release);
     expect(parts(r)).toEqual(GONE);

@@ -6,6 +6,7 @@ import type { Grant } from '../../../src/domain/grants';
 import type { Plan, WidRequest } from '../../../src/domain/types';
 import { approvalMessage } from '../../../src/slack/blocks/approval';
 import { homeView, type HomeData } from '../../../src/slack/home/blocks';
+import { grantEndedDm } from '../../../src/slack/blocks/grants';
 import { validateBlocks, validateHomeView } from '../../emulators/slack/blocks';
 import { request } from './fixtures';
 
@@ -61,4 +62,15 @@ test('the App Home names every cluster of a request and of a grant, with the lin
   expect(s).toContain(`on ${base.clusterName}, green\\n:gear: provisioning\\n${base.clusterName} ✓ · green … federated credential`);
   expect(s).toContain(`green ✗ at ServiceAccount annotation`);
   expect(s).toContain(`for \`finance/api\` on ${base.clusterName}, green`);
+});
+
+test('the grant’s end names the other clusters it removed and those kept for another grant', () => {
+  const g: Grant = {
+    id: 'wid-g000000002', clusterName: 'blue', namespace: 'finance', serviceAccount: 'api', roleName: 'Storage Blob Data Reader', scope: '/subscriptions/s/resourcegroups/rg',
+    requester: { id: 'U0ALICE001' }, approvers: [], approvedAt: NOW.toISOString(), startedAt: NOW.toISOString(), expiry: 'bot', state: 'ended', extensions: [], updatedAt: NOW.toISOString(), alsoClusters: ['green', 'red'],
+    end: { reason: 'expired', actor: { id: 'system' }, requestedAt: NOW.toISOString(), endedAt: NOW.toISOString(), assignmentRemoved: true, clusters: { removed: ['green'], kept: ['red'] } },
+  };
+  const s = json(grantEndedDm(g).blocks);
+  expect(s).toContain('its role assignment was removed; on green its federated credential and ServiceAccount annotation were removed; on red they stay for another grant');
+  expect(json(grantEndedDm({ ...g, end: { ...g.end, clusters: undefined } as Grant['end'] }).blocks)).not.toContain('federated credential');
 });
