@@ -20,7 +20,7 @@ import type { Migrations } from './migrate';
 import type { Grant } from '../domain/grants';
 import { planAlsoClusters, type Federations } from './federate';
 import { servingOn } from '../domain/federate';
-import { planRevokeAll } from './revoke-all';
+import { planRevokeAll, revokeOnOneCluster } from './revoke-all';
 import type { Decision, GroupDirectory, RequestNotifier, ServiceLogger } from './notifier';
 
 function errorText(e: unknown): string {
@@ -149,8 +149,8 @@ export class RequestService {
               },
             };
           }
-          // A revoke removes what the grant made; taking access away needs one approval.
-          plan = { ...grant.plan, kind: 'revoke', approvalsRequired: 1 };
+          // A revoke removes what the grant made; taking access away needs one approval. The last cluster of an identity removes it too.
+          plan = await revokeOnOneCluster(policy, grant, (c, ns, sa) => this.findActiveGrant(c, ns, sa), (rid) => store.get(rid));
         }
       }
 

@@ -4,7 +4,7 @@
  * identity; the pure planner (src/domain/revoke-all.ts) orders the parts.
  */
 import type { Result } from '../domain/errors';
-import { buildRevokeAllPlan, type ServingPart } from '../domain/revoke-all';
+import { buildRevokeAllPlan, singleClusterRevokePlan, type ServingPart } from '../domain/revoke-all';
 import type { Plan, Policy, WidRequest } from '../domain/types';
 import type { ActiveGrantFinder } from './federate';
 
@@ -25,4 +25,15 @@ export async function planRevokeAll(
     parts.push({ serving, ...(rootKind ? { rootKind } : {}) });
   }
   return buildRevokeAllPlan(parts, looked, `${namespace}/${serviceAccount}`);
+}
+
+/** The plan of `/wid revoke … --cluster X`: a federation that is the identity's last cluster is revoked in full. */
+export async function revokeOnOneCluster(policy: Policy, serving: WidRequest, find: ActiveGrantFinder, get: (id: string) => Promise<WidRequest | undefined>): Promise<Plan> {
+  const source = serving.kind === 'federate' ? serving.plan.federation?.sourceRequestId : undefined;
+  if (!source) return singleClusterRevokePlan(serving, undefined, 0);
+  const identity = serving.plan.identity.resourceId.toLowerCase();
+  const others = policy.clusters.filter((c) => c.name !== serving.clusterName);
+  const found = await Promise.all(others.map((c) => find(c.name, serving.namespace, serving.serviceAccount)));
+  const served = found.filter((r) => r && r.plan.identity.resourceId.toLowerCase() === identity).length;
+  return singleClusterRevokePlan(serving, (await get(source))?.kind, served);
 }

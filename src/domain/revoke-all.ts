@@ -79,3 +79,13 @@ export function describeRevokePart(plan: Plan): string {
 export function revokedViews(r: WidRequest): WidRequest[] {
   return r.plan.revokeAll ? revokeAllClusters(r).flatMap((c) => revokeAllOn(r, c) ?? []) : [r];
 }
+
+/**
+ * `/wid revoke … --cluster X` of one cluster's part. A federation (another cluster's credential for an identity)
+ * keeps the identity and its roles while another cluster still uses them; when it is the last cluster left and
+ * wid-bot made the identity for a grant, its revoke removes everything, as the grant's own cluster's would.
+ */
+export function singleClusterRevokePlan(serving: WidRequest, rootKind: WidRequest['kind'] | undefined, otherClustersServed: number): Plan {
+  const last = serving.plan.federation !== undefined && !serving.plan.migration && otherClustersServed === 0 && rootKind === 'grant';
+  return last ? revokePlanOf(serving.plan, true) : { ...serving.plan, kind: 'revoke', approvalsRequired: 1 };
+}

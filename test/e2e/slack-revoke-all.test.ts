@@ -114,6 +114,22 @@ describe('/wid revoke --cluster all', () => {
     for (const k of kubes()) expect(k?.getServiceAccount('finance', 'partly')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBeUndefined();
   }, 120_000);
 
+  test('per cluster, the last cluster’s revoke removes everything, whichever cluster is last', async () => {
+    const grantId = await requestAndApprove('request finance lastone Key Vault Secrets User --cluster blue,green');
+    const grant = await h.store.get(grantId);
+    const identity = h.world.arm.state.identities().find((i) => i.name === grant?.plan.identity.name);
+    // the grant's own cluster first: green still uses the identity and its role
+    await requestAndApprove('revoke finance lastone --cluster blue');
+    expect(h.world.arm.state.identities().find((i) => i.id === identity?.id)).toBeDefined();
+    expect(h.world.arm.state.roleAssignments().filter((a) => a.principalId === identity?.principalId)).toHaveLength(1);
+    // green is the last: its revoke removes the role assignment and the identity
+    const last = await requestAndApprove('revoke finance lastone --cluster green');
+    expect((await h.store.get(last))?.plan.federation).toBeUndefined();
+    expect(h.world.arm.state.identities().find((i) => i.id === identity?.id)).toBeUndefined();
+    expect(h.world.arm.state.roleAssignments().filter((a) => a.principalId === identity?.principalId)).toHaveLength(0);
+    for (const k of kubes()) expect(k?.getServiceAccount('finance', 'lastone')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBeUndefined();
+  }, 120_000);
+
   test('bad input is refused with what to do', async () => {
     expect(await answerTo('revoke finance everywhere --cluster all,green')).toMatch(/mixes all with cluster names/);
     expect(await answerTo('revoke finance everywhere --cluster green,blue')).toMatch(/revoke takes one cluster or all/);

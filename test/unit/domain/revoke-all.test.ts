@@ -11,7 +11,7 @@ import { parseArgv, parseCommand, type RequestCommand } from '../../../src/domai
 import { federatedCredentialName } from '../../../src/domain/names';
 import { buildPlan } from '../../../src/domain/plan';
 import { evaluateRequest } from '../../../src/domain/policy';
-import { buildRevokeAllPlan, describeRevokePart, revokeAllClusters, revokeAllOn, revokedViews, type ServingPart } from '../../../src/domain/revoke-all';
+import { buildRevokeAllPlan, describeRevokePart, revokeAllClusters, revokeAllOn, revokedViews, singleClusterRevokePlan, type ServingPart } from '../../../src/domain/revoke-all';
 import type { Plan, PlannedExtraCluster, StepRecord, WidRequest } from '../../../src/domain/types';
 
 const policy = loadPolicyFile(path.join(__dirname, '..', '..', '..', 'policy.example.yaml'));
@@ -180,5 +180,31 @@ describe('the line per cluster', () => {
   test('extraClusterPlan parts keep the grant’s request id, so a revoke-all finds their root', () => {
     const multi = request({ plan: { ...grantPlan('blue'), alsoClusters: [extra('green')] } });
     expect(extraClusterPlan(multi, extra('green')).federation?.sourceRequestId).toBe(multi.id);
+  });
+});
+
+describe('singleClusterRevokePlan', () => {
+  const multi = request({ plan: { ...grantPlan('blue'), alsoClusters: [extra('green')] } });
+  const greenPart = servingOn(multi, 'green') as WidRequest;
+
+  test('a federation while another cluster still uses the identity: only its credential and annotation', () => {
+    const p = singleClusterRevokePlan(greenPart, 'grant', 1);
+    expect(p).toMatchObject({ kind: 'revoke', approvalsRequired: 1, cluster: { name: 'green' }, federation: { sourceCluster: 'blue' } });
+  });
+
+  test('the last cluster of an identity wid-bot made for a grant: revoked in full', () => {
+    const p = singleClusterRevokePlan(greenPart, 'grant', 0);
+    expect(p.federation).toBeUndefined();
+    expect(p).toMatchObject({ kind: 'revoke', cluster: { name: 'green' }, roleAssignment: multi.plan.roleAssignment });
+  });
+
+  test('the last cluster of a migrated identity, or of an unknown source, keeps the federation (nothing adopted is deleted)', () => {
+    expect(singleClusterRevokePlan(greenPart, 'migrate', 0).federation).toBeDefined();
+    expect(singleClusterRevokePlan(greenPart, undefined, 0).federation).toBeDefined();
+  });
+
+  test('a grant’s own cluster is unchanged', () => {
+    const p = singleClusterRevokePlan(multi, undefined, 0);
+    expect(p).toEqual({ ...multi.plan, kind: 'revoke', approvalsRequired: 1 });
   });
 });
