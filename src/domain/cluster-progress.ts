@@ -44,7 +44,8 @@ export function clusterProgress(r: WidRequest): ClusterProgress[] | undefined {
   if (r.plan.revokeAll) {
     return r.plan.revokeAll.parts.map((p) => {
       const part = parts[p.cluster.name];
-      return fromSteps(p.cluster.name, part?.steps ?? {}, part?.revoked === true || r.state === 'succeeded', failed && part?.steps !== undefined && Object.keys(part.steps).length > 0);
+      const at = fromSteps(p.cluster.name, part?.steps ?? {}, part?.revoked === true || r.state === 'succeeded', failed && part?.steps !== undefined && Object.keys(part.steps).length > 0);
+      return part?.failed && at.status !== 'done' ? { ...at, status: 'failed' } : at;
     });
   }
   const also = r.kind === 'grant' ? (r.plan.alsoClusters ?? []) : [];

@@ -273,6 +273,8 @@ export interface ClusterPart {
   steps?: Partial<Record<StepName, StepOutcome>>;
   /** `revoke --cluster all`: this cluster's part is gone. */
   revoked?: boolean;
+  /** The last run stopped on this cluster (also before its first step). */
+  failed?: boolean;
 }
 
 export interface WidRequest {

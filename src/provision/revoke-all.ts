@@ -27,10 +27,14 @@ export async function provisionRevokeAll(request: WidRequest, deps: EngineDeps, 
       await provisionRevoke(part, { ...quiet, kube: kubeFor(name), recorder: clusterPartRecorder(request, deps, name, clusters) });
     } catch (e) {
       if (!(e instanceof WidError)) throw e;
-      const step = e instanceof StepError ? e.step : 'identity';
-      throw new StepError(step, e instanceof StepError ? e.original : e, `On cluster ${name}: ${e.message}`);
+      // shown on the cluster's line even when it failed before its first step (reading its ServiceAccount)
+      clusters[name] = { ...clusters[name], failed: true };
+      await publishClusters(request, deps, clusters).catch(() => undefined);
+      if (e instanceof StepError) throw new StepError(e.step, e.original, `On cluster ${name}: ${e.message}`);
+      throw new WidError(`On cluster ${name}: ${e.message}`, e.kind, e.code, e.retryAfterSeconds);
     }
-    clusters[name] = { ...clusters[name], revoked: true };
+    const { failed: _failed, ...rest } = clusters[name] ?? {};
+    clusters[name] = { ...rest, revoked: true };
     await publishClusters(request, deps, clusters);
   }
   return { clusters };

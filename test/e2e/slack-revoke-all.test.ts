@@ -130,6 +130,36 @@ describe('/wid revoke --cluster all', () => {
     for (const k of kubes()) expect(k?.getServiceAccount('finance', 'lastone')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBeUndefined();
   }, 120_000);
 
+  test('a cluster that refuses: the request fails naming it, the identity’s own cluster is untouched, and Retry ends in the same world', async () => {
+    const grantId = await requestAndApprove('request finance refused Key Vault Secrets User --cluster blue,green');
+    const grant = await h.store.get(grantId);
+    const identity = h.world.arm.state.identities().find((i) => i.name === grant?.plan.identity.name);
+    const confirmation = await answerTo('revoke finance refused --cluster all');
+    const id = requestIdIn(confirmation) as string;
+    h.world.kubes.green?.controls.setErrorRate(1, { path: '/serviceaccounts/refused', status: 403, code: 'Forbidden', message: 'serviceaccounts "refused" is forbidden' });
+    try {
+      await h.click(BOB, ACTION.approve, id);
+      const failed = await h.waitForRequest(id, (r) => r.state === 'succeeded' || r.state === 'failed', 40_000);
+      expect(failed.state).toBe('failed');
+      expect(failed.failure?.reason).toContain('On cluster green:');
+      // green runs first and failed: blue, the identity and its role are as they were
+      expect(h.world.kube.getServiceAccount('finance', 'refused')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBe(identity?.clientId);
+      expect(h.world.arm.state.identities().find((i) => i.id === identity?.id)).toBeDefined();
+      expect(h.world.arm.state.roleAssignments().filter((a) => a.principalId === identity?.principalId)).toHaveLength(1);
+      const ts = h.approvalMessage(id).ts;
+      const shown = await h.world.slack.waitFor((e) => e.kind === 'update' && e.ts === ts && JSON.stringify(e.blocks).includes(ACTION.retry), 10_000, { since: 0 });
+      expect(JSON.stringify(shown.blocks)).toMatch(/green ✗( at [^·]+)? · blue waiting/);
+    } finally {
+      h.world.kubes.green?.controls.reset();
+    }
+    await h.click(BOB, ACTION.retry, id);
+    const done = await h.waitForRequest(id, (r) => r.state === 'succeeded', 40_000);
+    expect(done.failure).toBeUndefined();
+    expect(h.world.arm.state.identities().find((i) => i.id === identity?.id)).toBeUndefined();
+    expect(h.world.arm.state.federatedCredentials().filter((f) => f.identityId === identity?.id)).toHaveLength(0);
+    for (const k of kubes()) expect(k?.getServiceAccount('finance', 'refused')?.metadata.annotations?.[ANNOTATION_CLIENT_ID]).toBeUndefined();
+  }, 120_000);
+
   test('bad input is refused with what to do', async () => {
     expect(await answerTo('revoke finance everywhere --cluster all,green')).toMatch(/mixes all with cluster names/);
     expect(await answerTo('revoke finance everywhere --cluster green,blue')).toMatch(/revoke takes one cluster or all/);

@@ -103,7 +103,7 @@ export function resourcesText(r: WidRequest): string {
   if (res.verified !== undefined) lines.push(`• Token exchange: ${res.verified ? 'verified' : 'not verified'}`);
   for (const [name, c] of Object.entries(res.clusters ?? {})) {
     const parts = [c.federatedCredentialId ? `credential ${code(clip(c.federatedCredentialId, 400))}` : '', c.serviceAccount ? `ServiceAccount ${code(clip(c.serviceAccount, 200))}` : '', c.verified !== undefined ? (c.verified ? 'verified' : 'not verified') : '', c.revoked ? 'revoked' : ''].filter(Boolean);
-    lines.push(`• On ${esc(name)}: ${parts.join(', ')}`);
+    if (parts.length) lines.push(`• On ${esc(name)}: ${parts.join(', ')}`);
   }
   return lines.join('\n');
 }

@@ -175,6 +175,8 @@ describe('the line per cluster', () => {
     expect(clusterProgressLine(r)).toBe('green ✓ · blue … ServiceAccount annotation');
     expect(clusterProgressLine({ ...r, resources: {} })).toBe('green waiting · blue waiting');
     expect(clusterProgressLine({ ...r, state: 'succeeded' })).toBe('green ✓ · blue ✓');
+    // stopped on a cluster before its first step
+    expect(clusterProgressLine({ ...r, state: 'failed', resources: { clusters: { green: { steps: {}, failed: true }, blue: { steps: {} } } } })).toBe('green ✗ · blue waiting');
   });
 
   test('extraClusterPlan parts keep the grant’s request id, so a revoke-all finds their root', () => {
