@@ -38,7 +38,8 @@ async function removeCredential(run: EndRun, extra: PlannedExtraCluster, identit
     const existing = await engine.identities.getFederatedCredential(ref, fic.name);
     if (!existing) return `federated credential '${fic.name}' already gone`;
     if (existing.subject !== fic.subject) return `federated credential '${fic.name}' trusts ${existing.subject}, not ${fic.subject}: left as it is`;
-    await deleteTurn(run, run.request.plan.roleAssignment.scope);
+    // a credential delete spends the identity's subscription's ARM delete budget
+    await deleteTurn(run, `/subscriptions/${identity.subscriptionId}`);
     await engine.identities.deleteFederatedCredential(ref, fic.name);
     return `deleted federated credential ${existing.id}`;
   }, { waitMs: ttl + 1000 });

@@ -7,6 +7,7 @@ import type { Plan, WidRequest } from '../../../src/domain/types';
 import { approvalMessage } from '../../../src/slack/blocks/approval';
 import { homeView, type HomeData } from '../../../src/slack/home/blocks';
 import { grantEndedDm } from '../../../src/slack/blocks/grants';
+import { statusMessage } from '../../../src/slack/blocks/status';
 import { validateBlocks, validateHomeView } from '../../emulators/slack/blocks';
 import { request } from './fixtures';
 
@@ -73,4 +74,11 @@ test('the grant’s end names the other clusters it removed and those kept for a
   const s = json(grantEndedDm(g).blocks);
   expect(s).toContain('its role assignment was removed; on green its federated credential and ServiceAccount annotation were removed; on red they stay for another grant');
   expect(json(grantEndedDm({ ...g, end: { ...g.end, clusters: undefined } as Grant['end'] }).blocks)).not.toContain('federated credential');
+});
+
+test('/wid status names every cluster and the line per cluster', () => {
+  const s = json(statusMessage(multi, []).blocks);
+  expect(s).toContain(`on *${base.clusterName}, green*`);
+  expect(s).toContain(`Clusters: ${base.clusterName} ✓ · green … federated credential`);
+  expect(json(statusMessage({ ...base, state: 'provisioning' }, []).blocks)).not.toContain('Clusters:');
 });
