@@ -18,7 +18,7 @@ import type { WidQueues } from '../../../src/queue';
 import type { RunningWorker } from '../../../src/worker';
 import { caught } from '../../support/helpers';
 import { storageScope } from '../../emulators/world';
-import { queuesFor, startHarness, startWorker, waitFor, workerConfig, WORLD, type Harness } from '../provision/harness';
+import { queuesFor, startHarness, startWorker, startWorkerChild, waitFor, workerConfig, WORLD, type Harness } from '../provision/harness';
 
 jest.setTimeout(90_000);
 
@@ -171,4 +171,19 @@ test('an end stopped after green’s credential went, run again, ends in the sam
     await waitFor('the release', async () => (await stateOf(r.id))?.end?.release);
     expect(parts(r)).toEqual(GONE);
   });
+});
+
+test('a worker killed right after the end removed the role, before green: the next worker finishes on green and releases', async () => {
+  const r = await withWorker(async () => provisioned(await multiClusterGrant('mc-killed', 4)));
+  const doomed = await startWorkerChild(h, { WID_KILL_AT_END_POINT: 'removed', WID_CLUSTER_KUBECONFIGS: `green=${h.world.files.kubeconfigs.green as string}` });
+  expect(await doomed.exited).toBe('SIGKILL');
+  expect((await stateOf(r.id))?.state).toBe('ending');
+  // the role is gone; green's credential and annotation are still there
+  expect(parts(r)).toMatchObject({ roles: 0, greenCredential: true, greenAnnotation: r.resources.clientId });
+  await withWorker(async () => {
+    const ended = await waitFor('the end after the crash', async () => ((await stateOf(r.id))?.state === 'ended' ? stateOf(r.id) : undefined), 30_000);
+    expect(ended?.end).toMatchObject({ assignmentRemoved: true, clusters: { removed: ['green'], kept: [] } });
+    await waitFor('the release', async () => (await stateOf(r.id))?.end?.release);
+    expect(parts(r)).toEqual(GONE);
+  }, 1000);
 });
