@@ -89,10 +89,10 @@ export function grantEndedDm(g: Grant): SlackMessage {
 /** The loud one: the end kept failing. */
 export function grantEndFailedMessage(g: Grant, message: string): SlackMessage {
   return {
-    text: clip(`ALERT: grant ${g.id} should have ended but its role assignment could not be removed: ${message}`, LIMIT.fallbackText),
+    text: clip(`ALERT: grant ${g.id} should have ended but its ${g.alsoClusters?.length ? "role assignment or another cluster's credential and annotation" : 'role assignment'} could not be removed: ${message}`, LIMIT.fallbackText),
     blocks: [
       header(`:rotating_light: Grant ${g.id} did not end`),
-      section(`${access(g)} should have ended${g.endsAt ? ` at ${when(g.endsAt)}` : ''}, but removing its role assignment kept failing:\n>${esc(clip(message, 1500))}`),
+      section(`${access(g)} should have ended${g.endsAt ? ` at ${when(g.endsAt)}` : ''}, but removing its ${g.alsoClusters?.length ? `role assignment, or its part on ${g.alsoClusters.map(esc).join(', ')},` : 'role assignment'} kept failing:\n>${esc(clip(message, 1500))}`),
       context('wid-bot keeps trying every reconcile interval. If this persists, remove the role assignment by hand (az role assignment delete) and check wid-bot\'s permissions on the scope.'),
     ],
   };

@@ -6,7 +6,7 @@ import type { Grant } from '../../../src/domain/grants';
 import type { Plan, WidRequest } from '../../../src/domain/types';
 import { approvalMessage } from '../../../src/slack/blocks/approval';
 import { homeView, type HomeData } from '../../../src/slack/home/blocks';
-import { grantEndedDm } from '../../../src/slack/blocks/grants';
+import { grantEndedDm, grantEndFailedMessage } from '../../../src/slack/blocks/grants';
 import { statusMessage } from '../../../src/slack/blocks/status';
 import { validateBlocks, validateHomeView } from '../../emulators/slack/blocks';
 import { request } from './fixtures';
@@ -81,4 +81,15 @@ test('/wid status names every cluster and the line per cluster', () => {
   expect(s).toContain(`on *${base.clusterName}, green*`);
   expect(s).toContain(`Clusters: ${base.clusterName} ✓ · green … federated credential`);
   expect(json(statusMessage({ ...base, state: 'provisioning' }, []).blocks)).not.toContain('Clusters:');
+});
+
+test('a multi-cluster grant whose end kept failing says its other clusters may be what is left', () => {
+  const g: Grant = {
+    id: 'wid-g000000003', clusterName: 'blue', namespace: 'finance', serviceAccount: 'api', roleName: 'Storage Blob Data Reader', scope: '/subscriptions/s/resourcegroups/rg',
+    requester: { id: 'U0ALICE001' }, approvers: [], approvedAt: NOW.toISOString(), startedAt: NOW.toISOString(), endsAt: NOW.toISOString(), expiry: 'bot', state: 'endFailed', extensions: [], updatedAt: NOW.toISOString(), alsoClusters: ['green'],
+  };
+  const m = grantEndFailedMessage(g, 'on green: unreachable');
+  expect(m.text).toContain("its role assignment or another cluster's credential and annotation could not be removed: on green: unreachable");
+  expect(json(m.blocks)).toContain('removing its role assignment, or its part on green, kept failing');
+  expect(grantEndFailedMessage({ ...g, alsoClusters: undefined } as Grant, 'x').text).toContain('its role assignment could not be removed');
 });
