@@ -115,7 +115,7 @@ export async function reportEndFailure(grantId: string, deps: GrantDeps, error: 
   deps.onEndFailed?.(r.grant);
   deps.engine.logger?.error(
     { alert: 'GrantEndFailed', requestId: grantId, attempts, code: (error as { code?: unknown }).code, endsAt: r.grant.endsAt },
-    `ALERT: grant ${grantId} (${r.grant.roleName} on ${r.grant.scope} for ${r.grant.namespace}/${r.grant.serviceAccount}) should have ended but its role assignment could not be removed: ${error.message}. The reconciler keeps trying; remove it by hand if this persists.`,
+    `ALERT: grant ${grantId} (${r.grant.roleName} on ${r.grant.scope} for ${r.grant.namespace}/${r.grant.serviceAccount}) should have ended but its role assignment${r.grant.alsoClusters?.length ? ` or its part on ${r.grant.alsoClusters.join(', ')}` : ''} could not be removed: ${error.message}. The reconciler keeps trying; remove it by hand if this persists.`,
   );
   if (deps.notifier) await deps.notifier.endFailed(r.grant, error.message).catch(() => undefined);
 }
