@@ -13,13 +13,14 @@ import { createTokenExchange } from './entra';
 import type { KubeAdapterConfig } from './kube';
 import { lazyKubeAdapter } from './kube/lazy';
 import { kubeByCluster, type KubeClusterOverride } from './kube/clusters';
-import { grantPreflight, provisionAlsoClusters, provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { grantPreflight, provisionAlsoClusters, provisionRevokeAll, provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
 import { startRefederateWorker, type RefederateNotifier } from './app/refederate';
 import { RefederationStore } from './store/refederations';
 import { startGrants, type GrantWorkerConfig, type RunningGrants } from './grants/worker';
+import { revokedViews } from './domain/revoke-all';
 
 export interface WorkerConfig {
   redisUrl: string;
@@ -90,6 +91,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     policy: config.policy,
     engine: deps,
     requests: store,
+    kubeFor,
     ...config.grants,
     limits: { armDeletes: resolveLimits(config.limits).armDeletes, ...config.grants?.limits },
   });
@@ -177,7 +179,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       }
     }
 
-    const run = request.kind === 'revoke' ? provisionRevoke : request.kind === 'migrate' ? provisionMigration : request.kind === 'federate' ? provisionFederation : provisionGrant;
+    // --cluster all: each cluster's part on its own API
+    const revokeAll = (r: WidRequest, d: EngineDeps) => provisionRevokeAll(r, d, kubeFor);
+    const run = request.kind === 'revoke' ? (request.plan.revokeAll ? revokeAll : provisionRevoke) : request.kind === 'migrate' ? provisionMigration : request.kind === 'federate' ? provisionFederation : provisionGrant;
     try {
       // Progress goes to the sink and onto the job, so watchProvisionEvents sees it in every process.
       const progress: ProgressSink = {
@@ -198,7 +202,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       const succeeded = await transition(requestId, { type: 'succeed', resources: {} });
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');
-        if (succeeded.kind === 'revoke' && !succeeded.plan.migration && !succeeded.plan.federation) await grants.service.endByRevokeRequest(succeeded).catch((e: unknown) => logger.warn({ requestId, err: e instanceof Error ? e.message : String(e) }, 'could not record the end of the revoked grants'));
+        for (const view of revokedViews(succeeded)) if (view.kind === 'revoke' && !view.plan.migration && !view.plan.federation) await grants.service.endByRevokeRequest(view).catch((e: unknown) => logger.warn({ requestId, err: e instanceof Error ? e.message : String(e) }, 'could not record the end of the revoked grants'));
         await finish(succeeded);
       }
     } catch (e) {

@@ -20,6 +20,7 @@ import type { Migrations } from './migrate';
 import type { Grant } from '../domain/grants';
 import { planAlsoClusters, type Federations } from './federate';
 import { servingOn } from '../domain/federate';
+import { planRevokeAll, revokeOnOneCluster } from './revoke-all';
 import type { Decision, GroupDirectory, RequestNotifier, ServiceLogger } from './notifier';
 
 function errorText(e: unknown): string {
@@ -132,22 +133,29 @@ export class RequestService {
       } else {
         const decision = evaluateRequest(policy, { requester: user, requesterGroups: groups, command });
         if (!decision.ok) return { kind: 'refused', refusal: decision.error };
-        const grant = await this.findActiveGrant(decision.value.cluster.name, command.namespace, command.serviceAccount);
-        if (!grant) {
-          return {
-            kind: 'refused',
-            refusal: {
-              code: 'nothing-to-revoke',
-              message: `wid-bot has granted nothing to ${command.namespace}/${command.serviceAccount} on ${decision.value.cluster.name} that is still in place, so there is nothing to revoke.`,
-            },
-          };
+        if (command.allClusters) {
+          // --cluster all: every cluster's part in one approval
+          const built = await planRevokeAll(policy, (c, ns, sa) => this.findActiveGrant(c, ns, sa), (rid) => store.get(rid), command.namespace, command.serviceAccount);
+          if (!built.ok) return { kind: 'refused', refusal: built.error };
+          plan = built.value;
+        } else {
+          const grant = await this.findActiveGrant(decision.value.cluster.name, command.namespace, command.serviceAccount);
+          if (!grant) {
+            return {
+              kind: 'refused',
+              refusal: {
+                code: 'nothing-to-revoke',
+                message: `wid-bot has granted nothing to ${command.namespace}/${command.serviceAccount} on ${decision.value.cluster.name} that is still in place, so there is nothing to revoke.`,
+              },
+            };
+          }
+          // A revoke removes what the grant made; taking access away needs one approval. The last cluster of an identity removes it too.
+          plan = await revokeOnOneCluster(policy, grant, (c, ns, sa) => this.findActiveGrant(c, ns, sa), (rid) => store.get(rid));
         }
-        // A revoke removes what the grant made; taking access away needs one approval.
-        plan = { ...grant.plan, kind: 'revoke', approvalsRequired: 1 };
       }
 
       const openKey = openRequestKey({
-        clusterName: plan.cluster.name,
+        clusterName: plan.revokeAll ? '*' : plan.cluster.name,
         namespace: plan.serviceAccount.namespace,
         serviceAccount: plan.serviceAccount.name,
         roleName: plan.kind === 'revoke' ? '*' : plan.roleAssignment.roleName,

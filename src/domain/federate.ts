@@ -9,6 +9,7 @@ import { federatedCredentialName, serviceAccountSubject } from './names';
 import { CLIENT_ID_PLACEHOLDER, enableWorkloadIdentityCommand } from './plan';
 import { findRole } from './policy';
 import { listOf } from './text';
+import { revokeAllOn } from './revoke-all';
 import {
   ANNOTATION_CLIENT_ID, ANNOTATION_TENANT_ID, MAX_FEDERATED_CREDENTIALS_PER_IDENTITY, WORKLOAD_IDENTITY_AUDIENCE,
   type ClusterFacts, type Plan, type PlannedExtraCluster, type Policy, type PolicyCluster, type WidRequest,
@@ -135,6 +136,8 @@ export function extraClusterPlan(source: { id: string; plan: Plan }, extra: Plan
  * federate request that cluster amounts to (same id and history); undefined when it does not serve that cluster.
  */
 export function servingOn(r: WidRequest, clusterName: string): WidRequest | undefined {
+  // revoke --cluster all undid each cluster it covers
+  if (r.plan.revokeAll) return revokeAllOn(r, clusterName);
   if (r.clusterName === clusterName) return r;
   const extra = r.kind === 'grant' ? r.plan.alsoClusters?.find((c) => c.cluster.name === clusterName) : undefined;
   if (!extra) return undefined;

@@ -24,6 +24,8 @@ export interface RevokeCommand {
   serviceAccount: string;
   cluster?: string;
   reason?: string;
+  /** `--cluster all`: every cluster's part in one approval (then `cluster` is unset). */
+  allClusters?: true;
 }
 export interface StatusCommand {
   verb: 'status';
@@ -111,7 +113,7 @@ const SPECS: Record<Verb, VerbSpec> = {
     flags: ['scope', 'cluster', 'reason', 'for'],
   },
   revoke: {
-    usage: '/wid revoke <namespace> <serviceaccount> [--cluster <name>] [--reason <text>]',
+    usage: '/wid revoke <namespace> <serviceaccount> [--cluster <name>|all] [--reason <text>]',
     summary: 'remove what wid-bot granted to a ServiceAccount',
     flags: ['cluster', 'reason'],
   },
@@ -418,6 +420,22 @@ export function parseClusterList(text: string, verb?: Verb): Result<string[]> {
   return ok(names);
 }
 
+/** `revoke --cluster`: one cluster, or `all` alone (a list is refused: one revoke per cluster, or all). */
+function revokeClusters(text: string): Result<'all' | 'one'> {
+  const list = parseClusterList(text, 'revoke');
+  if (!list.ok) return list;
+  const names = list.value;
+  const all = names.some((n) => n.toLowerCase() === 'all');
+  if (all && names.length > 1) {
+    return refuseWithUsage('cluster-all-alone', `--cluster ${show(text, 60)} mixes all with cluster names: --cluster all already means every cluster. Give --cluster all alone, or one cluster name.`, 'revoke', 'cluster');
+  }
+  if (all) return ok('all');
+  if (names.length > 1) {
+    return refuseWithUsage('one-cluster', `revoke takes one cluster or all: run one revoke per cluster (${names.map((c) => `--cluster ${c}`).join(', ')}), or --cluster all for every cluster in one approval.`, 'revoke', 'cluster');
+  }
+  return ok('one');
+}
+
 function tooMany(verb: Verb, extra: string[]): Result<never> {
   return refuseWithUsage('unexpected-argument', `${verb} does not take ${show(extra.join(' '), 60)}.`, verb);
 }
@@ -460,6 +478,11 @@ function assemble(verb: Verb, pos: string[], flags: Partial<Record<FlagName, str
       if (namespace === undefined) return refuseWithUsage('missing-argument', 'revoke needs a namespace and a ServiceAccount.', verb, 'namespace');
       if (serviceAccount === undefined) return refuseWithUsage('missing-argument', `revoke needs the ServiceAccount after the namespace ${show(namespace, 40)}.`, verb, 'serviceAccount');
       if (extra.length) return tooMany(verb, extra);
+      if (flags.cluster !== undefined) {
+        const scope = revokeClusters(flags.cluster);
+        if (!scope.ok) return scope;
+        if (scope.value === 'all') return ok({ verb, namespace, serviceAccount, allClusters: true, ...reason });
+      }
       return ok({ verb, namespace, serviceAccount, ...cluster, ...reason });
     }
     case 'status': {

@@ -48,6 +48,8 @@ export interface GrantEnd {
   removing?: boolean;
   /** For a grant under Azure's own schedule (expiry: azure): who took the assignment away. */
   removedBy?: 'azure' | 'wid-bot';
+  /** A multi-cluster grant: the other clusters whose credential and annotation this end removed, and those kept for another grant. */
+  clusters?: { removed: string[]; kept: string[] };
   /** The release that followed (identity, credential, annotation), once it ran. */
   release?: { at: string; detail: string };
 }
@@ -85,6 +87,8 @@ export interface Grant {
   failure?: { message: string; at: string; attempts: number };
   /** Where the approval message lives, to update it when the grant ends. */
   slack?: { channel: string; ts?: string };
+  /** `--cluster a,b`: the clusters after the first that the grant federated (their credentials go at its end). */
+  alsoClusters?: string[];
   /** Set when the requester approved it themselves under the policy's break-glass rule (the audit marks it). */
   breakGlass?: { reason: string; at: string };
   updatedAt: string;
@@ -142,6 +146,7 @@ export function newGrant(input: NewGrantInput): Result<Grant> {
     state: 'active',
     extensions: [],
     ...(r.slack ? { slack: r.slack } : {}),
+    ...(r.plan.alsoClusters?.length ? { alsoClusters: r.plan.alsoClusters.map((c) => c.cluster.name) } : {}),
     ...(r.breakGlass ? { breakGlass: { reason: r.breakGlass.reason, at: r.breakGlass.at } } : {}),
     updatedAt: at,
   });
@@ -269,7 +274,7 @@ export function decideEnd(g: Grant, othersOfServiceAccount: readonly Grant[]): E
 }
 
 /** ending → ended. */
-export function completeEnd(g: Grant, done: { now: Date; assignmentRemoved: boolean; notes: string[]; removedBy?: 'azure' | 'wid-bot' }): Grant {
+export function completeEnd(g: Grant, done: { now: Date; assignmentRemoved: boolean; notes: string[]; removedBy?: 'azure' | 'wid-bot'; clusters?: { removed: string[]; kept: string[] } }): Grant {
   const at = done.now.toISOString();
   const end: GrantEnd = {
     ...(g.end ?? { reason: 'expired', actor: { id: 'system' }, requestedAt: at }),
@@ -277,6 +282,7 @@ export function completeEnd(g: Grant, done: { now: Date; assignmentRemoved: bool
     assignmentRemoved: done.assignmentRemoved,
     notes: done.notes,
     ...(done.removedBy ? { removedBy: done.removedBy } : {}),
+    ...(done.clusters ? { clusters: done.clusters } : {}),
   };
   const { failure: _f, ...rest } = g;
   return { ...rest, state: 'ended', end, updatedAt: at };

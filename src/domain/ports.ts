@@ -186,6 +186,8 @@ export interface ProgressEvent {
   at: string;
   detail?: string;
   resources?: ProvisionedResources;
+  /** Set when the step ran on another cluster of the request (a multi-cluster part): it belongs to resources.clusters[cluster], not to the request's own steps. */
+  cluster?: string;
 }
 
 /** Requests and their append-only history, with atomic state transitions. */

@@ -180,6 +180,16 @@ export interface Plan {
   federation?: FederationInfo;
   /** `/wid request … --cluster a,b`: the clusters after the first, each with its own credential and ServiceAccount (one identity, one role assignment). */
   alsoClusters?: PlannedExtraCluster[];
+  /** `/wid revoke … --cluster all`: every cluster's part, each a revoke plan, in the order they run (src/domain/revoke-all.ts). */
+  revokeAll?: RevokeAllPlan;
+}
+
+/** One approval, every cluster: per identity, the other clusters' credentials and annotations first, then the identity's own revoke. */
+export interface RevokeAllPlan {
+  /** The revoke plan of each cluster's part, in the order they run. */
+  parts: Plan[];
+  /** Each policy cluster looked at, with what serves the ServiceAccount there (for the message). */
+  clusters: string[];
 }
 
 /** One more cluster of a multi-cluster grant: the identity trusts its issuer, and its ServiceAccount is annotated. */
@@ -251,7 +261,20 @@ export interface ProvisionedResources {
   /** Migrate: the running pods the AzureIdentityBinding's selector covered when the ServiceAccount was bound. */
   migratedPods?: string[];
   /** A multi-cluster grant's other clusters, by name: their credential, ServiceAccount and verification. */
-  clusters?: Record<string, { federatedCredentialId?: string; serviceAccount?: string; verified?: boolean }>;
+  clusters?: Record<string, ClusterPart>;
+}
+
+/** One cluster's part of a multi-cluster grant or of `revoke --cluster all`, as far as the worker got. */
+export interface ClusterPart {
+  federatedCredentialId?: string;
+  serviceAccount?: string;
+  verified?: boolean;
+  /** Each step's outcome on that cluster, as it runs (the approval message and the App Home show them). */
+  steps?: Partial<Record<StepName, StepOutcome>>;
+  /** `revoke --cluster all`: this cluster's part is gone. */
+  revoked?: boolean;
+  /** The last run stopped on this cluster (also before its first step). */
+  failed?: boolean;
 }
 
 export interface WidRequest {

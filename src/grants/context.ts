@@ -5,6 +5,7 @@
 import type { Grant } from '../domain/grants';
 import { serviceAccountKey } from '../domain/grants';
 import type { WidRequest } from '../domain/types';
+import type { KubePort } from '../domain/ports';
 import type { EngineDeps } from '../provision';
 import type { RedisRequestStore } from '../store';
 import type { RedisGrantStore } from './store';
@@ -51,6 +52,8 @@ export interface GrantDeps {
   /** The end left no other grant of the ServiceAccount: queue the release of its identity (src/grants/queue.ts). */
   onReleaseDue?: (grant: Grant) => Promise<void>;
   now?: () => Date;
+  /** Each policy cluster's Kubernetes API, for a grant on another cluster than the default and a multi-cluster grant's other clusters. */
+  kubeFor?: (clusterName: string) => KubePort;
 }
 
 export function resolveGrantLimits(l: GrantLimits = {}): Required<GrantLimits> {
@@ -81,4 +84,8 @@ export interface EndRun {
   /** expiry: azure — who took the assignment away. */
   removedBy?: 'azure' | 'wid-bot';
   notes: string[];
+  /** A multi-cluster grant's end on its other clusters, per cluster (src/grants/end-clusters.ts). */
+  clusters?: Array<{ cluster: string; lines: string[]; error?: Error }>;
+  /** What the end did on the other clusters, for the grant's record. */
+  clusterEnd?: { removed: string[]; kept: string[] };
 }

@@ -19,7 +19,7 @@ import { provisionRevoke, resolveRoleDefinitionId } from '../provision';
 import { armDeleteTurn } from '../provision/pacing';
 import { resolveGrantLimits, type EndRun } from './context';
 
-export type EndStepName = 'assignment' | 'release';
+export type EndStepName = 'assignment' | 'release' | 'clusters';
 
 export interface EndStepResult {
   outcome: 'done' | 'skipped';
@@ -47,7 +47,7 @@ async function resolveAssignment(run: EndRun): Promise<void> {
   if (run.principalId) run.assignmentName = roleAssignmentName(r.plan.roleAssignment.scope, run.principalId, run.roleDefinitionId);
 }
 
-async function deleteTurn(run: EndRun, scope: string): Promise<void> {
+export async function deleteTurn(run: EndRun, scope: string): Promise<void> {
   // grant ends come in batches (a timer, the reconciler): they wait behind interactive deletes (a revocation)
   await armDeleteTurn({ ...run.deps.engine, lane: 'batch' }, resolveGrantLimits(run.deps.limits).armDeletes, scopeSubscription(scope) ?? run.request.plan.identity.subscriptionId);
 }
@@ -210,7 +210,9 @@ export const releaseStep: EndStep = {
       async recordResources() {},
     };
     const { progress: _progress, onStep: _onStep, ...rest } = engine;
-    await provisionRevoke(revoke, { ...rest, recorder });
+    // the grant's ServiceAccount lives on its own cluster's API (the engine's is the default cluster's)
+    const kube = run.deps.kubeFor?.(run.request.plan.cluster.name) ?? rest.kube;
+    await provisionRevoke(revoke, { ...rest, kube, recorder });
     return done(`no other grant needs ServiceAccount ${sa}'s identity: ${lines.join('; ')}`);
   },
 };

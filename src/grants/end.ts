@@ -11,6 +11,7 @@ import type { Actor } from '../domain/types';
 import { withLock } from '../queue/lock';
 import { requestLockName, resolveGrantLimits, serviceAccountLockName, type EndRun, type GrantDeps } from './context';
 import { END_STEPS, releaseStep } from './end-steps';
+import { clustersEndStep } from './end-clusters';
 
 export type EndOutcome =
   | { kind: 'ended'; grant: Grant }
@@ -72,7 +73,8 @@ async function endLocked(grantId: string, deps: GrantDeps, opts: EndOptions): Pr
     notes: [],
   };
   const decision = decideEnd(grant, others);
-  for (const step of END_STEPS) {
+  // a multi-cluster grant's other clusters lose their part with the role (src/grants/end-clusters.ts)
+  for (const step of [...END_STEPS, clustersEndStep]) {
     const t0 = Date.now();
     try {
       const r = await step.run(run, decision);
@@ -86,7 +88,7 @@ async function endLocked(grantId: string, deps: GrantDeps, opts: EndOptions): Pr
   }
   // The record says the assignment is gone when this end removed it, now or before a restart.
   const assignmentRemoved = run.assignmentRemoved || (run.grant.end?.removing === true && decision.removeAssignment);
-  const saved = await deps.grants.update(grantId, (g) => (g.state === 'ended' ? `grant ${grantId} already ended` : completeEnd(g, { now: now(), assignmentRemoved, notes: run.notes, ...(run.removedBy ? { removedBy: run.removedBy } : {}) })));
+  const saved = await deps.grants.update(grantId, (g) => (g.state === 'ended' ? `grant ${grantId} already ended` : completeEnd(g, { now: now(), assignmentRemoved, notes: run.notes, ...(run.removedBy ? { removedBy: run.removedBy } : {}), ...(run.clusterEnd ? { clusters: run.clusterEnd } : {}) })));
   if (!saved.ok) {
     const latest = await deps.grants.get(grantId);
     if (latest?.grant.state === 'ended') return { kind: 'already-ended', grant: latest.grant };
@@ -113,7 +115,7 @@ export async function reportEndFailure(grantId: string, deps: GrantDeps, error: 
   deps.onEndFailed?.(r.grant);
   deps.engine.logger?.error(
     { alert: 'GrantEndFailed', requestId: grantId, attempts, code: (error as { code?: unknown }).code, endsAt: r.grant.endsAt },
-    `ALERT: grant ${grantId} (${r.grant.roleName} on ${r.grant.scope} for ${r.grant.namespace}/${r.grant.serviceAccount}) should have ended but its role assignment could not be removed: ${error.message}. The reconciler keeps trying; remove it by hand if this persists.`,
+    `ALERT: grant ${grantId} (${r.grant.roleName} on ${r.grant.scope} for ${r.grant.namespace}/${r.grant.serviceAccount}) should have ended but its role assignment${r.grant.alsoClusters?.length ? ` or its part on ${r.grant.alsoClusters.join(', ')}` : ''} could not be removed: ${error.message}. The reconciler keeps trying; remove it by hand if this persists.`,
   );
   if (deps.notifier) await deps.notifier.endFailed(r.grant, error.message).catch(() => undefined);
 }

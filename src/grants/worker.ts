@@ -38,6 +38,8 @@ export interface GrantWorkerConfig {
   onEndFailed?: (grant: Grant) => void;
   onReconcile?: (r: ReconcileReport) => void;
   onEndPoint?: GrantDeps['onEndPoint'];
+  /** Each policy cluster's Kubernetes API (the worker's kubeByCluster). */
+  kubeFor?: GrantDeps['kubeFor'];
 }
 
 export interface RunningGrants {
@@ -68,6 +70,7 @@ export async function startGrants(config: GrantWorkerConfig): Promise<RunningGra
     ...(config.onEnded ? { onEnded: config.onEnded } : {}),
     ...(config.onEndFailed ? { onEndFailed: config.onEndFailed } : {}),
     ...(config.onEndPoint ? { onEndPoint: config.onEndPoint } : {}),
+    ...(config.kubeFor ? { kubeFor: config.kubeFor } : {}),
     onCheckDue: async (g, atMs) => {
       await queue.scheduleEnd(g.id, atMs);
     },

@@ -18,6 +18,7 @@ import { existingIdentityPreflight, existingIdentityStep, runPhase, startRun } f
 import { serviceAccountStep } from './service-account';
 import { StepError, type Step } from './step';
 import { prefetchVerifyToken, verifyStep } from './verify';
+import { clusterPartRecorder } from './cluster-parts';
 
 /** The identity serving the source cluster: recorded, never written. */
 export const federatedIdentityStep: Step = existingIdentityStep(
@@ -55,19 +56,20 @@ export async function provisionFederation(request: WidRequest, deps: EngineDeps)
 export async function provisionAlsoClusters(request: WidRequest, deps: EngineDeps, kubeFor: (clusterName: string) => KubePort): Promise<NonNullable<ProvisionedResources['clusters']>> {
   const clusters: NonNullable<ProvisionedResources['clusters']> = { ...request.resources.clusters };
   const { progress: _progress, onStep: _onStep, ...quiet } = deps;
-  const discard = { recordStep: async () => {}, recordResources: async () => {} };
   for (const extra of request.plan.alsoClusters ?? []) {
     const name = extra.cluster.name;
     const part: WidRequest = { ...request, kind: 'federate', clusterName: name, plan: extraClusterPlan(request, extra), steps: [], resources: {} };
     let res: ProvisionedResources;
     try {
-      res = await provisionFederation(part, { ...quiet, kube: kubeFor(name), recorder: discard });
+      // its steps are kept per cluster and shown as they run (src/provision/cluster-parts.ts)
+      res = await provisionFederation(part, { ...quiet, kube: kubeFor(name), recorder: clusterPartRecorder(request, deps, name, clusters) });
     } catch (e) {
       if (!(e instanceof WidError)) throw e;
       const step = e instanceof StepError ? e.step : 'federatedCredential';
       throw new StepError(step, e instanceof StepError ? e.original : e, `On cluster ${name}: ${e.message}`);
     }
     clusters[name] = {
+      ...(clusters[name]?.steps ? { steps: clusters[name]?.steps } : {}),
       ...(res.federatedCredentialId ? { federatedCredentialId: res.federatedCredentialId } : {}),
       ...(res.serviceAccount ? { serviceAccount: res.serviceAccount } : {}),
       ...(res.verified !== undefined ? { verified: res.verified } : {}),

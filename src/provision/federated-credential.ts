@@ -16,7 +16,12 @@ export const CONCURRENT_FIC_WRITE = 'ConcurrentFederatedIdentityCredentialsWrite
 
 /** The lock that serialises credential writes under one identity. */
 export function federatedCredentialLockKey(run: ProvisionRun, identityId: string): string {
-  return run.deps.keys.lock(`fic:${identityId.toLowerCase()}`);
+  return identityCredentialLockKey(run.deps.keys, identityId);
+}
+
+/** The one-writer lock of an identity's credentials, for writers outside a provisioning run (grant ends). */
+export function identityCredentialLockKey(keys: { lock(name: string): string }, identityId: string): string {
+  return keys.lock(`fic:${identityId.toLowerCase()}`);
 }
 
 function matching(run: ProvisionRun, list: FederatedCredential[]): FederatedCredential | undefined {

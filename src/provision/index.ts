@@ -1,5 +1,6 @@
 export { provisionGrant, grantPreflight, runStep, runPhase, GRANT_PHASES, resolveRoleDefinitionId } from './runner';
 export { provisionRevoke, REVOKE_PHASES, MIGRATION_REVOKE_PHASES } from './revoke';
+export { provisionRevokeAll } from './revoke-all';
 export { provisionMigration, MIGRATE_PHASES } from './migrate';
 export { provisionAlsoClusters, provisionFederation, FEDERATE_PHASES } from './federate';
 export { readInventory, type Inventory, type InventoryItem } from './inventory';

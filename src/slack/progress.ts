@@ -31,6 +31,8 @@ export interface SlackProgressSinkOptions {
 
 /** Merge an event into the request's step list (the newest record of a step wins). */
 export function withEvent(request: WidRequest, event: ProgressEvent): WidRequest {
+  // a step on another cluster of the request: it lives in resources.clusters, which the event carries whole
+  if (event.cluster) return { ...request, resources: { ...request.resources, ...(event.resources ?? {}) } };
   const steps = new Map<string, StepRecord>(request.steps.map((s) => [s.step, s]));
   const prev = steps.get(event.step);
   const startedAt = prev && event.outcome !== 'running' ? prev.startedAt : event.at;

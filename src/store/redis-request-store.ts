@@ -1,3 +1,4 @@
+import { revokeAllClusters } from '../domain/revoke-all';
 import type { Redis } from 'ioredis';
 import { closeConnection, connectProducer } from './connection';
 import { TerminalError } from '../domain/errors';
@@ -391,6 +392,6 @@ function fromHash(hash: Record<string, string>): WidRequest | undefined {
 
 /** The per-ServiceAccount index keys a request belongs in: its cluster's, and each further cluster a multi-cluster grant serves. */
 function indexKeysOf(k: { succeededOfServiceAccount(saKey: string): string }, r: WidRequest): string[] {
-  const clusters = [r.clusterName, ...(r.kind === 'grant' && r.plan.kind === 'grant' ? (r.plan.alsoClusters ?? []).map((c) => c.cluster.name) : [])];
+  const clusters = [r.clusterName, ...(r.kind === 'grant' && r.plan.kind === 'grant' ? (r.plan.alsoClusters ?? []).map((c) => c.cluster.name) : []), ...revokeAllClusters(r)];
   return [...new Set(clusters.map((clusterName) => k.succeededOfServiceAccount(serviceAccountKey({ clusterName, namespace: r.namespace, serviceAccount: r.serviceAccount }))))];
 }

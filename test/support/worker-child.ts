@@ -5,7 +5,8 @@
  *
  *   WID_REDIS_URL, WID_PREFIX, WID_ARM_URL, WID_KUBECONFIG, WID_ENTRA_URL, WID_POLICY_FILE,
  *   WID_KILL_AFTER_STEP (optional), WID_KILL_AT_END_POINT (optional: a grant end's point, see src/grants/context.ts),
- *   WID_LOCK_MS (queue lock, default 1000), WID_LOCK_TTL_MS (the engine's Redis locks, default 1500)
+ *   WID_LOCK_MS (queue lock, default 1000), WID_LOCK_TTL_MS (the engine's Redis locks, default 1500),
+ *   WID_CLUSTER_KUBECONFIGS (optional: `name=path,…`, the other clusters' kubeconfigs)
  *
  * Prints `ready` on stdout once it takes jobs.
  */
@@ -27,6 +28,12 @@ const anyToken: TokenCredential = {
 async function main(): Promise<void> {
   const killAfter = process.env.WID_KILL_AFTER_STEP;
   const lockMs = Number(process.env.WID_LOCK_MS ?? 1000);
+  const kubeClusters = Object.fromEntries(
+    (process.env.WID_CLUSTER_KUBECONFIGS ?? '')
+      .split(',')
+      .filter((p) => p.includes('='))
+      .map((p) => [p.slice(0, p.indexOf('=')), { kubeconfigPath: p.slice(p.indexOf('=') + 1) }]),
+  );
   await startWorker({
     redisUrl: need('WID_REDIS_URL'),
     prefix: need('WID_PREFIX'),
@@ -38,6 +45,7 @@ async function main(): Promise<void> {
       retry: { maxRetries: 4, retryDelayMs: 20, maxRetryDelayMs: 200, maxRetryAfterSeconds: 2 },
     },
     kube: { kubeconfigYaml: readFileSync(need('WID_KUBECONFIG'), 'utf8') },
+    ...(Object.keys(kubeClusters).length ? { kubeClusters } : {}),
     entraAuthorityHost: need('WID_ENTRA_URL'),
     verify: { enabled: true, timeoutMs: 10_000 },
     concurrency: 4,

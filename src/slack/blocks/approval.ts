@@ -7,6 +7,8 @@ import type { KnownBlock } from '@slack/types';
 import type { StepName, StepOutcome, StepRecord, WidRequest } from '../../domain/types';
 import { ACTION } from '../ids';
 import { migrationAsk, migrationPlanFields } from './migrate';
+import { describeRevokePart } from '../../domain/revoke-all';
+import { clusterProgressLine } from '../../domain/cluster-progress';
 import { clip, code, context, duration, esc, fit, header, LIMIT, mention, section, type SlackMessage } from './text';
 
 export const STEP_LABEL: Record<StepName, string> = {
@@ -70,6 +72,7 @@ export function planFields(r: WidRequest): Array<{ type: 'mrkdwn'; text: string 
     fields[2] = field('Role', `${r.kind === 'revoke' ? 'kept: ' : 'already holds '}${esc(clip(p.roleAssignment.roleName, 200))} (no new role assignment)`);
     fields.push(field('Trusts now', `${trusted} · ${p.federation.credentialCount} of 20 credentials${r.kind === 'revoke' ? '' : ` → ${p.federation.credentialCount + 1}`}`));
   }
+  if (p.revokeAll) fields.push(field('On every cluster', p.revokeAll.parts.map((x) => `${esc(x.cluster.name)}: ${describeRevokePart(x)}`).join('\n')));
   if (p.alsoClusters?.length) {
     fields.push(field('Also on', p.alsoClusters.map((c) => `${esc(c.cluster.name)}: ${code(clip(c.federatedCredential.issuer, 300))}`).join('\n')));
   }
@@ -99,8 +102,8 @@ export function resourcesText(r: WidRequest): string {
   if (res.serviceAccount) lines.push(`• ServiceAccount: ${code(clip(res.serviceAccount, 400))}`);
   if (res.verified !== undefined) lines.push(`• Token exchange: ${res.verified ? 'verified' : 'not verified'}`);
   for (const [name, c] of Object.entries(res.clusters ?? {})) {
-    const parts = [c.federatedCredentialId ? `credential ${code(clip(c.federatedCredentialId, 400))}` : '', c.serviceAccount ? `ServiceAccount ${code(clip(c.serviceAccount, 200))}` : '', c.verified !== undefined ? (c.verified ? 'verified' : 'not verified') : ''].filter(Boolean);
-    lines.push(`• On ${esc(name)}: ${parts.join(', ')}`);
+    const parts = [c.federatedCredentialId ? `credential ${code(clip(c.federatedCredentialId, 400))}` : '', c.serviceAccount ? `ServiceAccount ${code(clip(c.serviceAccount, 200))}` : '', c.verified !== undefined ? (c.verified ? 'verified' : 'not verified') : '', c.revoked ? 'revoked' : ''].filter(Boolean);
+    if (parts.length) lines.push(`• On ${esc(name)}: ${parts.join(', ')}`);
   }
   return lines.join('\n');
 }
@@ -129,6 +132,8 @@ export function approvalMessage(r: WidRequest, opts: ApprovalMessageOptions = {}
     ? migrationAsk(r)
     : r.kind === 'federate' && r.plan.federation
       ? `${mention(r.requester.id)} asks that the identity ${code(clip(r.plan.identity.name, 200))}, which serves ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *${esc(r.plan.federation.sourceCluster)}*, also trust it on *${esc(r.clusterName)}*: one more federated credential and the ServiceAccount there, no new role.`
+      : r.plan.revokeAll
+        ? `${mention(r.requester.id)} asks to *revoke* what wid-bot granted to ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *every cluster* (${r.plan.revokeAll.parts.map((p) => esc(p.cluster.name)).join(', ')}), in one approval.`
       : r.kind === 'revoke' && r.plan.federation
         ? `${mention(r.requester.id)} asks to *revoke* ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *${esc(r.clusterName)}* only: its credential and annotation there go; the identity keeps serving *${esc(r.plan.federation.sourceCluster)}*.`
         : r.kind === 'revoke'
@@ -146,7 +151,8 @@ export function approvalMessage(r: WidRequest, opts: ApprovalMessageOptions = {}
     blocks.push(section(`*${verb}* by ${by}${opts.decision.reason && !withdrawn ? `: ${fit(opts.decision.reason, 1500)}` : ''}`));
   }
   if (r.breakGlass) blocks.push(section(`:rotating_light: *Break-glass:* ${mention(r.requester.id)} approved their own request (at most ${duration(r.breakGlass.maxDurationSeconds)}): ${fit(r.breakGlass.reason, 1200)}`));
-  if (r.steps.length > 0) blocks.push(section(`*Progress*\n${stepsText(r.steps)}`));
+  const perCluster = r.state === 'pending' ? undefined : clusterProgressLine(r);
+  if (r.steps.length > 0 || perCluster) blocks.push(section(`*Progress*\n${[stepsText(r.steps), perCluster ? `*Clusters:* ${esc(perCluster)}` : ''].filter(Boolean).join('\n')}`));
   const resources = resourcesText(r);
   if (r.state === 'succeeded' && resources) blocks.push(section(`*Resources*\n${resources}`));
   if (r.state === 'failed') {

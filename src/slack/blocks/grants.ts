@@ -61,7 +61,17 @@ function endedBy(g: Grant): string {
 
 /** The block added to the approval message once the grant ended (by whom, why). */
 function removedText(g: Grant): string {
-  return g.end?.assignmentRemoved ? 'its role assignment was removed' : 'its role assignment stays (another grant needs it, it was already gone, or it predates the grant)';
+  const role = g.end?.assignmentRemoved ? 'its role assignment was removed' : 'its role assignment stays (another grant needs it, it was already gone, or it predates the grant)';
+  return `${role}${clustersText(g)}`;
+}
+
+/** A multi-cluster grant's other clusters at its end. */
+function clustersText(g: Grant): string {
+  const c = g.end?.clusters;
+  if (!c) return '';
+  const removed = c.removed.length ? `; on ${c.removed.map(esc).join(', ')} its federated credential and ServiceAccount annotation were removed` : '';
+  const kept = c.kept.length ? `; on ${c.kept.map(esc).join(', ')} they stay for another grant` : '';
+  return `${removed}${kept}`;
 }
 
 export function grantEndedBlocks(g: Grant): KnownBlock[] {
@@ -79,10 +89,10 @@ export function grantEndedDm(g: Grant): SlackMessage {
 /** The loud one: the end kept failing. */
 export function grantEndFailedMessage(g: Grant, message: string): SlackMessage {
   return {
-    text: clip(`ALERT: grant ${g.id} should have ended but its role assignment could not be removed: ${message}`, LIMIT.fallbackText),
+    text: clip(`ALERT: grant ${g.id} should have ended but its ${g.alsoClusters?.length ? "role assignment or another cluster's credential and annotation" : 'role assignment'} could not be removed: ${message}`, LIMIT.fallbackText),
     blocks: [
       header(`:rotating_light: Grant ${g.id} did not end`),
-      section(`${access(g)} should have ended${g.endsAt ? ` at ${when(g.endsAt)}` : ''}, but removing its role assignment kept failing:\n>${esc(clip(message, 1500))}`),
+      section(`${access(g)} should have ended${g.endsAt ? ` at ${when(g.endsAt)}` : ''}, but removing its ${g.alsoClusters?.length ? `role assignment, or its part on ${g.alsoClusters.map(esc).join(', ')},` : 'role assignment'} kept failing:\n>${esc(clip(message, 1500))}`),
       context('wid-bot keeps trying every reconcile interval. If this persists, remove the role assignment by hand (az role assignment delete) and check wid-bot\'s permissions on the scope.'),
     ],
   };

@@ -1,6 +1,7 @@
 /**
  * `/wid status`: one request with its history, or my open requests and what waits on me.
  */
+import { clusterProgressLine, clustersOf } from '../../domain/cluster-progress';
 import type { KnownBlock } from '@slack/types';
 import type { TransitionEvent, WidRequest } from '../../domain/types';
 import { planFields } from './approval';
@@ -33,10 +34,12 @@ export function statusMessage(r: WidRequest, history: readonly TransitionEvent[]
   if (hidden > 0) lines = `… ${hidden} earlier entr${hidden === 1 ? 'y' : 'ies'} not shown\n${lines}`;
   const blocks: KnownBlock[] = [
     header(`${r.id} · ${r.state}`),
-    section(`${mention(r.requester.id)} asked for *${esc(clip(r.roleName, 200))}* for ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *${esc(r.clusterName)}*${r.reason ? `:\n>${fit(r.reason, 1200).replace(/\n/g, '\n>')}` : '.'}`),
+    section(`${mention(r.requester.id)} asked for *${esc(clip(r.roleName, 200))}* for ${code(clip(`${r.namespace}/${r.serviceAccount}`, 400))} on *${esc(clip(clustersOf(r).join(', '), 300))}*${r.reason ? `:\n>${fit(r.reason, 1200).replace(/\n/g, '\n>')}` : '.'}`),
     { type: 'section', fields: planFields(r) },
     section(`*History*\n${clip(lines || '_none_', LIMIT.sectionText - 20)}`),
   ];
+  const perCluster = r.state === 'pending' ? undefined : clusterProgressLine(r);
+  if (perCluster) blocks.push(context(`Clusters: ${esc(clip(perCluster, 1000))}`));
   if (r.failure) blocks.push(context(`Failure: ${fit(r.failure.reason, 1000)}`));
   return { text: `${r.id} is ${r.state}`, blocks };
 }

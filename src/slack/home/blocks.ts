@@ -3,6 +3,7 @@
  * for operators, how wid-bot and its clusters are doing. Built from plain data (src/slack/home/service.ts
  * gathers it), always within Slack's limits: at most 100 blocks, long lists paged with Previous / Next.
  */
+import { clusterProgressLine, clustersOf } from '../../domain/cluster-progress';
 import type { Button, KnownBlock } from '@slack/types';
 import type { Grant } from '../../domain/grants';
 import type { WidRequest } from '../../domain/types';
@@ -81,7 +82,14 @@ const STATE: Record<WidRequest['state'], string> = {
 
 function what(r: WidRequest): string {
   const sa = code(clip(`${r.namespace}/${r.serviceAccount}`, 300));
-  return r.kind === 'revoke' ? `revoke ${sa} on ${esc(r.clusterName)}` : `*${esc(clip(r.roleName, 150))}* for ${sa} on ${esc(r.clusterName)}`;
+  const on = esc(clip(clustersOf(r).join(', '), 300));
+  return r.kind === 'revoke' ? `revoke ${sa} on ${on}` : `*${esc(clip(r.roleName, 150))}* for ${sa} on ${on}`;
+}
+
+/** A multi-cluster request's line per cluster, e.g. "blue ✓ · green … federated credential"; '' otherwise. */
+function clustersLine(r: WidRequest): string {
+  const line = r.state === 'pending' ? undefined : clusterProgressLine(r);
+  return line ? `\n${esc(clip(line, 600))}` : '';
 }
 
 function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Button {
@@ -115,7 +123,7 @@ function requesterBlocks(d: HomeData): KnownBlock[] {
   const open = paged('open', d.open, d.pages?.open);
   for (const r of open.items) {
     const waitingOn = r.state === 'pending' ? ` · ${approvalsLine(r)}` : '';
-    out.push(section(`${code(r.id)} ${what(r)}\n${STATE[r.state]}${waitingOn}`));
+    out.push(section(`${code(r.id)} ${what(r)}\n${STATE[r.state]}${waitingOn}${clustersLine(r)}`));
     if (r.state === 'pending') {
       const glass = d.breakGlass?.includes(r.id) ? [button('Break glass', ACTION.breakGlass, r.id)] : [];
       out.push(actions(`open:${r.id}`, [button('Withdraw', ACTION.withdraw, r.id, 'danger'), ...glass]));
@@ -129,7 +137,7 @@ function requesterBlocks(d: HomeData): KnownBlock[] {
   const grants = paged('grants', d.grants, d.pages?.grants);
   for (const g of grants.items) {
     const state = g.state === 'active' ? endLine(g, d.now) : g.state === 'endFailed' ? ':warning: ending failed; wid-bot keeps trying' : 'ending now';
-    out.push(section(`*${esc(clip(g.roleName, 150))}* for ${code(clip(`${g.namespace}/${g.serviceAccount}`, 300))} on ${esc(g.clusterName)}\n${state}`));
+    out.push(section(`*${esc(clip(g.roleName, 150))}* for ${code(clip(`${g.namespace}/${g.serviceAccount}`, 300))} on ${esc(clip([g.clusterName, ...(g.alsoClusters ?? [])].join(', '), 300))}\n${state}`));
     if (g.state === 'active') {
       out.push(actions(`grant:${g.id}`, [...(g.endsAt ? [button('Extend', ACTION.grantExtend, grantButtonValue(g))] : []), button("I'm done", ACTION.grantDone, g.id, 'danger')]));
     }
@@ -142,7 +150,7 @@ function requesterBlocks(d: HomeData): KnownBlock[] {
     const recent = paged('recent', d.recent, d.pages?.recent);
     for (const r of recent.items) {
       const why = r.state === 'failed' && r.failure ? `\n${r.failure.step ? `at ${STEP_LABEL[r.failure.step]}: ` : ''}${fit(r.failure.reason, 600)}` : '';
-      out.push(section(`${code(r.id)} ${what(r)} · ${STATE[r.state]} ${when(r.updatedAt)}${why}`));
+      out.push(section(`${code(r.id)} ${what(r)} · ${STATE[r.state]} ${when(r.updatedAt)}${clustersLine(r)}${why}`));
       if (r.state === 'failed' && d.retryable?.includes(r.id)) out.push(actions(`recent:${r.id}`, [button('Retry', ACTION.retry, r.id)]));
       else if (r.state === 'failed') out.push(context('An approver of the namespace can retry it from the approval message.'));
     }

@@ -9,7 +9,7 @@ import {
 const COMMANDS = 'Commands: request, revoke, status, cluster, list, creds, audit, legacy, grants, migrate, refederate, withdraw, federate, help, policy. Try /wid help.';
 const USAGE = {
   request: '/wid request <namespace> <serviceaccount> <role name…> [--scope <ARM id>] [--cluster <name>[,<name>…]] [--reason <text>] [--for <duration, e.g. 8h>]',
-  revoke: '/wid revoke <namespace> <serviceaccount> [--cluster <name>] [--reason <text>]',
+  revoke: '/wid revoke <namespace> <serviceaccount> [--cluster <name>|all] [--reason <text>]',
   status: '/wid status [request id]',
   list: '/wid list [namespace] [--cluster <name>] [--share]',
   help: '/wid help [command]',
