@@ -14,6 +14,7 @@ import type { KubeAdapterConfig } from './kube';
 import { lazyKubeAdapter } from './kube/lazy';
 import { kubeByCluster, type KubeClusterOverride } from './kube/clusters';
 import { grantPreflight, provisionAlsoClusters, provisionRevokeAll, provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
+import { receivePreflight } from './provision/handover';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
@@ -151,11 +152,18 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     }
     // The grant's preflight only reads (Azure, Kubernetes): it starts now, beside the state change and the grant's
     // bookkeeping below, and is used only if this job goes on to provision the same plan.
-    const preflight = request.kind === 'grant' && request.plan.kind === 'grant' && (request.state === 'approved' || request.state === 'provisioning') ? grantPreflight(request, { ...deps, kube: kubeFor(request.plan.cluster.name) }) : undefined;
+    // A first run takes the reads the web side started at approval (src/provision/handover.ts) when they are of this
+    // plan and fresh; otherwise it reads itself. Either way every check runs before the first write.
+    const isRetryJob = parseProvisionJobId(helpers.jobId).retry > 0;
+    const readers = { ...deps, kube: kubeFor(request.plan.cluster.name) };
+    const asked = request;
+    const preflight =
+      asked.kind === 'grant' && asked.plan.kind === 'grant' && (asked.state === 'approved' || asked.state === 'provisioning')
+        ? (asked.state === 'approved' && !isRetryJob ? receivePreflight({ redis: store.redis, keys: store.keys }, asked) : Promise.resolve(undefined)).then((p) => p ?? grantPreflight(asked, readers))
+        : undefined;
     preflight?.catch(() => {
       // provisionGrant rethrows it when it is used
     });
-    const isRetryJob = parseProvisionJobId(helpers.jobId).retry > 0;
     if (request.state === 'approved') {
       request = await transition(requestId, { type: 'startProvisioning' });
     } else if (request.state === 'failed' && isRetryJob) {

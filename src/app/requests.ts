@@ -56,6 +56,8 @@ export interface RequestServiceDeps {
   grants?: { openOfServiceAccount(sa: { clusterName: string; namespace: string; serviceAccount: string }): Promise<Grant[]> };
   /** `/wid federate`: reads the other cluster and the identity's credentials (src/app/federate.ts). */
   federations?: Federations;
+  /** Starts an approved grant's preflight reads for the worker (src/provision/handover.ts); never throws for a failed read. */
+  preflightHandover?: (r: WidRequest) => Promise<unknown>;
 }
 
 export type SubmitOutcome =
@@ -271,6 +273,8 @@ export class RequestService {
     if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
     const r = t.after;
     if (r.state === 'approved') {
+      // the reads the worker's checks need start now, while the message is updated and the job waits in the queue
+      if (r.kind === 'grant' && this.deps.preflightHandover) void this.safely(`start the preflight reads of ${r.id}`, () => (this.deps.preflightHandover as (r: WidRequest) => Promise<unknown>)(r));
       await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
       // the message says "approved" before the worker can start updating it, so updates never go back in time
       await this.refreshMessage(r);

@@ -28,7 +28,7 @@ function toWidError(e: unknown): WidError {
 }
 
 /** The role definition id the plan names, or the one Azure finds by name at the scope. */
-export async function resolveRoleDefinitionId(request: WidRequest, deps: EngineDeps): Promise<string> {
+export async function resolveRoleDefinitionId(request: WidRequest, deps: Pick<EngineDeps, 'authorization'>): Promise<string> {
   const ra = request.plan.roleAssignment;
   const subscriptionId = scopeSubscription(ra.scope) ?? request.plan.identity.subscriptionId;
   const planned = ra.roleDefinitionId ? roleDefinitionGuid(ra.roleDefinitionId) : undefined;
@@ -121,8 +121,15 @@ export function existingIdentityStep(gone: (resourceId: string) => { message: st
   };
 }
 
-/** Reads, never writes: the cluster, the identity and its credentials, the ServiceAccount, the role. */
+/** Reads, never writes: the cluster, the identity and its credentials, the ServiceAccount, the role; the cluster checked against the plan. */
 export async function grantPreflight(request: WidRequest, deps: EngineDeps): Promise<Preflight> {
+  const { facts, preflight } = await readGrantPreflight(request, deps);
+  assertClusterAsPlanned(request.plan, facts, 'request', 'make a new request');
+  return preflight;
+}
+
+/** What a grant's preflight reads, before any check: the cluster's facts and what exists (see handover.ts for who else starts it). */
+export async function readGrantPreflight(request: WidRequest, deps: Pick<EngineDeps, 'identities' | 'authorization' | 'clusters' | 'kube'>): Promise<{ facts: ClusterFacts; preflight: Preflight }> {
   const plan = request.plan;
   const ref = identityRefOf(request);
   const { namespace, name } = plan.serviceAccount;
@@ -138,13 +145,12 @@ export async function grantPreflight(request: WidRequest, deps: EngineDeps): Pro
     resolveRoleDefinitionId(request, deps),
     credentials,
   ]);
-  assertClusterAsPlanned(plan, facts, 'request', 'make a new request');
   let federatedCredentials;
   if (identity) {
     // Read before the identity existed (another run created it meanwhile): read again, now that it does.
     federatedCredentials = 'error' in ficRead ? await deps.identities.listFederatedCredentials(ref) : ficRead.list;
   }
-  return { ...(identity ? { identity, federatedCredentials } : {}), ...(serviceAccount ? { serviceAccount } : {}), roleDefinitionId };
+  return { facts, preflight: { ...(identity ? { identity, federatedCredentials } : {}), ...(serviceAccount ? { serviceAccount } : {}), roleDefinitionId } };
 }
 
 function stamp(deps: EngineDeps): string {

@@ -1,0 +1,115 @@
+/**
+ * Approving a grant starts its preflight reads for the worker (src/provision/handover.ts) before the approval
+ * message is updated and the job queued, so they run during both; approving a revoke, or a grant that still needs
+ * another approver, starts none, and a hand-over that fails never stops the approval.
+ */
+import { parsePolicy } from '../../src/config/policy';
+import { RequestService } from '../../src/app/requests';
+import type { RequestNotifier } from '../../src/app/notifier';
+import type { ClusterFacts, Plan, TransitionEvent, WidRequest } from '../../src/domain/types';
+import { createQueues, type WidQueues } from '../../src/queue';
+import { RedisRequestStore } from '../../src/store';
+import { worldPolicyYaml, WORLD } from '../emulators/world';
+import { testRedisUrl, uniquePrefix } from '../support/redis';
+
+const policy = parsePolicy(worldPolicyYaml(), 'world policy');
+const ALICE = { id: WORLD.users.requester, name: 'alice' };
+const APPROVER = { id: WORLD.users.approver, name: 'approver' };
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const facts: ClusterFacts = { name: WORLD.clusterName, issuerUrl: 'https://issuer.example/', oidcIssuerEnabled: true, workloadIdentityEnabled: true };
+
+let store: RedisRequestStore;
+let queues: WidQueues;
+const order: string[] = [];
+let handover: (r: WidRequest) => Promise<unknown>;
+
+const notifier: RequestNotifier = {
+  postApproval: async (channel) => ({ channel, ts: `${Date.now()}.000100` }),
+  refreshApproval: async (r) => void order.push(`refresh ${r.id} ${r.state}`),
+  tellRequester: async () => undefined,
+  remindApprovers: async () => undefined,
+  breakGlassUsed: async () => undefined,
+  linkTo: () => undefined,
+};
+
+beforeAll(async () => {
+  const prefix = uniquePrefix('approve-handover');
+  store = await RedisRequestStore.connect(testRedisUrl(), { prefix });
+  queues = await createQueues(testRedisUrl(), prefix);
+});
+afterAll(async () => {
+  await queues?.close();
+  await store?.close();
+});
+beforeEach(() => {
+  order.length = 0;
+});
+
+function service(): RequestService {
+  return new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier, groups: { groupsOf: async () => [] }, logger: silent, preflightHandover: (r) => handover(r) });
+}
+
+let seq = 0;
+async function pending(kind: WidRequest['kind'], approvalsRequired: 1 | 2 = 1): Promise<WidRequest> {
+  const sa = `handover-${seq++}`;
+  const sub = WORLD.subscriptionId;
+  const plan: Plan = {
+    kind,
+    cluster: { name: WORLD.clusterName, subscriptionId: sub, resourceGroup: WORLD.aksResourceGroup, aksName: WORLD.aksName },
+    identity: { subscriptionId: sub, resourceGroup: WORLD.identityResourceGroup, name: `id-finance-${sa}`, location: WORLD.location, tags: {}, resourceId: `/subscriptions/${sub}/resourceGroups/${WORLD.identityResourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-finance-${sa}` },
+    roleAssignment: { roleName: 'Key Vault Secrets User', scope: `/subscriptions/${sub}/resourceGroups/${WORLD.appsResourceGroup}/providers/Microsoft.KeyVault/vaults/${WORLD.keyVault}` },
+    federatedCredential: { name: `fic-${sa}`, issuer: 'https://issuer.example/', subject: `system:serviceaccount:finance:${sa}`, audiences: ['api://AzureADTokenExchange'] },
+    serviceAccount: { namespace: 'finance', name: sa, annotations: {} },
+    approvalsRequired,
+  };
+  const at = new Date().toISOString();
+  const r: WidRequest = {
+    id: `wid-h${String(Date.now() % 1e6).padStart(6, '0')}${seq}`.slice(0, 14),
+    kind,
+    state: 'pending',
+    requester: ALICE,
+    clusterName: WORLD.clusterName,
+    namespace: 'finance',
+    serviceAccount: sa,
+    roleName: plan.roleAssignment.roleName,
+    scope: plan.roleAssignment.scope,
+    plan,
+    approvals: [],
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    resources: {},
+    steps: [],
+  };
+  const e: TransitionEvent = { requestId: r.id, actor: ALICE, from: null, to: 'pending', at };
+  await store.create(r, e);
+  return r;
+}
+
+test('an approved grant hands its preflight over before the message is refreshed and the job queued', async () => {
+  handover = async (r) => void order.push(`handover ${r.id} ${r.state}`);
+  const r = await pending('grant');
+  const out = await service().approve(r.id, APPROVER);
+  expect(out.changed).toBe(true);
+  expect(out.request?.state).toBe('approved');
+  expect(order).toEqual([`handover ${r.id} approved`, `refresh ${r.id} approved`]);
+  expect(await queues.provision.getJob(r.id)).toBeDefined();
+});
+
+test('no hand-over for a revoke or for an approval that still needs another approver; a failing one does not stop the approval', async () => {
+  handover = async (r) => void order.push(`handover ${r.id}`);
+  const revoke = await pending('revoke');
+  await service().approve(revoke.id, APPROVER);
+  const twoApprovers = await pending('grant', 2);
+  const out = await service().approve(twoApprovers.id, APPROVER);
+  expect(out.request?.state).toBe('pending');
+  expect(order.filter((o) => o.startsWith('handover'))).toEqual([]);
+
+  handover = async () => {
+    throw new Error('ARM unreachable');
+  };
+  const g = await pending('grant');
+  const approved = await service().approve(g.id, APPROVER);
+  expect(approved.request?.state).toBe('approved');
+  expect(await queues.provision.getJob(g.id)).toBeDefined();
+});
