@@ -112,9 +112,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     throw new WidError(`Request ${id} kept changing while the worker tried to update it.`, 'retryable', 'StateContention');
   }
 
-  async function finish(request: WidRequest | undefined): Promise<void> {
+  async function finish(request: WidRequest | undefined, opts: { fresh?: boolean } = {}): Promise<void> {
     if (!request || !config.progress) return;
-    const fresh = (await store.get(request.id)) ?? request;
+    const fresh = opts.fresh ? request : ((await store.get(request.id)) ?? request);
     try {
       await config.progress.finished(fresh);
     } catch (e) {
@@ -211,7 +211,8 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       if (succeeded) {
         logger.info({ requestId, resources }, 'request succeeded');
         for (const view of revokedViews(succeeded)) if (view.kind === 'revoke' && !view.plan.migration && !view.plan.federation) await grants.service.endByRevokeRequest(view).catch((e: unknown) => logger.warn({ requestId, err: e instanceof Error ? e.message : String(e) }, 'could not record the end of the revoked grants'));
-        await finish(succeeded);
+        // transition() read the request (every step record included) just before its compare-and-set won
+        await finish(succeeded, { fresh: true });
       }
     } catch (e) {
       const error = e instanceof WidError ? e : new TerminalError(`Unexpected error: ${e instanceof Error ? e.message : String(e)}`, 'Unexpected');

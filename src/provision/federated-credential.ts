@@ -55,6 +55,12 @@ export const federatedCredentialStep: Step = {
     const identity = run.identity;
     if (!identity) throw new TerminalError('The federated credential step ran before the identity existed.', 'StepOrder');
     const fic = run.request.plan.federatedCredential;
+    // An identity that did not exist before this run gets its credential written for sure: its write token is booked
+    // while the lock is taken, not after.
+    let booked = run.preflight.identity ? undefined : writeTurn(run, identity.subscriptionId);
+    booked?.catch(() => {
+      // taken again below
+    });
     const credential = await withLock(run.deps.redis, federatedCredentialLockKey(run, identity.id), run.limits.lockTtlMs, async () => {
       // An identity that did not exist before this run has only what this run wrote: nothing to read.
       const list = run.preflight.identity ? await run.deps.identities.listFederatedCredentials(run.identityRef) : [];
@@ -63,7 +69,9 @@ export const federatedCredentialStep: Step = {
       const refused = refusal(run, list);
       if (refused) throw refused;
       const written = await retryWhile(run, [CONCURRENT_FIC_WRITE], run.limits.concurrentWriteMaxMs, 'federated credential write', async () => {
-        await writeTurn(run, identity.subscriptionId);
+        const turn = booked ?? writeTurn(run, identity.subscriptionId);
+        booked = undefined;
+        await turn;
         return run.deps.identities.putFederatedCredential(run.identityRef, fic.name, fic.issuer, fic.subject, fic.audiences);
       });
       return { credential: written, reused: false };

@@ -46,7 +46,9 @@ export const roleAssignmentStep: Step = {
     const hook = run.deps.grantAssignment;
     const subscriptionId = scopeSubscription(scope) ?? identity.subscriptionId;
     const write = async () => {
-      const description = hook ? await hook.description(run.request, await run.deps.authorization.getRoleAssignment(scope, name)) : undefined;
+      // An identity this run created (none before its preflight) has no assignment yet: nothing to read.
+      const existing = hook && run.preflight.identity ? await run.deps.authorization.getRoleAssignment(scope, name) : undefined;
+      const description = hook ? await hook.description(run.request, existing) : undefined;
       return retryWhile(
         run,
         ['PrincipalNotFound'],

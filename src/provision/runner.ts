@@ -159,6 +159,16 @@ function stamp(deps: EngineDeps): string {
 
 /** Runs one step with its record, progress events and metrics; a failure is rethrown as a StepError. */
 export async function runStep(run: ProvisionRun, step: { name: StepName; run(run: ProvisionRun): Promise<{ outcome: 'done' | 'skipped'; detail: string }> }): Promise<void> {
+  const { ended } = await workStep(run, step);
+  await ended;
+}
+
+/**
+ * Runs one step and resolves as soon as its work is done, with `ended`: its end record, progress event and metrics,
+ * still under way (rejecting with a StepError). A failed step resolves only after its failure is recorded, and
+ * rejects. Lets the steps that depend on this one start while its end is recorded.
+ */
+async function workStep(run: ProvisionRun, step: { name: StepName; run(run: ProvisionRun): Promise<{ outcome: 'done' | 'skipped'; detail: string }> }, after: readonly Promise<void>[] = []): Promise<{ ended: Promise<void> }> {
   const { deps, request } = run;
   const startedAt = stamp(deps);
   const t0 = Date.now();
@@ -182,14 +192,26 @@ export async function runStep(run: ProvisionRun, step: { name: StepName; run(run
   }
   const startFailure = await recordedStart;
   if (startFailure) throw new StepError(step.name, startFailure);
-  await report(run, { step: step.name, outcome, startedAt, endedAt: stamp(deps), detail });
-  deps.logger?.[failure ? 'warn' : 'info']({ requestId: request.id, step: step.name, outcome, ms: Date.now() - t0, ...(failure ? { code: failure.code } : {}) }, detail);
-  try {
-    await deps.onStep?.(step.name, outcome, Date.now() - t0);
-  } catch {
-    // metrics must never change the outcome
+  const ended = (async () => {
+    // never recorded as ended before the steps it depends on
+    await Promise.allSettled(after);
+    try {
+      await report(run, { step: step.name, outcome, startedAt, endedAt: stamp(deps), detail });
+    } catch (e) {
+      throw new StepError(step.name, toWidError(e));
+    }
+    deps.logger?.[failure ? 'warn' : 'info']({ requestId: request.id, step: step.name, outcome, ms: Date.now() - t0, ...(failure ? { code: failure.code } : {}) }, detail);
+    try {
+      await deps.onStep?.(step.name, outcome, Date.now() - t0);
+    } catch {
+      // metrics must never change the outcome
+    }
+  })();
+  if (failure) {
+    await ended;
+    throw failure instanceof StepError ? failure : new StepError(step.name, failure);
   }
-  if (failure) throw failure instanceof StepError ? failure : new StepError(step.name, failure);
+  return { ended };
 }
 
 async function report(run: ProvisionRun, record: StepRecord): Promise<void> {
@@ -270,10 +292,36 @@ export async function provisionGrant(request: WidRequest, deps: EngineDeps, opts
   // created (still unannotated) beside the identity write, so its token is ready when the credential is.
   if (preflight.serviceAccount) prefetchVerifyToken(run);
   const early = preflight.serviceAccount || !deps.verify?.enabled ? undefined : createServiceAccountEarly(run);
-  await runStep(run, identityStep);
-  await early;
-  // The exchange needs the credential and the ServiceAccount, not the role: it starts as soon as they exist, so a
-  // role assignment still waiting out PrincipalNotFound and Entra's propagation of the credential overlap.
-  await settle([runStep(run, roleAssignmentStep), runPhase(run, [federatedCredentialStep, serviceAccountStep]).then(() => runStep(run, verifyStep))]);
+  // Each step's dependents start once its work is done; its end is recorded beside them, and every end is recorded
+  // before the run resolves (a record that fails still fails the run).
+  const ends = new Map<StepName, Promise<void>>();
+  const work = async (step: Step, after: readonly StepName[] = []): Promise<void> => {
+    const { ended } = await workStep(
+      run,
+      step,
+      after.flatMap((n) => ends.get(n) ?? []),
+    );
+    ended.catch(() => {
+      // awaited below
+    });
+    ends.set(step.name, ended);
+  };
+  let failure: unknown;
+  try {
+    await work(identityStep);
+    await early;
+    // The exchange needs the credential and the ServiceAccount, not the role: it starts as soon as they exist, so a
+    // role assignment still waiting out PrincipalNotFound and Entra's propagation of the credential overlap.
+    await settle([
+      work(roleAssignmentStep, ['identity']),
+      settle([work(federatedCredentialStep, ['identity']), work(serviceAccountStep, ['identity'])]).then(() => work(verifyStep, ['federatedCredential', 'serviceAccount'])),
+    ]);
+  } catch (e) {
+    failure = e;
+  }
+  const recorded = await Promise.allSettled(ends.values());
+  if (failure !== undefined) throw failure;
+  const lost = recorded.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (lost) throw lost.reason;
   return run.resources;
 }

@@ -375,3 +375,62 @@ describe('revoke', () => {
     expect(w.annotations[ANNOTATION_CLIENT_ID]).toBe('12121212-3434-4565-8787-909090909090');
   });
 });
+
+describe('grant: steps start on the work before them, records keep their order', () => {
+  test('the credential is written while the identity’s end is still being recorded; no end is recorded before its dependencies’, and the run waits for every record', async () => {
+    const request = await h.approvedGrant('ends-beside');
+    const base = h.deps();
+    const order: string[] = [];
+    let identityEndRecorded = 0;
+    const recorder = {
+      recordResources: base.recorder.recordResources.bind(base.recorder),
+      async recordStep(id: string, rec: Parameters<typeof base.recorder.recordStep>[1]) {
+        // the identity's end takes 300 ms to record
+        if (rec.step === 'identity' && rec.endedAt) await new Promise((r) => setTimeout(r, 300));
+        await base.recorder.recordStep(id, rec);
+        if (rec.endedAt) order.push(rec.step);
+        if (rec.step === 'identity' && rec.endedAt) identityEndRecorded = Date.now();
+      },
+    };
+    const t0 = Date.now();
+    await provisionGrant(request, { ...base, recorder });
+    const ficPut = h.world.arm.controls.requests({ method: 'PUT', path: /federatedIdentityCredentials\// }).find((e) => e.at >= t0);
+    expect(ficPut).toBeDefined();
+    expect(ficPut!.at).toBeLessThan(identityEndRecorded);
+    expect(order[0]).toBe('identity');
+    expect(order.indexOf('verify')).toBeGreaterThan(Math.max(order.indexOf('federatedCredential'), order.indexOf('serviceAccount')));
+    expect([...order].sort()).toEqual(['federatedCredential', 'identity', 'roleAssignment', 'serviceAccount', 'verify']);
+    expect((await h.store.get(request.id))?.steps.map((s) => `${s.step}:${s.outcome}`).sort()).toEqual(['federatedCredential:done', 'identity:done', 'roleAssignment:done', 'serviceAccount:done', 'verify:done']);
+  });
+
+  test('a record that fails still fails the run, after the steps it did not hold back', async () => {
+    const request = await h.approvedGrant('end-lost');
+    const base = h.deps();
+    const recorder = {
+      recordResources: base.recorder.recordResources.bind(base.recorder),
+      async recordStep(id: string, rec: Parameters<typeof base.recorder.recordStep>[1]) {
+        if (rec.step === 'identity' && rec.endedAt) throw new WidError('Redis went away', 'retryable', 'RedisUnavailable');
+        await base.recorder.recordStep(id, rec);
+      },
+    };
+    const e = await failure(provisionGrant(request, { ...base, recorder }));
+    expect(e).toBeInstanceOf(StepError);
+    expect((e as StepError).step).toBe('identity');
+    expect(e.code).toBe('RedisUnavailable');
+  });
+
+  test('a new identity’s role assignment is written without reading it first', async () => {
+    const request = await h.approvedGrant('new-no-reads');
+    const t0 = Date.now();
+    const description = jest.fn(async () => 'granted by wid-bot');
+    await provisionGrant(request, h.deps({ grantAssignment: { lockName: (r) => `ra:${r.id}`, description } }));
+    const reads = h.world.arm.controls.log.filter((e) => e.at >= t0 && e.method === 'GET' && /roleAssignments\//.test(e.path));
+    expect(reads).toEqual([]);
+    expect(description).toHaveBeenCalledWith(expect.objectContaining({ id: request.id }), undefined);
+    // an identity that existed is read: the second run of the same plan reads its assignment
+    const t1 = Date.now();
+    await provisionGrant(request, h.deps({ grantAssignment: { lockName: (r) => `ra:${r.id}`, description } }));
+    expect(h.world.arm.controls.log.filter((e) => e.at >= t1 && e.method === 'GET' && /roleAssignments\//.test(e.path)).length).toBeGreaterThanOrEqual(1);
+    expect(description).toHaveBeenLastCalledWith(expect.objectContaining({ id: request.id }), expect.objectContaining({ principalId: expect.any(String) }));
+  });
+});
