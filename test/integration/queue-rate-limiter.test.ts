@@ -47,8 +47,11 @@ describe('distributed token bucket', () => {
     expect(elapsed).toBeLessThan(expected + 1000);
     // the bucket's bound: at most burst + rate·T in any window T; after the burst, rate per second
     expect(maxInWindow(grants, 1000)).toBeLessThanOrEqual(burst + rate);
+    // Times are when each caller woke up, not when its token was booked: on a loaded machine a timer fires up to
+    // ~100 ms late, bunching a late grant with the next on-time ones. 3 grants inside 850 ms still means a rate
+    // above 2/s (a bucket at 3/s puts 3 inside 667 ms).
     const afterBurst = [...grants].sort((a, b) => a - b).slice(burst);
-    expect(maxInWindow(afterBurst, 1000 - 50)).toBeLessThanOrEqual(rate);
+    expect(maxInWindow(afterBurst, 1000 - 150)).toBeLessThanOrEqual(rate);
   }, 20_000);
 
   test('a caller that will not wait long is refused with a retryable error and books nothing', async () => {
