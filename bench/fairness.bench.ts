@@ -26,15 +26,11 @@
  *
  *   npx tsx bench/fairness.bench.ts [--json] [--latency 50] [--requests 500] [--singles 5] [--every 20] [--batch grants|refederate]
  */
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
-import { createAzureAdapters, type AzureConfig } from '../src/azure';
-import { loadPolicyFile } from '../src/config/policy';
+import { createAzureAdapters } from '../src/azure';
 import { AZURE_LIMITS } from '../src/domain/azure-limits';
 import type { ProgressSink } from '../src/domain/ports';
 import type { WidRequest } from '../src/domain/types';
-import { createQueues } from '../src/queue';
 import { RefederateQueue, RefederateService } from '../src/app/refederate';
 import type { RefederationBatch } from '../src/domain/refederate-batch';
 import type { ClusterPort } from '../src/domain/ports';
@@ -46,19 +42,15 @@ import { connectionFor } from '../src/store/redis-auth';
 import { refederateBoundSeconds } from './refederate.bench';
 import { RedisRequestStore } from '../src/store';
 import { startWorker } from '../src/worker';
-import { createTls } from '../test/emulators/common/tls';
-import { startWorld, WORLD, type World } from '../test/emulators/world';
-import { startRedisServer } from '../test/support/redis-server';
+import { WORLD, type World } from '../test/emulators/world';
 import { bucketBoundSeconds, limitsText } from './provision.bench';
 import { approvedGrant, countWrites } from './support/grants';
-import { benchCaDir, inTrustedChild, runInTrustedChild } from './support/trusted-child';
+import { inTrustedChild, runInTrustedChild } from './support/trusted-child';
+import { benchWorkerConfig, startBenchSetup } from './support/setup';
 
 /** `fairness` for the 500-grant batch (the goal's key), `fairness_refederate` for the refederate beside singles. */
 export type FairnessBenchResult = Partial<Record<'fairness' | 'fairness_refederate', Record<string, number | string>>>;
 
-const anyToken: TokenCredential = {
-  getToken: (): Promise<AccessToken> => Promise.resolve({ token: 'bench-token', expiresOnTimestamp: Date.now() + 3600_000 }),
-};
 const round = (n: number, d = 3): number => Math.round(n * 10 ** d) / 10 ** d;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]): number => {
@@ -89,15 +81,8 @@ interface Options {
 }
 
 async function measure(o: Options, log: (s: string) => void): Promise<FairnessBenchResult> {
-  const redis = await startRedisServer();
-  const world = await startWorld({ tls: await createTls(benchCaDir()), entra: { jwksCacheMs: 3_600_000 } });
-  const prefix = `widfair:${randomBytes(3).toString('hex')}`;
-  const store = await RedisRequestStore.connect(redis.url, { prefix });
-  const queues = await createQueues(redis.url, prefix, { provisionAttempts: 10 });
-  const policy = loadPolicyFile(world.files.policy);
-  const azureConfig: AzureConfig = { credential: anyToken, resourceManagerUrl: world.arm.url, audience: 'https://management.azure.com', retry: { maxRetryAfterSeconds: 2 } };
-  const cluster = policy.clusters[0];
-  if (!cluster) throw new Error('the world policy has no cluster');
+  const setup = await startBenchSetup('widfair');
+  const { redis, world, prefix, store, queues, policy, cluster, azureConfig } = setup;
   const azure = createAzureAdapters(azureConfig);
   // Every issuer read is recorded, as the web side does, so a recreated cluster's old issuer stays known.
   const issuers = new IssuerHistory(store.redis, prefix);
@@ -116,17 +101,7 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
   const facts = await clusters.getClusterFacts(cluster);
   const finished = new Map<string, (r: WidRequest) => void>();
   const progress: ProgressSink = { progress: async () => {}, finished: async (r) => finished.get(r.id)?.(r) };
-  const worker = await startWorker({
-    redisUrl: redis.url,
-    prefix,
-    policy,
-    azure: azureConfig,
-    kube: { kubeconfigYaml: world.kube.kubeconfig() },
-    entraAuthorityHost: world.entra.url,
-    verify: { enabled: true, timeoutMs: 60_000 },
-    concurrency: 48,
-    progress,
-  });
+  const worker = await startWorker(benchWorkerConfig(setup, progress));
   let singleNo = 0;
   /** Approves one request by its own requester; resolves with its approve → verified time in ms. */
   const single = async (): Promise<number> => {
@@ -221,10 +196,7 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
     };
   } finally {
     await worker.close();
-    await queues.close();
-    await store.close();
-    await world.close();
-    await redis.stop();
+    await setup.close();
   }
 }
 

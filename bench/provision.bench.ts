@@ -28,9 +28,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { createAzureAdapters, type AzureConfig } from '../src/azure';
-import { loadPolicyFile } from '../src/config/policy';
 import { applyAction, newRequest } from '../src/domain/lifecycle';
 import { buildPlan } from '../src/domain/plan';
 import { evaluateRequest } from '../src/domain/policy';
@@ -45,18 +43,16 @@ import { DEFAULT_VERIFY_SCOPE, PROPAGATION_CODES } from '../src/provision';
 import { propagationPause } from '../src/provision/pacing';
 import { WidError } from '../src/domain/errors';
 import type { TokenExchangePort } from '../src/domain/ports';
-import { createQueues } from '../src/queue';
 import { RedisRequestStore } from '../src/store';
 import { startWorker, type WorkerConfig } from '../src/worker';
-import { createTls } from '../test/emulators/common/tls';
-import { benchCaDir, inTrustedChild, runInTrustedChild } from './support/trusted-child';
-import { startWorld, WORLD, type World } from '../test/emulators/world';
-import { startRedisServer } from '../test/support/redis-server';
+import { inTrustedChild, runInTrustedChild } from './support/trusted-child';
+import { WORLD, type World } from '../test/emulators/world';
 import { WebClient } from '@slack/web-api';
 import { RequestService } from '../src/app/requests';
 import { SlackRequestNotifier } from '../src/slack/request-notifier';
 import { handOverPreflight } from '../src/provision/handover';
 import { DEFAULT_BOT_TOKEN } from '../test/emulators/slack';
+import { benchWorkerConfig, startBenchSetup } from './support/setup';
 
 export interface ProvisionBenchOptions {
   /** Print nothing (the caller prints). */
@@ -138,10 +134,6 @@ function flag(argv: string[], name: string): number | undefined {
   return n;
 }
 
-const anyToken: TokenCredential = {
-  getToken: (): Promise<AccessToken> => Promise.resolve({ token: 'bench-token', expiresOnTimestamp: Date.now() + 3600_000 }),
-};
-
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
@@ -220,30 +212,13 @@ async function provisionSequentially(world: World, azureConfig: AzureConfig, req
 
 /** The measurement itself; needs the world's certificate in NODE_EXTRA_CA_CERTS. */
 async function measure(latencyMs: number, requests: number, runs: number, log: (s: string) => void, delays: { D: number; F: number } = { D: 3000, F: 6000 }): Promise<ProvisionBenchResult> {
-  const redis = await startRedisServer();
-  const world = await startWorld({ tls: await createTls(benchCaDir()), entra: { jwksCacheMs: 3_600_000 } });
-  const prefix = `widbench:${randomBytes(3).toString('hex')}`;
-  const store = await RedisRequestStore.connect(redis.url, { prefix });
-  const queues = await createQueues(redis.url, prefix, { provisionAttempts: 10 });
-  const policy = loadPolicyFile(world.files.policy);
-  const azureConfig: AzureConfig = { credential: anyToken, resourceManagerUrl: world.arm.url, audience: 'https://management.azure.com', retry: { maxRetryAfterSeconds: 2 } };
-  const cluster = policy.clusters[0];
-  if (!cluster) throw new Error('the world policy has no cluster');
+  const setup = await startBenchSetup('widbench');
+  const { redis, world, prefix, store, queues, policy, cluster, azureConfig } = setup;
   const facts = await createAzureAdapters(azureConfig).clusters.getClusterFacts(cluster);
 
   const finished = new Map<string, (r: WidRequest) => void>();
   const progress: ProgressSink = { progress: async () => {}, finished: async (r) => finished.get(r.id)?.(r) };
-  const config: WorkerConfig = {
-    redisUrl: redis.url,
-    prefix,
-    policy,
-    azure: azureConfig,
-    kube: { kubeconfigYaml: world.kube.kubeconfig() },
-    entraAuthorityHost: world.entra.url,
-    verify: { enabled: true, timeoutMs: 60_000 },
-    concurrency: 48,
-    progress,
-  };
+  const config: WorkerConfig = benchWorkerConfig(setup, progress);
   const worker = await startWorker(config);
   const untilFinished = (id: string): Promise<WidRequest> => new Promise((resolve) => finished.set(id, resolve));
   let counter = 0;
@@ -416,10 +391,7 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
     };
   } finally {
     await worker.close();
-    await queues.close();
-    await store.close();
-    await world.close();
-    await redis.stop();
+    await setup.close();
   }
 }
 

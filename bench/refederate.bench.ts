@@ -18,9 +18,9 @@
  * NODE_EXTRA_CA_CERTS pointing at the world's certificate (as bench/provision.bench.ts does).
  */
 import { randomBytes } from 'node:crypto';
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { planClusterRefederate } from '../src/app/refederate-plan';
-import { createAzureAdapters, type AzureConfig } from '../src/azure';
+import { createAzureAdapters } from '../src/azure';
+import { benchAzureConfig } from './support/setup';
 import { loadPolicyFile } from '../src/config/policy';
 import { AZURE_LIMITS } from '../src/domain/azure-limits';
 import type { RefederatePlan } from '../src/domain/refederate';
@@ -65,7 +65,6 @@ export function refederateBoundSeconds(n: number, kind: 'writes' | 'deletes' = '
 
 const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const anyToken: TokenCredential = { getToken: (): Promise<AccessToken> => Promise.resolve({ token: 'bench-token', expiresOnTimestamp: Date.now() + 3600_000 }) };
 
 function flag(argv: string[], name: string): number | undefined {
   const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -85,7 +84,7 @@ async function measure(n: number, log: (s: string) => void): Promise<RefederateB
     const policy = loadPolicyFile(world.files.policy);
     const cluster = policy.clusters[0];
     if (!cluster) throw new Error('the world policy has no cluster');
-    const azureConfig: AzureConfig = { credential: anyToken, resourceManagerUrl: world.arm.url, audience: 'https://management.azure.com', retry: { maxRetryAfterSeconds: 2 } };
+    const azureConfig = benchAzureConfig(world);
     const azure = createAzureAdapters(azureConfig);
     const kube = createKubeAdapter({ kubeconfigYaml: world.kube.kubeconfig() });
     const issuers = new IssuerHistory(store.redis, prefix);

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import { anyToken } from './support/setup';
 import { createAzureAdapters } from '../src/azure';
 import { loadPolicyFile } from '../src/config/policy';
 import type { WidRequest } from '../src/domain/types';
@@ -46,9 +46,6 @@ export interface ScaleoutBenchResult {
   scaleout: Record<string, number | string>;
 }
 
-const anyToken: TokenCredential = {
-  getToken: (): Promise<AccessToken> => Promise.resolve({ token: 'bench-token', expiresOnTimestamp: Date.now() + 3600_000 }),
-};
 const round = (n: number, d = 3): number => Math.round(n * 10 ** d) / 10 ** d;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
