@@ -221,3 +221,11 @@ describe('the access a stored request and a grant give', () => {
     });
   });
 });
+
+test('a role moved to Azure’s own schedule since a grant shorter than 5 min: refused, pointing at the role’s duration rule', () => {
+  const p = parsePolicy(worldPolicyYaml({ azureExpiry: true }), 'world policy');
+  const r = recheckAccess({ policy: p, access: { ...kv, roleName: 'Storage Blob Data Reader', scope: storageScope(), durationSeconds: 60 }, requesterGroups: [], action: 'retry' });
+  expect(r.ok).toBe(false);
+  expect(!r.ok && r.error.code).toBe('policy-changed-duration-too-short');
+  expect(!r.ok && r.error.message).toContain('shorter than the 5m Azure\'s own schedule allows for "Storage Blob Data Reader" (the policy sets expiry: azure); ask for --for 5m or more. (rule: roles[Storage Blob Data Reader].maxDuration)');
+});
