@@ -158,6 +158,11 @@ describe('buildFederationPlan: the exact refusals and what the plan takes from w
     expect(refusal({ credentials: many })).toMatchObject({ code: 'credential-limit', field: 'cluster' });
   });
 
+  it('same cluster in a policy of one cluster: the message says there is no other', () => {
+    const one = { ...policy, clusters: [policy.clusters[0] as PolicyCluster] };
+    expect(refusal({ policy: one, target: policy.clusters[0] as PolicyCluster, targetFacts: { name: 'blue', oidcIssuerEnabled: true, issuerUrl: BLUE, workloadIdentityEnabled: true } }).message).toMatch(/Name the other cluster with --cluster; clusters: none\.$/);
+  });
+
   it('a credential for green’s issuer but another subject is no federation of this ServiceAccount', () => {
     const r = buildFederationPlan(input({ credentials: [blueCredential, { name: 'other', issuer: GREEN, subject: 'system:serviceaccount:other:sa' }] }));
     expect(r.ok).toBe(true);
@@ -180,7 +185,7 @@ describe('buildFederationPlan: the exact refusals and what the plan takes from w
     const { tenantId: _s, ...sourceNoTenant } = source;
     const none = ok({ policy: noTenant, source: { id: 'wid-source0001', plan: sourceNoTenant } });
     expect('tenantId' in none).toBe(false);
-    expect(none.serviceAccount.annotations).toEqual({ 'azure.workload.identity/client-id': '' });
+    expect(none.serviceAccount.annotations).toStrictEqual({ 'azure.workload.identity/client-id': '' });
   });
 
   it('approvals: as many as the role needs today; the source’s count when the role left the policy', () => {
