@@ -18,6 +18,7 @@ import {
   migrationServiceAccount,
   otherBindingsOf,
   planMigration,
+  parseUserAssignedIdentityId,
   podNotMoved,
   podsCoveredByBinding,
   type MigrationFacts,
@@ -214,6 +215,36 @@ describe('who may migrate', () => {
     expect(evaluateMigrate(policy, { requester: { id: 'U0EVE0001' }, requesterGroups: [], command: cmd('migrate payments b'), skipRequesterCheck: true }).ok).toBe(true);
     expect(evaluateMigrate(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate kube-system b') }).ok).toBe(false);
     expect(evaluateMigrate(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate payments b --cluster nope') }).ok).toBe(false);
+  });
+});
+
+describe('who may migrate: the fields and the decision', () => {
+  const cmd = (text: string) => {
+    const c = parseCommand(text);
+    if (!c.ok || c.value.verb !== 'migrate') throw new Error(text);
+    return c.value;
+  };
+  test('refusals point at the namespace field; an allowed migration names the cluster and the namespace of the policy', () => {
+    const nowhere = evaluateMigrate(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate nowhere b') });
+    expect(!nowhere.ok && nowhere.error.field).toBe('namespace');
+    const bob = evaluateMigrate(policy, { requester: { id: 'U0BOB0001' }, requesterGroups: [], command: cmd('migrate payments b') });
+    expect(!bob.ok && bob.error.field).toBe('namespace');
+    const reserved = evaluateMigrate(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate kube-system b') });
+    expect(!reserved.ok && reserved.error.code).toBe('reserved-namespace');
+    expect(evaluateMigrate(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate payments b') })).toEqual({ ok: true, value: { cluster, namespace } });
+  });
+  test('a policy that allows reserved namespaces lets a migration there through the namespace check', () => {
+    const open = { ...policy, allowReservedNamespaces: true, namespaces: [...policy.namespaces, { ...namespace, name: 'kube-system' }] };
+    expect(evaluateMigrate(open, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate kube-system b') }).ok).toBe(true);
+  });
+});
+
+describe('user-assigned identity ids', () => {
+  test('spaces around are ignored; anything before /subscriptions or after the name is not an identity id', () => {
+    expect(parseUserAssignedIdentityId(`  ${RID}/ `)).toEqual({ subscriptionId: SUB, resourceGroup: 'rg-legacy-identities', name: 'id-checkout' });
+    expect(parseUserAssignedIdentityId(`/x${RID}`)).toBeUndefined();
+    expect(parseUserAssignedIdentityId(`${RID}/federatedIdentityCredentials/c1`)).toBeUndefined();
+    expect(parseUserAssignedIdentityId(`${RID}x/`)?.name).toBe('id-checkoutx');
   });
 });
 
