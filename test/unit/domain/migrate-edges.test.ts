@@ -239,6 +239,34 @@ describe('who may migrate: the fields and the decision', () => {
   });
 });
 
+describe('the plan’s checks, at their edges', () => {
+  const SUBJECT = 'system:serviceaccount:payments:checkout';
+  test('the identity refusals point at the binding field', () => {
+    expect(refusal({ facts: facts({ azureIdentity: { ...azureIdentity, identityType: 2 } }) }).field).toBe('binding');
+    expect(refusal({ facts: facts({ azureIdentity: { ...azureIdentity, resourceId: RID.replace('rg-legacy-identities', 'rg-elsewhere') } }) }).field).toBe('binding');
+  });
+  test('at 20 credentials only one for this issuer and this subject counts as already there', () => {
+    const others = Array.from({ length: 19 }, (_, i) => fic(i));
+    const one = (c: Partial<FederatedCredential>) => ({ ...fic(99), name: 'by-hand', ...c });
+    expect(refusal({ facts: facts({ credentials: [...others, one({ issuer: ISSUER })] }) }).code).toBe('credential-limit');
+    expect(refusal({ facts: facts({ credentials: [...others, one({ subject: SUBJECT })] }) }).code).toBe('credential-limit');
+    expect(refusal({ facts: facts({ credentials: [...others, one({ issuer: ISSUER, subject: SUBJECT, audiences: ['api://other'] })] }) }).code).toBe('credential-limit');
+    expect(planMigration(input({ facts: facts({ credentials: [...others, one({ issuer: ISSUER, subject: SUBJECT })] }) })).ok).toBe(true);
+  });
+  test('a ServiceAccount name asked for is validated', () => {
+    expect(planMigration(input({ serviceAccount: 'Not_A_Name' })).ok).toBe(false);
+  });
+  test('client ids compare without case, letters included; a ServiceAccount without the annotation is free', () => {
+    const LETTERS = 'abcdef12-3456-7890-abcd-ef1234567890';
+    const lettered = facts({ identity: { ...identity, clientId: LETTERS }, azureIdentity: { ...azureIdentity, clientId: LETTERS.toUpperCase() } });
+    expect(planMigration(input({ facts: lettered })).ok).toBe(true);
+    const sa = (annotations: Record<string, string>) => ({ namespace: 'payments', name: 'checkout', annotations, labels: {} });
+    expect(planMigration(input({ facts: { ...lettered, serviceAccount: sa({ 'azure.workload.identity/client-id': ` ${LETTERS.toUpperCase()} ` }) } })).ok).toBe(true);
+    expect(planMigration(input({ facts: { ...lettered, serviceAccount: sa({}) } })).ok).toBe(true);
+    expect(refusal({ facts: { ...lettered, serviceAccount: sa({ 'azure.workload.identity/client-id': CLIENT }) } }).code).toBe('serviceaccount-bound-elsewhere');
+  });
+});
+
 describe('user-assigned identity ids', () => {
   test('spaces around are ignored; anything before /subscriptions or after the name is not an identity id', () => {
     expect(parseUserAssignedIdentityId(`  ${RID}/ `)).toEqual({ subscriptionId: SUB, resourceGroup: 'rg-legacy-identities', name: 'id-checkout' });
