@@ -253,6 +253,10 @@ describe('the plan’s checks, at their edges', () => {
     expect(refusal({ facts: facts({ credentials: [...others, one({ issuer: ISSUER, subject: SUBJECT, audiences: ['api://other'] })] }) }).code).toBe('credential-limit');
     expect(planMigration(input({ facts: facts({ credentials: [...others, one({ issuer: ISSUER, subject: SUBJECT })] }) })).ok).toBe(true);
   });
+  test('a service principal (type 1) is pointed to app registrations too; a cluster without the webhook is about the cluster field', () => {
+    expect(refusal({ facts: facts({ azureIdentity: { ...azureIdentity, identityType: 1 } }) }).message).toContain('only to a user-assigned identity or an app registration, which wid-bot does not manage.');
+    expect(refusal({ clusterFacts: clusterFacts({ workloadIdentityEnabled: false }) })).toMatchObject({ code: 'workload-identity-off', field: 'cluster' });
+  });
   test('a ServiceAccount name asked for is validated', () => {
     expect(planMigration(input({ serviceAccount: 'Not_A_Name' })).ok).toBe(false);
   });
