@@ -133,3 +133,91 @@ describe('multi-cluster grants', () => {
     expect(servingOn({ ...request, kind: 'revoke' } as WidRequest, 'green')).toBeUndefined();
   });
 });
+
+describe('buildFederationPlan: the exact refusals and what the plan takes from where', () => {
+  const FIX = `az aks update --resource-group ${green.resourceGroup} --name ${green.aksName} --enable-oidc-issuer --enable-workload-identity`;
+  const ID = grantPlan().identity.name;
+
+  it('each refusal in full, with the field it is about', () => {
+    expect(buildFederationPlan(input({ requestId: '  ' }))).toEqual({ ok: false, error: { code: 'missing-request-id', message: 'A plan needs the id of its request.' } });
+    expect(refusal({ targetFacts: greenFacts({ name: 'blue' }) })).toEqual({ code: 'cluster-mismatch', field: 'cluster', message: 'The cluster facts are for "blue" but the federation is for "green".' });
+    expect(refusal({ target: policy.clusters[0] as PolicyCluster, targetFacts: { name: 'blue', oidcIssuerEnabled: true, issuerUrl: BLUE, workloadIdentityEnabled: true } })).toEqual({
+      code: 'same-cluster', field: 'cluster', message: `The identity '${ID}' already serves payments/checkout-api on "blue" (request wid-source0001). Name the other cluster with --cluster; clusters: green.`,
+    });
+    expect(refusal({ targetFacts: greenFacts({ issuerUrl: '  ' }) })).toEqual({
+      code: 'oidc-issuer-off', field: 'cluster', message: `The cluster "green" (${green.aksName}) has no OIDC issuer, so Entra cannot trust its ServiceAccount tokens. Turn it on with: ${FIX}`,
+    });
+    expect(refusal({ targetFacts: greenFacts({ workloadIdentityEnabled: false }) })).toEqual({
+      code: 'workload-identity-off', field: 'cluster', message: `The cluster "green" (${green.aksName}) does not run the workload identity webhook, so pods would not get Azure tokens. Turn it on with: ${FIX}`,
+    });
+    expect(refusal({ credentials: [blueCredential, { name: 'by-hand', issuer: GREEN, subject: SUBJECT }] })).toEqual({
+      code: 'already-federated', field: 'cluster', message: `The identity '${ID}' already trusts payments/checkout-api on "green" (credential 'by-hand', issuer ${GREEN}). Nothing to do; /wid creds --cluster green shows it.`,
+    });
+    expect(refusal({ credentials: [blueCredential, { name: federatedCredentialName('green', 'payments', 'checkout-api'), issuer: 'https://old/', subject: SUBJECT }] })).toMatchObject({ field: 'cluster' });
+    const many = Array.from({ length: 20 }, (_, i) => ({ name: `c${i}`, issuer: `https://i/${i}/`, subject: `system:serviceaccount:x:s${i}` }));
+    expect(refusal({ credentials: many })).toMatchObject({ code: 'credential-limit', field: 'cluster' });
+  });
+
+  it('same cluster in a policy of one cluster: the message says there is no other', () => {
+    const one = { ...policy, clusters: [policy.clusters[0] as PolicyCluster] };
+    expect(refusal({ policy: one, target: policy.clusters[0] as PolicyCluster, targetFacts: { name: 'blue', oidcIssuerEnabled: true, issuerUrl: BLUE, workloadIdentityEnabled: true } }).message).toMatch(/Name the other cluster with --cluster; clusters: none\.$/);
+  });
+
+  it('a credential for green’s issuer but another subject is no federation of this ServiceAccount', () => {
+    const r = buildFederationPlan(input({ credentials: [blueCredential, { name: 'other', issuer: GREEN, subject: 'system:serviceaccount:other:sa' }] }));
+    expect(r.ok).toBe(true);
+  });
+
+  it('the tenant: the policy’s, else the source plan’s, else none at all', () => {
+    const source = grantPlan();
+    const ok = (over: Partial<FederationPlanInput>) => {
+      const r = buildFederationPlan(input(over));
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    };
+    const other = ok({ policy: { ...policy, tenantId: 'policy-tenant' } });
+    expect(other.tenantId).toBe('policy-tenant');
+    expect(other.serviceAccount.annotations['azure.workload.identity/tenant-id']).toBe('policy-tenant');
+    const { tenantId: _t, ...noTenant } = policy;
+    const fromSource = ok({ policy: noTenant, source: { id: 'wid-source0001', plan: { ...source, tenantId: 'source-tenant' } } });
+    expect(fromSource.tenantId).toBe('source-tenant');
+    expect(fromSource.serviceAccount.annotations['azure.workload.identity/tenant-id']).toBe('source-tenant');
+    const { tenantId: _s, ...sourceNoTenant } = source;
+    const none = ok({ policy: noTenant, source: { id: 'wid-source0001', plan: sourceNoTenant } });
+    expect('tenantId' in none).toBe(false);
+    expect(none.serviceAccount.annotations).toStrictEqual({ 'azure.workload.identity/client-id': '' });
+  });
+
+  it('approvals: as many as the role needs today; the source’s count when the role left the policy', () => {
+    const twice = { ...policy, roles: policy.roles.map((r) => (r.name === 'Key Vault Secrets User' ? { ...r, approvals: 2 as const } : r)) };
+    const r = buildFederationPlan(input({ policy: twice }));
+    expect(r.ok && r.value.approvalsRequired).toBe(2);
+    const gone = { ...policy, roles: policy.roles.filter((x) => x.name !== 'Key Vault Secrets User') };
+    const g = buildFederationPlan(input({ policy: gone, source: { id: 'wid-source0001', plan: { ...grantPlan(), approvalsRequired: 2 } } }));
+    expect(g.ok && g.value.approvalsRequired).toBe(2);
+  });
+
+  it('trustedClusters ignores a credential with an empty issuer', () => {
+    expect(trustedClusters([{ name: 'x', issuer: '', subject: SUBJECT }], SUBJECT, { blue: '', green: GREEN })).toEqual([]);
+  });
+});
+
+describe('multi-cluster grants: three clusters, and requests with less recorded', () => {
+  const extraOf = (name: string) => ({ cluster: { name, subscriptionId: green.subscriptionId, resourceGroup: green.resourceGroup, aksName: `aks-${name}` }, federatedCredential: { name: federatedCredentialName(name, 'payments', 'checkout-api'), issuer: `https://issuer/${name}/`, subject: SUBJECT, audiences: ['api://AzureADTokenExchange'] } });
+
+  it('an extra cluster trusts the grant’s own cluster and every other extra one', () => {
+    const plan: Plan = { ...grantPlan(), alsoClusters: [extraOf('green'), extraOf('red')] };
+    expect(extraClusterPlan({ id: 'wid-multi00001', plan }, extraOf('red')).federation).toEqual({ sourceCluster: 'blue', sourceRequestId: 'wid-multi00001', trustedClusters: ['blue', 'green'], credentialCount: 2 });
+    // a plan that lists no extra clusters: the grant's own cluster is still trusted
+    expect(extraClusterPlan({ id: 'wid-multi00001', plan: grantPlan() }, extraOf('green')).federation).toMatchObject({ sourceCluster: 'blue', trustedClusters: ['blue'] });
+  });
+
+  it('servingOn copes with a grant of one cluster and with no per-cluster resources recorded yet', () => {
+    const base = { id: 'wid-multi00001', kind: 'grant', state: 'approved', clusterName: 'blue', namespace: 'payments', serviceAccount: 'checkout-api', resources: {} };
+    expect(servingOn({ ...base, plan: grantPlan() } as unknown as WidRequest, 'green')).toBeUndefined();
+    const multi = { ...base, plan: { ...grantPlan(), alsoClusters: [extraOf('green')] } } as unknown as WidRequest;
+    expect(servingOn(multi, 'green')?.resources).toEqual({});
+    const other = { ...multi, resources: { clusters: { red: { federatedCredentialId: '/fic/red' } } } } as unknown as WidRequest;
+    expect(servingOn(other, 'green')?.resources).toEqual({ clusters: { red: { federatedCredentialId: '/fic/red' } } });
+  });
+});

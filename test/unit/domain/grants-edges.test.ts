@@ -197,6 +197,8 @@ describe('ending', () => {
     expect(err(requestEnd(g, { reason: 'done', actor: { id: 'U_EVE' }, now: at(5) })).message).toBe('Only the requester (<@U_ALICE>) or an approver of "finance" can end grant g1 early.');
     expect(err(requestEnd(g, { reason: 'expired', actor: { id: 'system' }, now: at(59) })).message).toBe(`The grant g1 ends at ${at(60).toISOString()}, not yet.`);
     expect(err(requestEnd(grant('g2', undefined), { reason: 'expired', actor: { id: 'system' }, now: at(59) })).message).toBe('The grant g2 ends at no set time, not yet.');
+    expect(err(requestEnd(g, { reason: 'done', actor: { id: 'U_EVE' }, now: at(5) })).code).toBe('not-allowed');
+    expect(err(requestEnd(g, { reason: 'expired', actor: { id: 'system' }, now: at(59) })).code).toBe('not-due');
   });
 
   test('an ending grant: a second ask is refused, the expiry resumes it as it is; an ended one names how it ended', () => {

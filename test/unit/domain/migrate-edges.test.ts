@@ -18,6 +18,7 @@ import {
   migrationServiceAccount,
   otherBindingsOf,
   planMigration,
+  parseUserAssignedIdentityId,
   podNotMoved,
   podsCoveredByBinding,
   type MigrationFacts,
@@ -214,6 +215,68 @@ describe('who may migrate', () => {
     expect(evaluateMigrate(policy, { requester: { id: 'U0EVE0001' }, requesterGroups: [], command: cmd('migrate payments b'), skipRequesterCheck: true }).ok).toBe(true);
     expect(evaluateMigrate(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate kube-system b') }).ok).toBe(false);
     expect(evaluateMigrate(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate payments b --cluster nope') }).ok).toBe(false);
+  });
+});
+
+describe('who may migrate: the fields and the decision', () => {
+  const cmd = (text: string) => {
+    const c = parseCommand(text);
+    if (!c.ok || c.value.verb !== 'migrate') throw new Error(text);
+    return c.value;
+  };
+  test('refusals point at the namespace field; an allowed migration names the cluster and the namespace of the policy', () => {
+    const nowhere = evaluateMigrate(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate nowhere b') });
+    expect(!nowhere.ok && nowhere.error.field).toBe('namespace');
+    const bob = evaluateMigrate(policy, { requester: { id: 'U0BOB0001' }, requesterGroups: [], command: cmd('migrate payments b') });
+    expect(!bob.ok && bob.error.field).toBe('namespace');
+    const reserved = evaluateMigrate(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate kube-system b') });
+    expect(!reserved.ok && reserved.error.code).toBe('reserved-namespace');
+    expect(evaluateMigrate(policy, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate payments b') })).toEqual({ ok: true, value: { cluster, namespace } });
+  });
+  test('a policy that allows reserved namespaces lets a migration there through the namespace check', () => {
+    const open = { ...policy, allowReservedNamespaces: true, namespaces: [...policy.namespaces, { ...namespace, name: 'kube-system' }] };
+    expect(evaluateMigrate(open, { requester: { id: 'U0ALICE01' }, requesterGroups: [], command: cmd('migrate kube-system b') }).ok).toBe(true);
+  });
+});
+
+describe('the plan’s checks, at their edges', () => {
+  const SUBJECT = 'system:serviceaccount:payments:checkout';
+  test('the identity refusals point at the binding field', () => {
+    expect(refusal({ facts: facts({ azureIdentity: { ...azureIdentity, identityType: 2 } }) }).field).toBe('binding');
+    expect(refusal({ facts: facts({ azureIdentity: { ...azureIdentity, resourceId: RID.replace('rg-legacy-identities', 'rg-elsewhere') } }) }).field).toBe('binding');
+  });
+  test('at 20 credentials only one for this issuer and this subject counts as already there', () => {
+    const others = Array.from({ length: 19 }, (_, i) => fic(i));
+    const one = (c: Partial<FederatedCredential>) => ({ ...fic(99), name: 'by-hand', ...c });
+    expect(refusal({ facts: facts({ credentials: [...others, one({ issuer: ISSUER })] }) }).code).toBe('credential-limit');
+    expect(refusal({ facts: facts({ credentials: [...others, one({ subject: SUBJECT })] }) }).code).toBe('credential-limit');
+    expect(refusal({ facts: facts({ credentials: [...others, one({ issuer: ISSUER, subject: SUBJECT, audiences: ['api://other'] })] }) }).code).toBe('credential-limit');
+    expect(planMigration(input({ facts: facts({ credentials: [...others, one({ issuer: ISSUER, subject: SUBJECT })] }) })).ok).toBe(true);
+  });
+  test('a service principal (type 1) is pointed to app registrations too; a cluster without the webhook is about the cluster field', () => {
+    expect(refusal({ facts: facts({ azureIdentity: { ...azureIdentity, identityType: 1 } }) }).message).toContain('only to a user-assigned identity or an app registration, which wid-bot does not manage.');
+    expect(refusal({ clusterFacts: clusterFacts({ workloadIdentityEnabled: false }) })).toMatchObject({ code: 'workload-identity-off', field: 'cluster' });
+  });
+  test('a ServiceAccount name asked for is validated', () => {
+    expect(planMigration(input({ serviceAccount: 'Not_A_Name' })).ok).toBe(false);
+  });
+  test('client ids compare without case, letters included; a ServiceAccount without the annotation is free', () => {
+    const LETTERS = 'abcdef12-3456-7890-abcd-ef1234567890';
+    const lettered = facts({ identity: { ...identity, clientId: LETTERS }, azureIdentity: { ...azureIdentity, clientId: LETTERS.toUpperCase() } });
+    expect(planMigration(input({ facts: lettered })).ok).toBe(true);
+    const sa = (annotations: Record<string, string>) => ({ namespace: 'payments', name: 'checkout', annotations, labels: {} });
+    expect(planMigration(input({ facts: { ...lettered, serviceAccount: sa({ 'azure.workload.identity/client-id': ` ${LETTERS.toUpperCase()} ` }) } })).ok).toBe(true);
+    expect(planMigration(input({ facts: { ...lettered, serviceAccount: sa({}) } })).ok).toBe(true);
+    expect(refusal({ facts: { ...lettered, serviceAccount: sa({ 'azure.workload.identity/client-id': CLIENT }) } }).code).toBe('serviceaccount-bound-elsewhere');
+  });
+});
+
+describe('user-assigned identity ids', () => {
+  test('spaces around are ignored; anything before /subscriptions or after the name is not an identity id', () => {
+    expect(parseUserAssignedIdentityId(`  ${RID}/ `)).toEqual({ subscriptionId: SUB, resourceGroup: 'rg-legacy-identities', name: 'id-checkout' });
+    expect(parseUserAssignedIdentityId(`/x${RID}`)).toBeUndefined();
+    expect(parseUserAssignedIdentityId(`${RID}/federatedIdentityCredentials/c1`)).toBeUndefined();
+    expect(parseUserAssignedIdentityId(`${RID}x/`)?.name).toBe('id-checkoutx');
   });
 });
 

@@ -14,6 +14,15 @@ describe('concreteScope: the part of a scope that names one existing thing', () 
     expect(concreteScope('/subscriptions/*')).toBe('/');
   });
 
+  test('the boundaries: exactly a resource group (4 parts) and exactly a subscription (2 parts) are kept whole', () => {
+    expect(concreteScope(`${SUB}/resourceGroups/rg`)).toBe(`${SUB}/resourceGroups/rg`);
+    expect(concreteScope(`${SUB}/resourceGroups/rg/*`)).toBe(`${SUB}/resourceGroups/rg`);
+    expect(concreteScope(`${SUB}/resourceGroups/rg/providers/*`)).toBe(`${SUB}/resourceGroups/rg`);
+    expect(concreteScope(SUB)).toBe(SUB);
+    expect(concreteScope(`${SUB}/*`)).toBe(SUB);
+    expect(concreteScope(`${SUB}/resourceGroups/*`)).toBe(SUB);
+  });
+
   test('property: a prefix of the scope, without wildcards, of a whole number of ARM id parts', () => {
     const seg = fc.constantFrom('subscriptions', 's1', 'resourceGroups', 'rg', 'providers', 'Microsoft.KeyVault', 'vaults', 'kv', '*', '**', 'x*');
     fc.assert(
@@ -45,4 +54,11 @@ test('policyReferences: every person, usergroup, scope, role and cluster of the 
     ]),
   );
   expect(refs.find((r) => r.path === 'roles[0].scopes[0]')).toMatchObject({ kind: 'scope', pattern: true });
+  // an exact scope, in a role or as a namespace's default, is not a pattern: `wid policy check` looks it up as it is
+  const contributor = `/subscriptions/${WORLD.subscriptionId}/resourceGroups/${WORLD.appsResourceGroup}`.toLowerCase();
+  expect(refs.find((r) => r.path === 'roles[2].scopes[0]')).toMatchObject({ kind: 'scope', pattern: false });
+  expect(refs.find((r) => r.path === 'namespaces.finance.defaultScopes["Key Vault Secrets User"]')).toMatchObject({ kind: 'scope', pattern: false });
+  // the role is looked up at the first scope's concrete part: the vault pattern's resource group, the exact group itself
+  expect(refs.find((r) => r.path === 'roles[0].name')).toMatchObject({ kind: 'role', roleName: 'Key Vault Secrets User', scope: contributor });
+  expect(refs.find((r) => r.path === 'roles[2].name')).toMatchObject({ kind: 'role', roleName: 'Contributor', scope: contributor });
 });

@@ -145,3 +145,17 @@ describe('policy setting refederateKeepOldCredentials', () => {
     expect(() => parsePolicy(`${worldPolicyYaml()}  refederateKeepOldCredentials: "yes"\n`, 't')).toThrow(/settings\.refederateKeepOldCredentials/);
   });
 });
+
+describe('refederate batch: when the run leaves nothing to remove', () => {
+  it('finishes at once when every item failed, or no verified item has old credentials, even when the policy removes them', () => {
+    const running = (): RefederationBatch => step(step(batch(), { type: 'approve', actor: { id: 'UBOB' }, actorMayApprove: true }), { type: 'start' });
+    const allFailed = running().plan.items.map((i): ItemResult => ({ key: i.key, identity: i.identity.name, subject: i.subject, outcome: 'failed', detail: 'Entra said no', retryable: true }));
+    const failed = step(running(), { type: 'ran', results: allFailed });
+    expect(failed.state).toBe('finished');
+    expect(removableKeys(failed)).toEqual([]);
+    const unverified = step(running(), { type: 'ran', results: done(running()).map((r) => ({ ...r, verified: false })) });
+    expect(unverified.state).toBe('finished');
+    // one verified item with old credentials is enough to wait for the second step
+    expect(step(running(), { type: 'ran', results: done(running(), running().plan.items[0]?.key) }).state).toBe('verified');
+  });
+});

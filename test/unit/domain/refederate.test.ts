@@ -181,3 +181,25 @@ describe('/wid refederate grammar', () => {
     expect(!flag.ok && flag.error.message).toContain('is not a flag of refederate: it takes --reason');
   });
 });
+
+describe('planRefederate: order and what counts as already there', () => {
+  it('an identity’s items come in subject order, whatever order Azure listed its credentials in', () => {
+    const plan = planRefederate({
+      cluster: 'blue', currentIssuer: NEW, previousIssuers: [OLD],
+      identities: [identity('id-a', [{ name: 'z', issuer: OLD, subject: sub('payments', 'zeta') }, { name: 'a', issuer: OLD, subject: sub('finance', 'alpha') }, { name: 'm', issuer: OLD, subject: sub('payments', 'api') }])],
+      serviceAccounts: new Set(['payments/zeta', 'finance/alpha', 'payments/api']),
+    });
+    expect(plan.items.map((i) => i.subject)).toEqual([sub('finance', 'alpha'), sub('payments', 'api'), sub('payments', 'zeta')]);
+  });
+
+  it('a current-issuer credential for another subject does not make this subject present', () => {
+    const plan = planRefederate({
+      cluster: 'blue', currentIssuer: NEW, previousIssuers: [OLD],
+      identities: [identity('id-a', [{ name: 'old', issuer: OLD, subject: sub('payments', 'api') }, { name: 'other', issuer: NEW, subject: sub('payments', 'worker') }])],
+      serviceAccounts: new Set(['payments/api', 'payments/worker']),
+    });
+    expect(plan.items).toHaveLength(1);
+    expect(plan.items[0]).toMatchObject({ subject: sub('payments', 'api'), present: false, credential: { name: issuerCredentialName('blue', 'payments', 'api', NEW), issuer: NEW } });
+    expect(plannedWrites(plan)).toBe(1);
+  });
+});

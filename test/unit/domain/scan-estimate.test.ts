@@ -50,3 +50,45 @@ describe('the estimate of a scan\'s time left', () => {
     );
   });
 });
+
+describe('the estimate at its boundaries', () => {
+  it('keeps exactly the samples within the window of the newest, plus the one just before them', () => {
+    const samples = Array.from({ length: 11 }, (_, i) => ({ at: i * 1000, done: i * 10 }));
+    // 10 000 − 5 000 is still within a 5 s window, so 5 000 is kept, and 4 000 as the one older sample
+    expect(trimSamples(samples, 5000).map((s) => s.at)).toEqual([4000, 5000, 6000, 7000, 8000, 9000, 10000]);
+    expect(trimSamples(samples, 4999).map((s) => s.at)).toEqual([5000, 6000, 7000, 8000, 9000, 10000]);
+    expect(trimSamples(samples.slice(0, 1), 5000)).toEqual([{ at: 0, done: 0 }]);
+    expect(trimSamples([], 5000)).toEqual([]);
+  });
+
+  it('has no pace when the count went backwards, and a pace of 0 when it stood still', () => {
+    expect(readsPerSecond([{ at: 0, done: 5 }, { at: 1000, done: 3 }])).toBeUndefined();
+    expect(readsPerSecond([{ at: 0, done: 5 }, { at: 1000, done: 5 }])).toBe(0);
+    expect(readsPerSecond([{ at: 0, done: 0 }, { at: 500, done: 1 }, { at: 2000, done: 50 }])).toBe(25);
+  });
+
+  it('gives no time for a pace that is not a finite positive number', () => {
+    expect(remainingSeconds(10, Number.POSITIVE_INFINITY)).toBeUndefined();
+    expect(remainingSeconds(10, Number.NaN)).toBeUndefined();
+    expect(remainingSeconds(10, -5)).toBeUndefined();
+    expect(remainingSeconds(-3, 25)).toBe(0);
+    expect(remainingSeconds(10, 4)).toBe(2.5);
+  });
+
+  it('switches from seconds to minutes at 60 s, and says "under 1 s" only below 1 s', () => {
+    expect(secondsText(1)).toBe('1 s');
+    expect(secondsText(0.99)).toBe('under 1 s');
+    expect(secondsText(59.4)).toBe('59 s');
+    expect(secondsText(59.6)).toBe('1 min 00 s');
+    expect(secondsText(60)).toBe('1 min 00 s');
+    expect(secondsText(Number.POSITIVE_INFINITY)).toBe('under 1 s');
+  });
+
+  it('says "finishing" from 0 to under 1 s, and does not guess at a negative time', () => {
+    expect(estimateText(0)).toBe('finishing');
+    expect(estimateText(0.999)).toBe('finishing');
+    expect(estimateText(1)).toBe('about 1 s left');
+    expect(estimateText(-1)).toBe('estimating the time left');
+    expect(estimateText(Number.POSITIVE_INFINITY)).toBe('estimating the time left');
+  });
+});

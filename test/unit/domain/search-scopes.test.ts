@@ -54,3 +54,9 @@ test('written back as <subscription> or <subscription>/<group>, which parses to 
   expect(searchScopeText({ subscriptionId: SUB, resourceGroup: 'rg-a' })).toBe(`${SUB}/rg-a`);
   for (const s of [{ subscriptionId: SUB }, { subscriptionId: SUB, resourceGroup: 'rg-a' }]) expect(value(searchScopeText(s))).toEqual(s);
 });
+
+test('an ARM id must start at /subscriptions: anything before it is refused, not skipped', () => {
+  for (const bad of [`x/subscriptions/${SUB}`, `/tenants/t/subscriptions/${SUB}`, `/providers/Microsoft.Management/managementGroups/mg/subscriptions/${SUB}/resourceGroups/rg`]) {
+    expect(refusal(bad).code).toBe('bad-search-scope');
+  }
+});

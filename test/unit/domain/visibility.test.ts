@@ -106,6 +106,10 @@ describe('viewScope', () => {
     expect(describeScope(p, { all: false, namespaces: ['team', 'open'] })).toBe('only the namespaces you may request for or approve in: team, open');
     expect(describeScope(p, { all: true })).toMatch(/^everything/);
   });
+
+  it('the words name only namespaces the policy still has', () => {
+    expect(describeScope(p, { all: false, namespaces: ['team', 'gone', 'open'] })).toBe('only the namespaces you may request for or approve in: team, open');
+  });
 });
 
 describe('scopeResult', () => {
