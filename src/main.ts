@@ -10,7 +10,7 @@ import type { AzureAdapters, AzureConfig } from './azure';
 import { credentialFromEnv, resourceManagerFromEnv } from './azure/credential';
 import { onFirstCall } from './app/on-first-call';
 import type { KubeAdapterConfig } from './kube';
-import type { KubePort } from './domain/ports';
+import type { AuthorizationPort, ClusterPort, KubePort } from './domain/ports';
 import { kubeByCluster, type KubeForCluster } from './kube/clusters';
 import { createInspector, scopedInspectForSlack } from './inspect';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
@@ -135,6 +135,9 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
   // The live policy check that runs once after start: in a process that runs the worker (it has the ARM clients
   // loaded anyway), so a web-only replica stays small; `/wid policy check` runs it on demand in any role.
   let startCheck: (() => Promise<PolicyCheckReport>) | undefined;
+  const policyCheckWith =
+    (clusters: ClusterPort, authorization: AuthorizationPort) => (): Promise<PolicyCheckReport> =>
+      checkPolicyLive({ policy: config.policy.policy, file: config.policy.file, directory: slackDirectory(slackClient), scopes: onFirstCall('the scope reader', () => azureAdapters().scopes), authorization, clusters });
   let worker: RunningWorker | undefined;
   let healthServer: HealthServer | undefined;
   let feed: TransitionFeed | undefined;
@@ -204,8 +207,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
       // the operators' Run audit in the Home tab: the same audit, its counts only
       const auditor = createInspector(inspectorDeps);
       // the policy against Slack, Azure and the clusters as they are now (/wid policy check, and once at start)
-      const policyCheck = () =>
-        checkPolicyLive({ policy: config.policy.policy, file: config.policy.file, directory: slackDirectory(slackClient), scopes: onFirstCall('the scope reader', () => azureAdapters().scopes), authorization: adapters.authorization, clusters });
+      const policyCheck = policyCheckWith(clusters, adapters.authorization);
       if (runWorker) startCheck = policyCheck;
       web = await startWeb({
         policyCheck,
@@ -251,12 +253,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         }
       });
     }
-    if (runWorker && !startCheck) {
-      startCheck = () => {
-        const a = azureAdapters();
-        return checkPolicyLive({ policy: config.policy.policy, file: config.policy.file, directory: slackDirectory(slackClient), scopes: a.scopes, authorization: a.authorization, clusters: a.clusters });
-      };
-    }
+    if (runWorker && !startCheck) startCheck = policyCheckWith(onFirstCall('the AKS adapter', () => azureAdapters().clusters), onFirstCall('the role assignment adapter', () => azureAdapters().authorization));
     // Warnings in the log, never a refusal to start: a deactivated approver or a missing scope must not take wid-bot
     // down. Run once the process is up, not during its start: the check loads the ARM clients (hundreds of ms of
     // module loading on the event loop) and would otherwise hold back /readyz.
