@@ -15,6 +15,7 @@ import { lazyKubeAdapter } from './kube/lazy';
 import { kubeByCluster, type KubeClusterOverride } from './kube/clusters';
 import { grantPreflight, provisionAlsoClusters, provisionRevokeAll, provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
 import { receivePreflight } from './provision/handover';
+import type { Preflight } from './provision/context';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
 import { IssuerHistory, recordingIssuers } from './store/issuers';
@@ -112,6 +113,12 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     throw new WidError(`Request ${id} kept changing while the worker tried to update it.`, 'retryable', 'StateContention');
   }
 
+  /** The grant's preflight: the web side's hand-over when `handedOver` may be used and is there, else read now. */
+  async function preflightOf(request: WidRequest, handedOver: boolean): Promise<Preflight> {
+    const received = handedOver ? await receivePreflight({ redis: store.redis, keys: store.keys }, request) : undefined;
+    return received ?? grantPreflight(request, { ...deps, kube: kubeFor(request.plan.cluster.name) });
+  }
+
   async function finish(request: WidRequest | undefined, opts: { fresh?: boolean } = {}): Promise<void> {
     if (!request || !config.progress) return;
     const fresh = opts.fresh ? request : ((await store.get(request.id)) ?? request);
@@ -155,11 +162,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     // A first run takes the reads the web side started at approval (src/provision/handover.ts) when they are of this
     // plan and fresh; otherwise it reads itself. Either way every check runs before the first write.
     const isRetryJob = parseProvisionJobId(helpers.jobId).retry > 0;
-    const readers = { ...deps, kube: kubeFor(request.plan.cluster.name) };
-    const asked = request;
     const preflight =
-      asked.kind === 'grant' && asked.plan.kind === 'grant' && (asked.state === 'approved' || asked.state === 'provisioning')
-        ? (asked.state === 'approved' && !isRetryJob ? receivePreflight({ redis: store.redis, keys: store.keys }, asked) : Promise.resolve(undefined)).then((p) => p ?? grantPreflight(asked, readers))
+      request.kind === 'grant' && request.plan.kind === 'grant' && (request.state === 'approved' || request.state === 'provisioning')
+        ? preflightOf(request, request.state === 'approved' && !isRetryJob)
         : undefined;
     preflight?.catch(() => {
       // provisionGrant rethrows it when it is used

@@ -274,7 +274,8 @@ export class RequestService {
     const r = t.after;
     if (r.state === 'approved') {
       // the reads the worker's checks need start now, while the message is updated and the job waits in the queue
-      if (r.kind === 'grant' && this.deps.preflightHandover) void this.safely(`start the preflight reads of ${r.id}`, () => (this.deps.preflightHandover as (r: WidRequest) => Promise<unknown>)(r));
+      const handOver = this.deps.preflightHandover;
+      if (r.kind === 'grant' && handOver) void this.safely(`start the preflight reads of ${r.id}`, () => handOver(r));
       await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
       // the message says "approved" before the worker can start updating it, so updates never go back in time
       await this.refreshMessage(r);
