@@ -192,3 +192,25 @@ export async function waitForEphemeral(world: World, userId: string, match: (tex
   }
   throw new Error(`no matching ephemeral for ${userId}; got: ${world.slack.ephemerals(userId).map((e) => e.text).join(' | ')}`);
 }
+
+/**
+ * `/wid <text>` as `userId`, answered: the first ephemeral that arrives after the command (not an earlier one), as
+ * text and blocks. Commands are spaced 1.1 s apart, since Slack takes about one message per second per channel and
+ * every request posts in the approvals channel.
+ */
+export function commandAnswers(h: Pick<Harness, 'world' | 'wid'>, userId: string): (text: string, timeoutMs?: number) => Promise<string> {
+  let lastCommandAt = 0;
+  return async (text, timeoutMs = 10_000) => {
+    await new Promise((r) => setTimeout(r, Math.max(0, lastCommandAt + 1100 - Date.now())));
+    lastCommandAt = Date.now();
+    const before = h.world.slack.ephemerals(userId).length;
+    await h.wid(userId, text);
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const e = h.world.slack.ephemerals(userId)[before];
+      if (e) return `${e.text}\n${JSON.stringify(e.blocks ?? [])}`;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`no answer to /wid ${text}`);
+  };
+}

@@ -7,7 +7,7 @@ import { ACTION } from '../../src/slack/ids';
 import { ANNOTATION_CLIENT_ID } from '../../src/domain/types';
 import { validateBlocks } from '../emulators/slack/blocks';
 import { WORLD } from '../emulators/world';
-import { requestIdIn, startHarness, type Harness } from './harness';
+import { commandAnswers, requestIdIn, startHarness, type Harness } from './harness';
 
 const { requester: ALICE, approver: BOB } = WORLD.users;
 
@@ -18,26 +18,14 @@ describe('/wid revoke --cluster all', () => {
       worker: true,
       world: { extraClusters: [{ name: 'green', aksName: 'aks-green' }, { name: 'purple', aksName: 'aks-purple' }] },
     });
+    answerTo = commandAnswers(h, ALICE);
   });
   afterAll(async () => {
     await h?.close();
   });
 
-  let lastCommandAt = 0;
-  async function answerTo(text: string, timeoutMs = 10_000): Promise<string> {
-    // Slack takes about one message per second per channel, and every request posts in the approvals channel.
-    await new Promise((r) => setTimeout(r, Math.max(0, lastCommandAt + 1100 - Date.now())));
-    lastCommandAt = Date.now();
-    const before = h.world.slack.ephemerals(ALICE).length;
-    await h.wid(ALICE, text);
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      const e = h.world.slack.ephemerals(ALICE)[before];
-      if (e) return `${e.text}\n${JSON.stringify(e.blocks ?? [])}`;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`no answer to /wid ${text}`);
-  }
+  /** Sends the command as Alice and returns the first answer she gets to it (not an earlier one). */
+  let answerTo: (text: string, timeoutMs?: number) => Promise<string>;
 
   async function requestAndApprove(text: string): Promise<string> {
     const confirmation = await answerTo(text);
