@@ -4,6 +4,7 @@
  * in-step retries. One ProvisionRun per request run carries what earlier steps learned.
  */
 import type { Redis } from 'ioredis';
+import type { ReleasableLock } from '../queue/lock';
 import type {
   AuthorizationPort,
   ClusterPort,
@@ -165,6 +166,11 @@ export interface ProvisionRun {
    * accepting a new credential; the same text twice in a row is reported once. Set by the runner.
    */
   waiting?: (step: StepName, text: string) => Promise<void>;
+  /**
+   * For an identity this run creates, the federated credential's one-writer lock and write token, taken by the runner
+   * while the identity is being written (waiting for them is off the critical path; nothing is written sooner).
+   */
+  credentialAhead?: { lock: Promise<ReleasableLock>; turn: Promise<void>; key: string };
 }
 
 export function identityRefOf(request: WidRequest): IdentityRef {

@@ -11,7 +11,7 @@ import { roleDefinitionGuid, roleDefinitionResourceId } from '../domain/roles';
 import type { ProgressEvent } from '../domain/ports';
 import type { ClusterFacts, ProvisionedResources, StepName, StepOutcome, StepRecord, WidRequest } from '../domain/types';
 import { identityRefOf, resolveLimits, type EngineDeps, type Preflight, type ProvisionRun } from './context';
-import { federatedCredentialStep } from './federated-credential';
+import { federatedCredentialStep, releaseCredentialAhead, takeCredentialAhead } from './federated-credential';
 import { identityStep } from './identity';
 import { roleAssignmentStep } from './role-assignment';
 import { serviceAccountStep } from './service-account';
@@ -308,17 +308,20 @@ export async function provisionGrant(request: WidRequest, deps: EngineDeps, opts
   };
   let failure: unknown;
   try {
+    // A new identity's credential is written the moment the identity exists: its lock and write token are taken now.
+    takeCredentialAhead(run);
     await work(identityStep);
-    await early;
     // The exchange needs the credential and the ServiceAccount, not the role: it starts as soon as they exist, so a
-    // role assignment still waiting out PrincipalNotFound and Entra's propagation of the credential overlap.
+    // role assignment still waiting out PrincipalNotFound and Entra's propagation of the credential overlap. Only the
+    // ServiceAccount step waits for the early creation of the ServiceAccount.
     await settle([
       work(roleAssignmentStep, ['identity']),
-      settle([work(federatedCredentialStep, ['identity']), work(serviceAccountStep, ['identity'])]).then(() => work(verifyStep, ['federatedCredential', 'serviceAccount'])),
+      settle([work(federatedCredentialStep, ['identity']), Promise.resolve(early).then(() => work(serviceAccountStep, ['identity']))]).then(() => work(verifyStep, ['federatedCredential', 'serviceAccount'])),
     ]);
   } catch (e) {
     failure = e;
   }
+  await releaseCredentialAhead(run);
   const recorded = await Promise.allSettled(ends.values());
   if (failure !== undefined) throw failure;
   const lost = recorded.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -31,6 +31,24 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Throws RetryableError (code LockBusy) when the lock stays busy for waitMs.
  */
 export async function withLock<T>(redis: Redis, key: string, ttlMs: number, fn: (lock: HeldLock) => Promise<T>, opts: WithLockOptions = {}): Promise<T> {
+  const lock = await acquireLock(redis, key, ttlMs, opts);
+  try {
+    return await fn(lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** A lock taken by acquireLock: held (and renewed) until release(), which never throws and may be called more than once. */
+export interface ReleasableLock extends HeldLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the lock as withLock does and hands it over: for a holder that takes it ahead of the work it guards (while
+ * something else the work needs is still under way) and must release it on every path.
+ */
+export async function acquireLock(redis: Redis, key: string, ttlMs: number, opts: WithLockOptions = {}): Promise<ReleasableLock> {
   if (!(ttlMs >= 10)) throw new RangeError(`Lock ttl must be at least 10 ms, got ${ttlMs}.`);
   const token = randomBytes(12).toString('hex');
   const waitMs = opts.waitMs ?? ttlMs;
@@ -62,12 +80,22 @@ export async function withLock<T>(redis: Redis, key: string, ttlMs: number, fn: 
       },
     );
   }, Math.max(5, Math.floor(ttlMs / 2)));
-  try {
-    return await fn({ key, token, signal: controller.signal });
-  } finally {
-    clearInterval(renew);
-    await RELEASE.run(redis, [key], [token]).catch(() => {
-      // Redis unreachable: the lock expires on its own within ttlMs
-    });
-  }
+  let released: Promise<void> | undefined;
+  return {
+    key,
+    token,
+    signal: controller.signal,
+    release() {
+      released ??= (async () => {
+        clearInterval(renew);
+        await RELEASE.run(redis, [key], [token]).then(
+          () => undefined,
+          () => {
+            // Redis unreachable: the lock expires on its own within ttlMs
+          },
+        );
+      })();
+      return released;
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import { identityCredentialLockKey } from '../../../src/provision/federated-credential';
 import { grantPreflight, GRANT_PHASES, provisionGrant, provisionRevoke, readInventory, resolveLimits, StepError, TAG_APPROVER } from '../../../src/provision';
 import type { ProgressEvent, ProgressSink } from '../../../src/domain/ports';
 import { WidError } from '../../../src/domain/errors';
@@ -417,6 +418,48 @@ describe('grant: steps start on the work before them, records keep their order',
     expect(e).toBeInstanceOf(StepError);
     expect((e as StepError).step).toBe('identity');
     expect(e.code).toBe('RedisUnavailable');
+  });
+
+  test('a new identity’s credential lock and write token are taken while the identity is written, and given back after', async () => {
+    const request = await h.approvedGrant('lock-ahead');
+    const key = identityCredentialLockKey(h.store.keys, request.plan.identity.resourceId);
+    h.world.arm.controls.setLatency(600, { method: 'PUT', path: /userAssignedIdentities\/[^/]+$/ });
+    const heldWhileWriting: boolean[] = [];
+    let identityDone = false;
+    const sink: ProgressSink = { progress: async (_r, e) => void (e.step === 'identity' && e.outcome !== 'running' && (identityDone = true)), finished: async () => {} };
+    const t0 = Date.now();
+    const run = provisionGrant(request, h.deps({ progress: sink }));
+    // sample the lock while the identity's PUT has reached Azure and its answer has not come back
+    while (Date.now() - t0 < 3000 && !identityDone) {
+      const putArrived = h.world.arm.controls.requests({ method: 'PUT', path: /userAssignedIdentities\/[^/]+$/ }).some((e) => e.at >= t0);
+      const held = (await h.store.redis.exists(key)) === 1;
+      if (putArrived && !identityDone) heldWhileWriting.push(held);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await run;
+    expect(heldWhileWriting.length).toBeGreaterThan(3);
+    expect(heldWhileWriting.every(Boolean)).toBe(true);
+    expect(await h.store.redis.exists(key)).toBe(0);
+    expect(worldFor(h.world, request).federatedCredentials).toHaveLength(1);
+    // an identity that exists has its credentials read under the lock as before: nothing is taken ahead
+    h.world.arm.controls.reset();
+    await provisionGrant(request, h.deps());
+    expect(await h.store.redis.exists(key)).toBe(0);
+    expect(h.world.arm.controls.requests({ method: 'GET', path: /federatedIdentityCredentials/ }).length).toBeGreaterThanOrEqual(1);
+  });
+
+  test('an identity write that fails gives back the credential lock taken ahead: the next run is not held up', async () => {
+    const request = await h.approvedGrant('lock-ahead-fails');
+    const key = identityCredentialLockKey(h.store.keys, request.plan.identity.resourceId);
+    h.world.arm.controls.failNext(1, { method: 'PUT', path: /userAssignedIdentities\/[^/]+$/, status: 400, code: 'InvalidRequestContent' });
+    const e = await failure(provisionGrant(request, h.deps()));
+    expect((e as StepError).step).toBe('identity');
+    expect(await h.store.redis.exists(key)).toBe(0);
+    const t0 = Date.now();
+    await provisionGrant(request, h.deps());
+    // the lock's ttl is far longer than this: a lock left behind would have held the second run up
+    expect(Date.now() - t0).toBeLessThan(resolveLimits(h.deps().limits).lockTtlMs);
+    expect(worldFor(h.world, request).federatedCredentials).toHaveLength(1);
   });
 
   test('a new identity’s role assignment is written without reading it first', async () => {
