@@ -51,6 +51,7 @@ import { WebClient } from '@slack/web-api';
 import { RequestService } from '../src/app/requests';
 import { SlackRequestNotifier } from '../src/slack/request-notifier';
 import { handOverPreflight } from '../src/provision/handover';
+import { ApprovalMessageGate } from '../src/store/approval-gate';
 import { DEFAULT_BOT_TOKEN } from '../test/emulators/slack';
 import { benchWorkerConfig, startBenchSetup } from './support/setup';
 
@@ -294,6 +295,8 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
         groups: { groupsOf: async () => [] },
         logger: quiet,
         ...(handover ? { preflightHandover: (r: WidRequest) => handOverPreflight({ redis: store.redis, keys: store.keys }, readers, r) } : {}),
+        // as the web side runs it: the job is queued while the approval message is updated
+        approvalGate: new ApprovalMessageGate(store.redis, store.keys),
       });
     for (let i = 0; i < 2 * runs + 2; i++) {
       const handover = i % 2 === 0;

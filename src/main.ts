@@ -20,6 +20,7 @@ import { followTransitions, type TransitionFeed } from './observability/transiti
 import type { RunningWeb } from './web';
 import type { RunningWorker } from './worker';
 import { createSlackProgressSink } from './slack/progress';
+import { ApprovalMessageGate } from './store/approval-gate';
 import { SlackGrantNotifier } from './slack/grants-notifier';
 import { RedisGrantStore } from './grants/store';
 import { checkPolicyLive, type PolicyCheckReport } from './app/policy-check';
@@ -165,6 +166,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
           store,
           logger: slackLogger(logger),
           grantOf: async (id) => (await new RedisGrantStore(store.redis, store.keys).get(id))?.grant,
+          gate: new ApprovalMessageGate(store.redis, store.keys),
         }),
         grants: {
           notifier: new SlackGrantNotifier({ client: slackClient, store, policy: config.policy.policy, logger: slackLogger(logger) }),

@@ -10,6 +10,7 @@ import type { ClusterFacts, Policy, PolicyCluster, WidRequest } from './domain/t
 import { createQueues, createTimerWorker, type WidQueues, type WidWorker, type TimerJobData } from './queue';
 import { RedisRequestStore } from './store';
 import type { PreflightReaders } from './provision/handover';
+import { ApprovalMessageGate } from './store/approval-gate';
 import { registerApprovalActions } from './slack/actions/approval';
 import { DEFAULT_SCAN_CONCURRENCY, registerWidCommand } from './slack/commands/wid';
 import { registerFixActions } from './slack/actions/fix';
@@ -181,6 +182,8 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       grants: new RedisGrantStore(store.redis, store.keys),
       ...(federations ? { federations } : {}),
       ...(config.preflightReaders ? { preflightHandover: preflightHandover(store, config.preflightReaders) } : {}),
+      // the job is queued while the approval message is updated; the worker's progress waits for that update
+      approvalGate: new ApprovalMessageGate(store.redis, store.keys),
     });
     const followUps = new FollowUps(logger, config.followUpConcurrency ?? 4);
     const scans = new FollowUps(logger, config.scanConcurrency ?? DEFAULT_SCAN_CONCURRENCY);

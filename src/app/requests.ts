@@ -58,6 +58,11 @@ export interface RequestServiceDeps {
   federations?: Federations;
   /** Starts an approved grant's preflight reads for the worker (src/provision/handover.ts); never throws for a failed read. */
   preflightHandover?: (r: WidRequest) => Promise<unknown>;
+  /**
+   * Lets the job be queued while the approval message is still being updated to "approved": the worker renders the
+   * message only after this update landed (src/store/approval-gate.ts). Without it the update lands before the job is queued.
+   */
+  approvalGate?: { hold(requestId: string): Promise<void>; release(requestId: string): Promise<void> };
 }
 
 export type SubmitOutcome =
@@ -276,20 +281,49 @@ export class RequestService {
       // the reads the worker's checks need start now, while the message is updated and the job waits in the queue
       const handOver = this.deps.preflightHandover;
       if (r.kind === 'grant' && handOver) void this.safely(`start the preflight reads of ${r.id}`, () => handOver(r));
-      await this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
-      // the message says "approved" before the worker can start updating it, so updates never go back in time
-      await this.refreshMessage(r);
-      try {
-        await this.deps.queues.enqueueProvision(r.id, r.kind, { requester: r.requester.id });
-      } catch (e) {
-        this.deps.logger.error(`approved ${r.id} but could not queue it: ${errorText(e)}`);
-        return { changed: true, request: r, message: `You approved ${r.id}, but wid-bot could not queue the provisioning: ${errorText(e)}.` };
-      }
+      const queued = await this.showApprovedAndQueue(r);
+      if (queued) return { changed: true, request: r, message: `You approved ${r.id}, but wid-bot could not queue the provisioning: ${queued}.` };
       await this.deps.notifier.tellRequester(r, { kind: 'approved' });
       return { changed: true, request: r, message: `You approved ${r.id}; provisioning starts now.` };
     }
     await this.refreshMessage(r);
     return { changed: true, request: r, message: `You approved ${r.id}: ${r.approvals.length} of ${r.plan.approvalsRequired} approvals; it needs another approver.` };
+  }
+
+  /**
+   * The approval message says "approved" and the job is queued; the timers are cancelled. With the approval gate the
+   * three go together (the worker's progress waits for the message's update to land); without it the message is
+   * updated first, so updates never go back in time. Resolves with why the job could not be queued, if it could not.
+   */
+  private async showApprovedAndQueue(r: WidRequest): Promise<string | undefined> {
+    const enqueue = async (): Promise<string | undefined> => {
+      try {
+        await this.deps.queues.enqueueProvision(r.id, r.kind, { requester: r.requester.id });
+        return undefined;
+      } catch (e) {
+        this.deps.logger.error(`approved ${r.id} but could not queue it: ${errorText(e)}`);
+        return errorText(e);
+      }
+    };
+    const timers = this.safely(`cancel the timers of ${r.id}`, () => this.deps.queues.cancelTimers(r.id));
+    const gate = this.deps.approvalGate;
+    let held = false;
+    if (gate) {
+      try {
+        await gate.hold(r.id);
+        held = true;
+      } catch (e) {
+        this.deps.logger.warn(`could not mark the approval message of ${r.id} as being updated (it is updated before the job is queued instead): ${errorText(e)}`);
+      }
+    }
+    if (!gate || !held) {
+      await timers;
+      await this.refreshMessage(r);
+      return enqueue();
+    }
+    const shown = this.refreshMessage(r).finally(() => gate.release(r.id).catch(() => undefined));
+    const [failure] = await Promise.all([enqueue(), shown, timers]);
+    return failure;
   }
 
   /**

@@ -27,6 +27,8 @@ export interface SlackProgressSinkOptions {
   now?: () => number;
   /** The grant a request started, so the result shows its end (src/grants). */
   grantOf?: (requestId: string) => Promise<Grant | undefined>;
+  /** Says when the web side's "approved" update of a message has landed; the first update here waits for it (src/store/approval-gate.ts). */
+  gate?: { whenShown(requestId: string): Promise<void> };
 }
 
 /** Merge an event into the request's step list (the newest record of a step wins). */
@@ -51,6 +53,8 @@ export class SlackProgressSink implements ProgressSink {
   private readonly logger: SlackLogger;
   /** The latest rendering input per request, so events arriving out of a stale copy accumulate. */
   private readonly latest = new Map<string, WidRequest>();
+  /** Requests whose "approved" update is known to have landed (the gate need not be asked again). */
+  private readonly shown = new Set<string>();
 
   constructor(private readonly opts: SlackProgressSinkOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -78,6 +82,7 @@ export class SlackProgressSink implements ProgressSink {
         await this.coalescer.submit(fresh.id, () => this.update(final));
         await this.coalescer.flush(fresh.id);
       }
+      this.shown.delete(request.id);
       const grant = fresh.state === 'succeeded' && fresh.kind === 'grant' ? await this.opts.grantOf?.(fresh.id).catch(() => undefined) : undefined;
       const withEnd = (m: SlackMessage): SlackMessage => (grant ? { ...m, blocks: [...(m.blocks ?? []), ...grantEndBlocks(grant, new Date())] } : m);
       if (fresh.slack?.ts) await this.post({ channel: fresh.slack.channel, thread_ts: fresh.slack.ts }, withEnd(resultReply(fresh)));
@@ -89,6 +94,11 @@ export class SlackProgressSink implements ProgressSink {
 
   private async update(r: WidRequest): Promise<void> {
     if (!r.slack?.ts) return;
+    if (this.opts.gate && !this.shown.has(r.id)) {
+      // the web side's "approved" update may still be on its way: never land before it (it would cover this one)
+      await this.opts.gate.whenShown(r.id);
+      this.shown.add(r.id);
+    }
     const msg = approvalMessage(r);
     await this.opts.client.chat.update({ channel: r.slack.channel, ts: r.slack.ts, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
   }
@@ -129,6 +139,7 @@ export interface CreateSlackProgressSinkOptions {
   logger?: SlackLogger;
   intervalMs?: number;
   grantOf?: (requestId: string) => Promise<Grant | undefined>;
+  gate?: SlackProgressSinkOptions['gate'];
 }
 
 /** The worker process's progress sink, with its own Web API client (few retries: the worker must not hang on Slack). */
@@ -145,5 +156,6 @@ export function createSlackProgressSink(opts: CreateSlackProgressSinkOptions): S
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
     ...(opts.grantOf ? { grantOf: opts.grantOf } : {}),
+    ...(opts.gate ? { gate: opts.gate } : {}),
   });
 }

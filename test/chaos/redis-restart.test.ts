@@ -17,6 +17,7 @@ import { WORLD } from '../emulators/world';
 import { requestIdIn, startHarness, type Harness } from '../e2e/harness';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server';
 import { countCreations, report, resourcesOf, sleep } from '../reliability/support';
+import { ApprovalMessageGate } from '../../src/store/approval-gate';
 
 const { requester: ALICE, approver: BOB, admin: CAROL } = WORLD.users;
 const CONTRIBUTOR = `Contributor --scope /subscriptions/${WORLD.subscriptionId}/resourceGroups/${WORLD.appsResourceGroup}`;
@@ -47,7 +48,7 @@ beforeAll(async () => {
     verify: { enabled: true, timeoutMs: 15_000 },
     // one job at a time, so a second approved request waits in the queue while the first runs
     concurrency: 1,
-    progress: createSlackProgressSink({ botToken: WORLD.botToken, apiUrl: h.world.slack.apiUrl, store: h.store, intervalMs: 500 }),
+    progress: createSlackProgressSink({ botToken: WORLD.botToken, apiUrl: h.world.slack.apiUrl, store: h.store, intervalMs: 500, gate: new ApprovalMessageGate(h.store.redis, h.store.keys) }),
     queue: { lockDurationMs: 3000, stalledIntervalMs: 1000, backoffBaseMs: 200 },
   });
 }, 60_000);

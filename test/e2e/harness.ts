@@ -24,6 +24,7 @@ import type { Redis } from 'ioredis';
 import { SlackRefederateNotifier } from '../../src/slack/refederate';
 import { connectProducer } from '../../src/store/connection';
 import { IssuerHistory, recordingIssuers } from '../../src/store/issuers';
+import { ApprovalMessageGate } from '../../src/store/approval-gate';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
 
 export interface Harness {
@@ -125,7 +126,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       entraAuthorityHost: world.env.AZURE_AUTHORITY_HOST as string,
       verify: { enabled: true, timeoutMs: 15_000 },
       concurrency: 2,
-      progress: createSlackProgressSink({ botToken: WORLD.botToken, apiUrl: world.slack.apiUrl, store, intervalMs: 1000 }),
+      progress: createSlackProgressSink({ botToken: WORLD.botToken, apiUrl: world.slack.apiUrl, store, intervalMs: 1000, gate: new ApprovalMessageGate(store.redis, store.keys) }),
       queue: { backoffBaseMs: 200 },
       ...(opts.refederate ? { refederate: { notifier: new SlackRefederateNotifier(new WebClient(WORLD.botToken, { slackApiUrl: world.slack.apiUrl })) } } : {}),
     });

@@ -9,6 +9,7 @@ import type { RequestNotifier } from '../../src/app/notifier';
 import type { ClusterFacts, Plan, TransitionEvent, WidRequest } from '../../src/domain/types';
 import { createQueues, type WidQueues } from '../../src/queue';
 import { RedisRequestStore } from '../../src/store';
+import { ApprovalMessageGate } from '../../src/store/approval-gate';
 import { worldPolicyYaml, WORLD } from '../emulators/world';
 import { testRedisUrl, uniquePrefix } from '../support/redis';
 
@@ -112,4 +113,51 @@ test('no hand-over for a revoke or for an approval that still needs another appr
   const approved = await service().approve(g.id, APPROVER);
   expect(approved.request?.state).toBe('approved');
   expect(await queues.provision.getJob(g.id)).toBeDefined();
+});
+
+describe('with the approval gate: the job is queued while the approval message is updated', () => {
+  test('the job is queued before the "approved" update lands, the update is marked as under way meanwhile, and the mark is cleared after', async () => {
+    handover = async () => undefined;
+    const gate = new ApprovalMessageGate(store.redis, store.keys);
+    const seen: Array<{ queued: boolean; marked: number }> = [];
+    const slowNotifier: RequestNotifier = {
+      ...notifier,
+      refreshApproval: async (r) => {
+        await new Promise((res) => setTimeout(res, 300));
+        // what the world looks like while the update is still on its way
+        seen.push({ queued: (await queues.provision.getJob(r.id)) !== undefined, marked: await store.redis.exists(gate.key(r.id)) });
+        order.push(`refresh ${r.id} ${r.state}`);
+      },
+    };
+    const svc = new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier: slowNotifier, groups: { groupsOf: async () => [] }, logger: silent, preflightHandover: (r) => handover(r), approvalGate: gate });
+    const r = await pending('grant');
+    const out = await svc.approve(r.id, APPROVER);
+    expect(out).toMatchObject({ changed: true, message: `You approved ${r.id}; provisioning starts now.` });
+    expect(seen).toEqual([{ queued: true, marked: 1 }]);
+    expect(order).toEqual([`refresh ${r.id} approved`]);
+    expect(await store.redis.exists(gate.key(r.id))).toBe(0);
+  });
+
+  test('a gate that cannot mark falls back to updating the message before queueing; a queue that fails is still reported and the mark cleared', async () => {
+    handover = async () => undefined;
+    const seenQueued: boolean[] = [];
+    const checking: RequestNotifier = {
+      ...notifier,
+      refreshApproval: async (r) => void seenQueued.push((await queues.provision.getJob(r.id)) !== undefined),
+    };
+    const broken = { hold: async () => Promise.reject(new Error('Redis is read-only')), release: async () => undefined };
+    const svc = new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier: checking, groups: { groupsOf: async () => [] }, logger: silent, approvalGate: broken });
+    const r = await pending('grant');
+    expect((await svc.approve(r.id, APPROVER)).changed).toBe(true);
+    expect(seenQueued).toEqual([false]);
+    expect(await queues.provision.getJob(r.id)).toBeDefined();
+
+    const gate = new ApprovalMessageGate(store.redis, store.keys);
+    const failingQueues = { ...queues, enqueueProvision: async () => Promise.reject(new Error('the queue is full')), cancelTimers: (id: string) => queues.cancelTimers(id) } as unknown as WidQueues;
+    const svc2 = new RequestService({ store, queues: failingQueues, policy, clusterFacts: async () => facts, notifier, groups: { groupsOf: async () => [] }, logger: silent, approvalGate: gate });
+    const g = await pending('grant');
+    const out = await svc2.approve(g.id, APPROVER);
+    expect(out).toMatchObject({ changed: true, message: `You approved ${g.id}, but wid-bot could not queue the provisioning: the queue is full.` });
+    expect(await store.redis.exists(gate.key(g.id))).toBe(0);
+  });
 });

@@ -130,4 +130,33 @@ describe('SlackProgressSink', () => {
     await expect(sink.progress(r, { requestId: r.id, step: 'identity', outcome: 'running', at: new Date().toISOString() })).resolves.toBeUndefined();
     await expect(sink.finished({ ...r, state: 'failed', failure: { reason: 'x', retryable: false } })).resolves.toBeUndefined();
   });
+
+  test('with a gate, no update lands before the web side says its "approved" update did; the gate is asked once per request', async () => {
+    const { client, calls } = fakeClient();
+    let open: () => void = () => undefined;
+    const asked: string[] = [];
+    const gate = {
+      whenShown: (id: string) => {
+        asked.push(id);
+        return asked.length === 1 ? new Promise<void>((res) => (open = res)) : Promise.resolve();
+      },
+    };
+    const sink = new SlackProgressSink({ client, intervalMs: 10, gate });
+    const r = { ...request(), state: 'provisioning' as const };
+    await sink.progress(r, { requestId: r.id, step: 'identity', outcome: 'running', at: new Date().toISOString() });
+    await sink.progress(r, { requestId: r.id, step: 'identity', outcome: 'done', at: new Date().toISOString() });
+    await new Promise((res) => setTimeout(res, 100));
+    expect(calls.filter((c) => c.method === 'chat.update')).toHaveLength(0);
+    open();
+    await new Promise((res) => setTimeout(res, 50));
+    const updates = calls.filter((c) => c.method === 'chat.update');
+    // the update that waited, then the newest content: the identity done
+    expect(updates.length).toBeGreaterThanOrEqual(1);
+    expect(updates.length).toBeLessThanOrEqual(2);
+    expect(JSON.stringify(updates.at(-1)!.args.blocks)).toContain(':white_check_mark: Managed identity');
+    await sink.progress(r, { requestId: r.id, step: 'roleAssignment', outcome: 'running', at: new Date().toISOString() });
+    await sink.finished({ ...r, state: 'succeeded' });
+    expect(asked).toEqual([r.id]);
+    expect(calls.filter((c) => c.method === 'chat.update').length).toBeGreaterThanOrEqual(2);
+  });
 });
