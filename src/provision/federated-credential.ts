@@ -85,9 +85,8 @@ export const federatedCredentialStep: Step = {
     } finally {
       await lock.release();
     }
-    await run.deps.recorder.recordResources(run.request.id, { federatedCredentialId: credential.credential.id });
     run.resources.federatedCredentialId = credential.credential.id;
-    return done(`${credential.reused ? 'reused' : 'wrote'} ${credential.credential.id} (issuer ${fic.issuer}, subject ${fic.subject})`);
+    return done(`${credential.reused ? 'reused' : 'wrote'} ${credential.credential.id} (issuer ${fic.issuer}, subject ${fic.subject})`, { federatedCredentialId: credential.credential.id });
   },
 };
 

@@ -59,8 +59,7 @@ export const identityStep: Step = {
       tenantId: identity.tenantId,
       identityCreatedByWid: createdByWid,
     };
-    await run.deps.recorder.recordResources(run.request.id, patch);
     Object.assign(run.resources, patch);
-    return done(`${detail} (client id ${identity.clientId})`);
+    return done(`${detail} (client id ${identity.clientId})`, patch);
   },
 };

@@ -158,7 +158,7 @@ function stamp(deps: EngineDeps): string {
 }
 
 /** Runs one step with its record, progress events and metrics; a failure is rethrown as a StepError. */
-export async function runStep(run: ProvisionRun, step: { name: StepName; run(run: ProvisionRun): Promise<{ outcome: 'done' | 'skipped'; detail: string }> }): Promise<void> {
+export async function runStep(run: ProvisionRun, step: Pick<Step, 'name' | 'run'>): Promise<void> {
   const { ended } = await workStep(run, step);
   await ended;
 }
@@ -168,7 +168,7 @@ export async function runStep(run: ProvisionRun, step: { name: StepName; run(run
  * still under way (rejecting with a StepError). A failed step resolves only after its failure is recorded, and
  * rejects. Lets the steps that depend on this one start while its end is recorded.
  */
-async function workStep(run: ProvisionRun, step: { name: StepName; run(run: ProvisionRun): Promise<{ outcome: 'done' | 'skipped'; detail: string }> }, after: readonly Promise<void>[] = []): Promise<{ ended: Promise<void> }> {
+async function workStep(run: ProvisionRun, step: Pick<Step, 'name' | 'run'>, after: readonly Promise<void>[] = []): Promise<{ ended: Promise<void> }> {
   const { deps, request } = run;
   const startedAt = stamp(deps);
   const t0 = Date.now();
@@ -181,10 +181,18 @@ async function workStep(run: ProvisionRun, step: { name: StepName; run(run: Prov
   let outcome: StepOutcome;
   let detail: string;
   let failure: WidError | undefined;
+  let recordedResources: Promise<void> | undefined;
   try {
     const r = await step.run(run);
     outcome = r.outcome;
     detail = r.detail;
+    if (r.resources) {
+      // what the step made is saved on the request beside its dependents, before its end record
+      recordedResources = run.deps.recorder.recordResources(request.id, r.resources);
+      recordedResources.catch(() => {
+        // awaited by the end record below
+      });
+    }
   } catch (e) {
     failure = toWidError(e);
     outcome = 'failed';
@@ -193,9 +201,10 @@ async function workStep(run: ProvisionRun, step: { name: StepName; run(run: Prov
   const startFailure = await recordedStart;
   if (startFailure) throw new StepError(step.name, startFailure);
   const ended = (async () => {
-    // never recorded as ended before the steps it depends on
+    // never recorded as ended before the steps it depends on, nor before what the step made
     await Promise.allSettled(after);
     try {
+      await recordedResources;
       await report(run, { step: step.name, outcome, startedAt, endedAt: stamp(deps), detail });
     } catch (e) {
       throw new StepError(step.name, toWidError(e));
@@ -236,7 +245,7 @@ async function report(run: ProvisionRun, record: StepRecord): Promise<void> {
 }
 
 /** Runs the steps of one phase together; when several fail, the terminal failure wins and the others are named too. */
-export async function runPhase(run: ProvisionRun, steps: readonly { name: StepName; run(run: ProvisionRun): Promise<{ outcome: 'done' | 'skipped'; detail: string }> }[]): Promise<void> {
+export async function runPhase(run: ProvisionRun, steps: readonly Pick<Step, 'name' | 'run'>[]): Promise<void> {
   if (steps.length === 1 && steps[0]) return runStep(run, steps[0]);
   return settle(steps.map((s) => runStep(run, s)));
 }

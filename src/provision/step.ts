@@ -3,7 +3,7 @@
  * step before any step changes anything, and the idempotent work itself.
  */
 import { WidError } from '../domain/errors';
-import type { StepName } from '../domain/types';
+import type { ProvisionedResources, StepName } from '../domain/types';
 import type { ProvisionRun } from './context';
 
 export interface Step {
@@ -17,9 +17,14 @@ export interface Step {
 export interface StepResult {
   outcome: 'done' | 'skipped';
   detail: string;
+  /**
+   * What the step made (already on run.resources), to save on the request: the runner records it beside the steps
+   * that depend on this one, before the step's end record; a record that fails fails the run.
+   */
+  resources?: Partial<ProvisionedResources>;
 }
 
-export const done = (detail: string): StepResult => ({ outcome: 'done', detail });
+export const done = (detail: string, resources?: Partial<ProvisionedResources>): StepResult => ({ outcome: 'done', detail, ...(resources ? { resources } : {}) });
 export const skipped = (detail: string): StepResult => ({ outcome: 'skipped', detail });
 
 /** A step's failure: the original error's kind, code and Retry-After, plus which step failed. */

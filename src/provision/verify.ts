@@ -93,8 +93,7 @@ export const verifyStep: Step = {
       }
       throw new RetryableError(`Verification failed for ${namespace}/${name} as client id ${identity.clientId} after ${Math.round(settings.timeoutMs / 1000)} s (${expectedText}): ${e.message}`, e.code);
     }
-    await run.deps.recorder.recordResources(run.request.id, { verified: true });
     run.resources.verified = true;
-    return done(`Entra ID issued a token to ${namespace}/${name} as client id ${identity.clientId}`);
+    return done(`Entra ID issued a token to ${namespace}/${name} as client id ${identity.clientId}`, { verified: true });
   },
 };

@@ -404,6 +404,46 @@ describe('grant: steps start on the work before them, records keep their order',
     expect((await h.store.get(request.id))?.steps.map((s) => `${s.step}:${s.outcome}`).sort()).toEqual(['federatedCredential:done', 'identity:done', 'roleAssignment:done', 'serviceAccount:done', 'verify:done']);
   });
 
+  test('what a step made is recorded beside the steps after it, before its own end record; a lost one fails the run', async () => {
+    const request = await h.approvedGrant('resources-beside');
+    const base = h.deps();
+    const order: string[] = [];
+    let identityRecordedAt = 0;
+    const recorder = {
+      async recordResources(id: string, patch: Parameters<typeof base.recorder.recordResources>[1]) {
+        // the identity's ids take 300 ms to record
+        if ('clientId' in patch) await new Promise((r) => setTimeout(r, 300));
+        await base.recorder.recordResources(id, patch);
+        if ('clientId' in patch) {
+          identityRecordedAt = Date.now();
+          order.push('identity resources');
+        }
+      },
+      async recordStep(id: string, rec: Parameters<typeof base.recorder.recordStep>[1]) {
+        await base.recorder.recordStep(id, rec);
+        if (rec.endedAt && rec.step === 'identity') order.push('identity end');
+      },
+    };
+    const t0 = Date.now();
+    const resources = await provisionGrant(request, { ...base, recorder });
+    const ficPut = h.world.arm.controls.requests({ method: 'PUT', path: /federatedIdentityCredentials\// }).find((e) => e.at >= t0);
+    expect(ficPut!.at).toBeLessThan(identityRecordedAt);
+    expect(order).toEqual(['identity resources', 'identity end']);
+    expect((await h.store.get(request.id))?.resources).toEqual(resources);
+
+    const lost = await h.approvedGrant('resources-lost');
+    const failing = {
+      recordStep: base.recorder.recordStep.bind(base.recorder),
+      async recordResources(id: string, patch: Parameters<typeof base.recorder.recordResources>[1]) {
+        if ('federatedCredentialId' in patch) throw new WidError('Redis went away', 'retryable', 'RedisUnavailable');
+        await base.recorder.recordResources(id, patch);
+      },
+    };
+    const e = await failure(provisionGrant(lost, { ...base, recorder: failing }));
+    expect((e as StepError).step).toBe('federatedCredential');
+    expect(e.code).toBe('RedisUnavailable');
+  });
+
   test('a record that fails still fails the run, after the steps it did not hold back', async () => {
     const request = await h.approvedGrant('end-lost');
     const base = h.deps();
