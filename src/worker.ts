@@ -100,9 +100,10 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   deps.grantAssignment = grants.service.assignmentHook();
 
   /** Applies one lifecycle action by compare-and-set on the freshest copy; undefined when the request moved on meanwhile. */
-  async function transition(id: string, action: RequestAction): Promise<WidRequest | undefined> {
+  async function transition(id: string, action: RequestAction, known?: WidRequest): Promise<WidRequest | undefined> {
     for (let tries = 0; tries < 5; tries++) {
-      const current = await store.get(id);
+      // a copy read just before is tried first: a compare-and-set it loses reads the request again
+      const current = tries === 0 && known ? known : await store.get(id);
       if (!current) return undefined;
       const next = applyAction(current, action, new Date());
       if (!next.ok) return undefined;
@@ -147,12 +148,18 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
    * lock expires within lockTtlMs, so the job that takes over waits at most that long.
    */
   async function processJob(data: ProvisionJobData, helpers: JobHelpers): Promise<void> {
-    await withLock(store.redis, store.keys.lock(`request:${data.requestId}`), lockTtlMs, (lock) => processRequest(data, helpers, lock.signal), { waitMs: lockTtlMs + 1000 });
+    // The request is read while the lock is taken: what is done with the copy (the preflight's reads, a compare-and-set
+    // that fails if the request changed meanwhile) is safe without the lock; every write comes after it.
+    const read = store.get(data.requestId);
+    read.catch(() => {
+      // awaited under the lock
+    });
+    await withLock(store.redis, store.keys.lock(`request:${data.requestId}`), lockTtlMs, (lock) => processRequest(data, helpers, lock.signal, read), { waitMs: lockTtlMs + 1000 });
   }
 
-  async function processRequest(data: ProvisionJobData, helpers: JobHelpers, lockSignal: AbortSignal): Promise<void> {
+  async function processRequest(data: ProvisionJobData, helpers: JobHelpers, lockSignal: AbortSignal, read: Promise<WidRequest | undefined>): Promise<void> {
     const { requestId } = data;
-    let request = await store.get(requestId);
+    let request = await read;
     if (!request) {
       logger.warn({ requestId, jobId: helpers.jobId }, 'provision job for a request that does not exist: ignored');
       return;
@@ -170,7 +177,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       // provisionGrant rethrows it when it is used
     });
     if (request.state === 'approved') {
-      request = await transition(requestId, { type: 'startProvisioning' });
+      request = await transition(requestId, { type: 'startProvisioning' }, request);
     } else if (request.state === 'failed' && isRetryJob) {
       // The retry was allowed where it was asked for (Slack or CLI checked who asked); here it only resumes.
       request = await transition(requestId, { type: 'retry', actor: SYSTEM_ACTOR, actorIsApprover: true });
