@@ -24,7 +24,10 @@
  *     single request approved every 6 s. Same ratio; the refederate's time is set against its bucket bound
  *     max((N − 200) / 10, (N − 250) / 25) s (the singles' own writes are not in that bound).
  *
- *   npx tsx bench/fairness.bench.ts [--json] [--latency 50] [--requests 500] [--singles 5] [--every 20] [--batch grants|refederate]
+ *   npx tsx bench/fairness.bench.ts [--json] [--latency 50] [--requests 500] [--singles 5] [--every 20] [--batch grants|refederate] [--world-in-process]
+ *
+ * The world runs in a child process of its own (its emulators' CPU work off the worker's event loop); `--world-in-process`
+ * starts it in the measuring process instead.
  */
 import os from 'node:os';
 import { createAzureAdapters } from '../src/azure';
@@ -42,11 +45,12 @@ import { connectionFor } from '../src/store/redis-auth';
 import { refederateBoundSeconds } from './refederate.bench';
 import { RedisRequestStore } from '../src/store';
 import { startWorker } from '../src/worker';
-import { WORLD, type World } from '../test/emulators/world';
+import { WORLD } from '../test/emulators/world';
 import { bucketBoundSeconds, limitsText } from './provision.bench';
 import { approvedGrant, countWrites } from './support/grants';
 import { inTrustedChild, runInTrustedChild } from './support/trusted-child';
-import { benchWorkerConfig, startBenchSetup } from './support/setup';
+import type { BenchWorld } from './support/remote-world';
+import { benchSetupOptions, benchWorkerConfig, startBenchSetup, WORLD_IN_PROCESS_FLAG } from './support/setup';
 
 /** `fairness` for the 500-grant batch (the goal's key), `fairness_refederate` for the refederate beside singles. */
 export type FairnessBenchResult = Partial<Record<'fairness' | 'fairness_refederate', Record<string, number | string>>>;
@@ -78,10 +82,11 @@ interface Options {
   singles: number;
   everySeconds: number;
   batch: FairnessBatch;
+  worldInProcess: boolean;
 }
 
 async function measure(o: Options, log: (s: string) => void): Promise<FairnessBenchResult> {
-  const setup = await startBenchSetup('widfair');
+  const setup = await startBenchSetup('widfair', { worldInProcess: o.worldInProcess });
   const { redis, world, prefix, store, queues, policy, cluster, azureConfig } = setup;
   const azure = createAzureAdapters(azureConfig);
   // Every issuer read is recorded, as the web side does, so a recreated cluster's old issuer stays known.
@@ -91,11 +96,11 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
     // N identities trusting finance/app-<i> under the cluster's issuer, then the cluster recreated (a new issuer)
     const oldIssuer = (await clusters.getClusterFacts(cluster)).issuerUrl;
     for (let i = 0; i < o.requests; i++) {
-      const identity = world.arm.state.seedIdentity({ subscriptionId: WORLD.subscriptionId, resourceGroup: WORLD.identityResourceGroup, name: `id-app-${i}` });
-      world.arm.state.seedFederatedCredential(identity.id, { name: `finance-app-${i}`, issuer: oldIssuer, subject: `system:serviceaccount:finance:app-${i}` });
-      world.kube.seedServiceAccount({ namespace: 'finance', name: `app-${i}`, annotations: { 'azure.workload.identity/client-id': identity.clientId } });
+      const identity = await world.arm.state.seedIdentity({ subscriptionId: WORLD.subscriptionId, resourceGroup: WORLD.identityResourceGroup, name: `id-app-${i}` });
+      await world.arm.state.seedFederatedCredential(identity.id, { name: `finance-app-${i}`, issuer: oldIssuer, subject: `system:serviceaccount:finance:app-${i}` });
+      await world.kube.seedServiceAccount({ namespace: 'finance', name: `app-${i}`, annotations: { 'azure.workload.identity/client-id': identity.clientId } });
     }
-    const newIssuer = world.recreateCluster();
+    const newIssuer = await world.recreateCluster();
     log(`fairness: ${o.requests} identities trust ${oldIssuer}; the cluster was recreated with issuer ${newIssuer}`);
   }
   const facts = await clusters.getClusterFacts(cluster);
@@ -122,7 +127,8 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
   };
 
   try {
-    for (const c of [world.arm.controls, world.kube.controls, world.entra.controls]) c.setLatency(o.latencyMs);
+    log(`world: ${world.where === 'process' ? `its own process (pid ${world.pid ?? '?'})` : 'in this process'}`);
+    for (const c of [world.arm.controls, world.kube.controls, world.entra.controls]) await c.setLatency(o.latencyMs);
     await single(); // warm-up: connections, the issuer's keys at Entra
     await sleep(1000);
     const idle: number[] = [];
@@ -136,8 +142,8 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
     await sleep(3000); // the buckets refill
     if (o.batch === 'refederate') return await refederateBeside({ o, log, world, store, prefix, policy, clusters, azure, issuers, cluster: cluster.name, redisUrl: redis.url, single, idleMs, slotMs });
 
-    const throttledBefore = world.arm.stats().throttled;
-    const logFrom = world.arm.controls.log.length;
+    const throttledBefore = (await world.arm.stats()).throttled;
+    const logFrom = await world.arm.controls.logLength();
     const batch: WidRequest[] = [];
     for (let i = 0; i < o.requests; i++) batch.push(await approvedGrant(store, policy, facts, `batch-${i}`, WORLD.users.requester));
     const batchMs: number[] = [];
@@ -170,7 +176,7 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
     if (!loaded.length) throw new Error('no single request ran while the batch did: the batch was too short for --every');
     const ratios = loaded.map((l) => l.ms / (idleMs + slotMs));
     const failed = finals.filter((r) => r.state !== 'succeeded').length;
-    const writes = countWrites(world.arm.controls.log, logFrom);
+    const writes = countWrites(await world.arm.controls.log(logFrom));
     const bound = bucketBoundSeconds(o.requests + loaded.length) + idleMs / 1000;
     return {
       fairness: {
@@ -187,7 +193,7 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
         batch_efficiency: round(bound / seconds),
         batch_item_median_s: round(median(batchMs) / 1000, 2),
         batch_failed: failed,
-        azure_429: world.arm.stats().throttled - throttledBefore,
+        azure_429: (await world.arm.stats()).throttled - throttledBefore,
         repeated_writes: writes.repeatedWrites,
         L_ms: o.latencyMs,
         load_1m: round(os.loadavg()[0] ?? 0, 1),
@@ -203,7 +209,7 @@ async function measure(o: Options, log: (s: string) => void): Promise<FairnessBe
 interface RefederateBeside {
   o: Options;
   log: (s: string) => void;
-  world: World;
+  world: BenchWorld;
   store: RedisRequestStore;
   prefix: string;
   policy: Policy;
@@ -242,8 +248,9 @@ async function refederateBeside(c: RefederateBeside): Promise<FairnessBenchResul
     const batchId = submitted.batch.id;
     if (submitted.batch.plan.items.length !== o.requests) throw new Error(`expected ${o.requests} items, planned ${submitted.batch.plan.items.length}`);
     await sleep(12_000); // planning spent the read bucket: it refills while the approver reads the plan
-    const throttledBefore = world.arm.stats().throttled;
-    const writesBefore = world.arm.stats().byLimit.write.allowed;
+    const statsBefore = await world.arm.stats();
+    const throttledBefore = statsBefore.throttled;
+    const writesBefore = statsBefore.byLimit.write.allowed;
     const t0 = performance.now();
     const approved = await service.approve(batchId, { id: WORLD.users.approver });
     if (!approved.changed) throw new Error(`approve refused: ${approved.message}`);
@@ -270,6 +277,7 @@ async function refederateBeside(c: RefederateBeside): Promise<FairnessBenchResul
     const ratios = loaded.map((ms) => ms / (c.idleMs + c.slotMs));
     const results = batch.results;
     const bound = refederateBoundSeconds(o.requests);
+    const statsAfter = await world.arm.stats();
     return {
       fairness_refederate: {
         single_request_ratio: round(median(ratios)),
@@ -285,8 +293,8 @@ async function refederateBeside(c: RefederateBeside): Promise<FairnessBenchResul
         refederate_bound_seconds: round(bound, 2),
         // the bucket bound for the refederate's own writes and reads (the singles' few are not counted in it)
         ...(bound > 0 ? { refederate_efficiency: round(bound / seconds) } : {}),
-        refederate_writes: world.arm.stats().byLimit.write.allowed - writesBefore,
-        azure_429: world.arm.stats().throttled - throttledBefore,
+        refederate_writes: statsAfter.byLimit.write.allowed - writesBefore,
+        azure_429: statsAfter.throttled - throttledBefore,
         L_ms: o.latencyMs,
         load_1m: round(os.loadavg()[0] ?? 0, 1),
         limits: limitsText(),
@@ -322,12 +330,13 @@ export async function run(opts: { quiet?: boolean; argv?: string[] } = {}): Prom
     singles: Math.round(positive(argv, 'singles', 5)),
     everySeconds: positive(argv, 'every', 20),
     batch: batchOf(argv),
+    worldInProcess: benchSetupOptions(argv).worldInProcess ?? false,
   };
   const log = (s: string): void => {
     if (!opts.quiet) process.stderr.write(s + '\n');
   };
   if (inTrustedChild()) return measure(o, log);
-  const args = ['--json', '--latency', String(o.latencyMs), '--requests', String(o.requests), '--singles', String(o.singles), '--every', String(o.everySeconds), '--batch', o.batch];
+  const args = ['--json', '--latency', String(o.latencyMs), '--requests', String(o.requests), '--singles', String(o.singles), '--every', String(o.everySeconds), '--batch', o.batch, ...(o.worldInProcess ? [WORLD_IN_PROCESS_FLAG] : [])];
   return runInTrustedChild<FairnessBenchResult>(__filename, args, { name: o.batch === 'grants' ? 'fairness' : `fairness (${o.batch})`, ...(opts.quiet ? { quiet: true } : {}) });
 }
 

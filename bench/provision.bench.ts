@@ -19,9 +19,11 @@
  *     (default 3 s and 6 s), against the bound max(D, F) + 4 L, beside the same steps one after another (polling the
  *     exchange the same way, and with the doubled back-off it used before);
  *
- *   npx tsx bench/provision.bench.ts [--json] [--latency 50] [--requests 500] [--runs 3] [--principal-delay 3000] [--credential-delay 6000]
+ *   npx tsx bench/provision.bench.ts [--json] [--latency 50] [--requests 500] [--runs 3] [--principal-delay 3000] [--credential-delay 6000] [--world-in-process]
  *
  * The default of 500 grants takes about 135 s (the write bucket: (1500 − 200) / 10 = 130 s).
+ * The world runs in a child process of its own, as Azure, Kubernetes and Slack are other machines, so its emulators'
+ * CPU work is not counted in the worker's times; `--world-in-process` starts it in the measuring process instead.
  * WID_TRACE=1 prints every emulator call of each critical-path run with its offset, and the steps' times.
  * MSAL (inside @azure/identity) trusts only CAs known at process start, so the measurement runs in a child
  * process started with NODE_EXTRA_CA_CERTS pointing at the world's certificate.
@@ -46,14 +48,15 @@ import type { TokenExchangePort } from '../src/domain/ports';
 import { RedisRequestStore } from '../src/store';
 import { startWorker, type WorkerConfig } from '../src/worker';
 import { inTrustedChild, runInTrustedChild } from './support/trusted-child';
-import { WORLD, type World } from '../test/emulators/world';
+import { WORLD } from '../test/emulators/world';
 import { WebClient } from '@slack/web-api';
 import { RequestService } from '../src/app/requests';
 import { SlackRequestNotifier } from '../src/slack/request-notifier';
 import { handOverPreflight } from '../src/provision/handover';
 import { ApprovalMessageGate } from '../src/store/approval-gate';
 import { DEFAULT_BOT_TOKEN } from '../test/emulators/slack';
-import { benchWorkerConfig, startBenchSetup } from './support/setup';
+import type { BenchWorld } from './support/remote-world';
+import { benchSetupOptions, benchWorkerConfig, startBenchSetup, WORLD_IN_PROCESS_FLAG, type BenchSetupOptions } from './support/setup';
 
 export interface ProvisionBenchOptions {
   /** Print nothing (the caller prints). */
@@ -66,6 +69,8 @@ export interface ProvisionBenchOptions {
   /** Principal replication delay D and credential propagation delay F for the propagation runs (default 3000, 6000). */
   principalDelayMs?: number;
   credentialDelayMs?: number;
+  /** Start the world in the benchmark's process (`--world-in-process`) instead of a child process of its own. */
+  worldInProcess?: boolean;
 }
 
 export interface ProvisionBenchResult {
@@ -182,7 +187,7 @@ async function exchangeUntilAccepted(exchange: TokenExchangePort, tenantId: stri
 }
 
 /** The same steps, one call after another: what the engine is measured against. */
-async function provisionSequentially(world: World, azureConfig: AzureConfig, request: WidRequest, wait: SequentialWait = 'poll'): Promise<void> {
+async function provisionSequentially(world: BenchWorld, azureConfig: AzureConfig, request: WidRequest, wait: SequentialWait = 'poll'): Promise<void> {
   const azure = createAzureAdapters(azureConfig);
   const kube = createKubeAdapter({ kubeconfigYaml: world.kube.kubeconfig() });
   const exchange = createTokenExchange({ authorityHost: world.entra.url });
@@ -212,8 +217,8 @@ async function provisionSequentially(world: World, azureConfig: AzureConfig, req
 }
 
 /** The measurement itself; needs the world's certificate in NODE_EXTRA_CA_CERTS. */
-async function measure(latencyMs: number, requests: number, runs: number, log: (s: string) => void, delays: { D: number; F: number } = { D: 3000, F: 6000 }): Promise<ProvisionBenchResult> {
-  const setup = await startBenchSetup('widbench');
+async function measure(latencyMs: number, requests: number, runs: number, log: (s: string) => void, delays: { D: number; F: number } = { D: 3000, F: 6000 }, setupOptions: BenchSetupOptions = {}): Promise<ProvisionBenchResult> {
+  const setup = await startBenchSetup('widbench', setupOptions);
   const { redis, world, prefix, store, queues, policy, cluster, azureConfig } = setup;
   const facts = await createAzureAdapters(azureConfig).clusters.getClusterFacts(cluster);
 
@@ -226,7 +231,8 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
   const nextSa = (label: string): string => `${label}-${counter++}`;
 
   try {
-    for (const c of [world.arm.controls, world.kube.controls, world.entra.controls]) c.setLatency(latencyMs);
+    log(`world: ${world.where === 'process' ? `its own process (pid ${world.pid ?? '?'})` : 'in this process'}`);
+    for (const c of [world.arm.controls, world.kube.controls, world.entra.controls]) await c.setLatency(latencyMs);
     // warm-up: connections, the issuer's keys at Entra, the limiter's bucket
     for (const impl of ['engine', 'sequential']) {
       const r = await approvedRequest(store, policy, facts, nextSa('warm'));
@@ -254,9 +260,9 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
       if (process.env.WID_TRACE) {
         const since = Date.now() - (performance.now() - t0);
         const all = [
-          ...world.arm.controls.log.map((e) => ({ ...e, who: 'arm' })),
-          ...world.kube.controls.log.map((e) => ({ ...e, who: 'kube' })),
-          ...world.entra.controls.log.map((e) => ({ ...e, who: 'entra' })),
+          ...(await world.arm.controls.log()).map((e) => ({ ...e, who: 'arm' })),
+          ...(await world.kube.controls.log()).map((e) => ({ ...e, who: 'kube' })),
+          ...(await world.entra.controls.log()).map((e) => ({ ...e, who: 'entra' })),
         ].filter((e) => e.at >= since - 5).sort((a, b) => a.at - b.at);
         for (const e of all) log(`TRACE +${e.at - since} ${e.who} ${e.method} ${e.path.slice(0, 140)}`);
         log(`TRACE steps ${JSON.stringify(final.steps.map((x) => [x.step, Date.parse(x.startedAt) - since, Date.parse(x.endedAt ?? '') - since]))}`);
@@ -277,7 +283,7 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
 
     // The approval path itself: the request submitted and its approval message posted as the Slack side does, then
     // approve() timed to the worker's finished(): with the preflight handed over at approval, and without.
-    world.slack.controls.setLatency(latencyMs);
+    await world.slack.controls.setLatency(latencyMs);
     const approveMs: number[] = [];
     const approveBareMs: number[] = [];
     const webAzure = createAzureAdapters(azureConfig);
@@ -312,11 +318,11 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
       if (i >= 2) (handover ? approveMs : approveBareMs).push(performance.now() - t0); // the first pair warms the web-side adapters
       await new Promise((res) => setTimeout(res, 600));
     }
-    world.slack.controls.reset();
+    await world.slack.controls.reset();
     log(`approval path (approve() → succeeded, the approval message updated at L): with the hand-over ${approveMs.map((m) => m.toFixed(0)).join(', ')} ms; without ${approveBareMs.map((m) => m.toFixed(0)).join(', ')} ms`);
 
     // Azure's waits: a new identity replicates for D, a new credential propagates for F (same world, same L)
-    world.setDelays({ principalReplicationMs: delays.D, credentialPropagationMs: delays.F });
+    await world.setDelays({ principalReplicationMs: delays.D, credentialPropagationMs: delays.F });
     const bound = Math.max(delays.D, delays.F) + 4 * latencyMs;
     const propagationMs: number[] = [];
     const propagationSeqMs: number[] = [];
@@ -336,13 +342,13 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
         into.push(performance.now() - t1);
       }
     }
-    world.setDelays({ principalReplicationMs: 0, credentialPropagationMs: 0 });
+    await world.setDelays({ principalReplicationMs: 0, credentialPropagationMs: 0 });
     const fmt = (xs: number[]): string => xs.map((m) => m.toFixed(0)).join(', ');
     log(`propagation (D = ${delays.D} ms, F = ${delays.F} ms, bound max(D, F) + 4 L = ${bound} ms): engine ${fmt(propagationMs)} ms; sequential ${fmt(propagationSeqMs)} ms; sequential with the doubled back-off ${fmt(propagationBackoffMs)} ms`);
 
     // throughput under the throttle
     await new Promise((r) => setTimeout(r, 4000));
-    const statsBefore = world.arm.stats();
+    const statsBefore = await world.arm.stats();
     const batch: WidRequest[] = [];
     for (let i = 0; i < requests; i++) batch.push(await approvedRequest(store, policy, facts, nextSa('burst')));
     const results = batch.map((r) => untilFinished(r.id));
@@ -355,7 +361,7 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
     const seconds = (performance.now() - t0) / 1000;
     const failed = finals.filter((r) => r.state !== 'succeeded').length;
     const rate = requests / seconds;
-    const statsAfter = world.arm.stats();
+    const statsAfter = await world.arm.stats();
     const boundSeconds = bucketBoundSeconds(requests) + wall / 1000;
 
     return {
@@ -398,9 +404,10 @@ async function measure(latencyMs: number, requests: number, runs: number, log: (
   }
 }
 
-function options(opts: ProvisionBenchOptions): { latencyMs: number; requests: number; runs: number; D: number; F: number } {
+function options(opts: ProvisionBenchOptions): { latencyMs: number; requests: number; runs: number; D: number; F: number; worldInProcess: boolean } {
   const argv = opts.argv ?? [];
   return {
+    worldInProcess: opts.worldInProcess ?? benchSetupOptions(argv).worldInProcess ?? false,
     latencyMs: opts.latencyMs ?? flag(argv, 'latency') ?? 50,
     requests: opts.requests ?? flag(argv, 'requests') ?? 500,
     runs: opts.runs ?? flag(argv, 'runs') ?? 3,
@@ -415,8 +422,8 @@ export async function run(opts: ProvisionBenchOptions = {}): Promise<ProvisionBe
   const log = (s: string): void => {
     if (!opts.quiet) process.stderr.write(s + '\n');
   };
-  if (inTrustedChild()) return measure(o.latencyMs, o.requests, o.runs, log, { D: o.D, F: o.F });
-  const args = ['--json', '--latency', String(o.latencyMs), '--requests', String(o.requests), '--runs', String(o.runs), '--principal-delay', String(o.D), '--credential-delay', String(o.F)];
+  if (inTrustedChild()) return measure(o.latencyMs, o.requests, o.runs, log, { D: o.D, F: o.F }, { worldInProcess: o.worldInProcess });
+  const args = ['--json', '--latency', String(o.latencyMs), '--requests', String(o.requests), '--runs', String(o.runs), '--principal-delay', String(o.D), '--credential-delay', String(o.F), ...(o.worldInProcess ? [WORLD_IN_PROCESS_FLAG] : [])];
   return runInTrustedChild<ProvisionBenchResult>(__filename, args, { name: 'provision', ...(opts.quiet ? { quiet: true } : {}) });
 }
 
