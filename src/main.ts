@@ -235,7 +235,6 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, opts: { rol
         },
         ...(config.inspect ? { scanConcurrency: config.inspect.concurrency } : {}),
         migrations: { identities: adapters.identities, authorization: adapters.authorization, kube: kubeOnDemand },
-        preflightReaders: { clusters, identities: adapters.identities, authorization: adapters.authorization, kube: kubeOnDemand },
         audit: async (cluster) => (await auditor.audit({ cluster })).counts,
         extraRoutes: healthRoutes.routes(),
         // Slack unreachable at start is not fatal: the server answers /healthz and /readyz while it retries.

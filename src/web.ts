@@ -9,7 +9,6 @@ import { WebClient } from '@slack/web-api';
 import type { ClusterFacts, Policy, PolicyCluster, WidRequest } from './domain/types';
 import { createQueues, createTimerWorker, type WidQueues, type WidWorker, type TimerJobData } from './queue';
 import { RedisRequestStore } from './store';
-import type { PreflightReaders } from './provision/handover';
 import { ApprovalMessageGate } from './store/approval-gate';
 import { registerApprovalActions } from './slack/actions/approval';
 import { DEFAULT_SCAN_CONCURRENCY, registerWidCommand } from './slack/commands/wid';
@@ -92,11 +91,6 @@ export interface WebConfig {
   policyCheck?: () => Promise<PolicyCheckReport>;
   /** Inspection scans run at once, in a lane of their own apart from the other commands' work (default 2). */
   scanConcurrency?: number;
-  /**
-   * A grant's preflight reads, started when it is approved and handed to the worker (src/provision/handover.ts):
-   * the same Azure and Kubernetes reads the worker makes. Without it the worker reads after taking the job.
-   */
-  preflightReaders?: Omit<PreflightReaders, 'kube'> & { kube: (clusterName: string) => PreflightReaders['kube'] };
 }
 
 export interface RunningWeb {
@@ -181,7 +175,6 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
       ...(migrations ? { migrations } : {}),
       grants: new RedisGrantStore(store.redis, store.keys),
       ...(federations ? { federations } : {}),
-      ...(config.preflightReaders ? { preflightHandover: preflightHandover(store, config.preflightReaders) } : {}),
       // the job is queued while the approval message is updated; the worker's progress waits for that update
       approvalGate: new ApprovalMessageGate(store.redis, store.keys),
     });
@@ -307,11 +300,3 @@ export async function startWeb(config: WebConfig): Promise<RunningWeb> {
 export type { InspectHook, InspectVerb, InspectArgs, InspectUser } from './slack/inspect';
 export type { SlackMessage } from './slack/blocks/text';
 export { createSlackProgressSink, SlackProgressSink } from './slack/progress';
-
-/** Starts an approved grant's preflight reads for the worker (loaded on the first approval, not at start). */
-function preflightHandover(store: RedisRequestStore, readers: NonNullable<WebConfig['preflightReaders']>): (r: WidRequest) => Promise<unknown> {
-  return (r) => {
-    const { handOverPreflight } = require('./provision/handover') as typeof import('./provision/handover');
-    return handOverPreflight({ redis: store.redis, keys: store.keys }, { ...readers, kube: readers.kube(r.plan.cluster.name) }, r);
-  };
-}

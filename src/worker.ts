@@ -14,7 +14,6 @@ import type { KubeAdapterConfig } from './kube';
 import { lazyKubeAdapter } from './kube/lazy';
 import { kubeByCluster, type KubeClusterOverride } from './kube/clusters';
 import { grantPreflight, provisionAlsoClusters, provisionRevokeAll, provisionFederation, provisionGrant, provisionMigration, provisionRevoke, readInventory, resolveLimits, StepError, type EngineDeps, type ProvisionLimits, type ProvisionLogger } from './provision';
-import { receivePreflight } from './provision/handover';
 import type { Preflight } from './provision/context';
 import { createProvisionWorker, parseProvisionJobId, withLock, type JobHelpers, type ProvisionJobData } from './queue';
 import { RedisRequestStore } from './store';
@@ -114,12 +113,6 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     throw new WidError(`Request ${id} kept changing while the worker tried to update it.`, 'retryable', 'StateContention');
   }
 
-  /** The grant's preflight: the web side's hand-over when `handedOver` may be used and is there, else read now. */
-  async function preflightOf(request: WidRequest, handedOver: boolean): Promise<Preflight> {
-    const received = handedOver ? await receivePreflight({ redis: store.redis, keys: store.keys }, request) : undefined;
-    return received ?? grantPreflight(request, { ...deps, kube: kubeFor(request.plan.cluster.name) });
-  }
-
   async function finish(request: WidRequest | undefined, opts: { fresh?: boolean } = {}): Promise<void> {
     if (!request || !config.progress) return;
     const fresh = opts.fresh ? request : ((await store.get(request.id)) ?? request);
@@ -165,13 +158,12 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       return;
     }
     // The grant's preflight only reads (Azure, Kubernetes): it starts now, beside the state change and the grant's
-    // bookkeeping below, and is used only if this job goes on to provision the same plan.
-    // A first run takes the reads the web side started at approval (src/provision/handover.ts) when they are of this
-    // plan and fresh; otherwise it reads itself. Either way every check runs before the first write.
+    // bookkeeping below, and is used only if this job goes on to provision the same plan. Every check runs before the
+    // first write.
     const isRetryJob = parseProvisionJobId(helpers.jobId).retry > 0;
     const preflight =
       request.kind === 'grant' && request.plan.kind === 'grant' && (request.state === 'approved' || request.state === 'provisioning')
-        ? preflightOf(request, request.state === 'approved' && !isRetryJob)
+        ? grantPreflight(request, { ...deps, kube: kubeFor(request.plan.cluster.name) })
         : undefined;
     preflight?.catch(() => {
       // provisionGrant rethrows it when it is used

@@ -56,8 +56,6 @@ export interface RequestServiceDeps {
   grants?: { openOfServiceAccount(sa: { clusterName: string; namespace: string; serviceAccount: string }): Promise<Grant[]> };
   /** `/wid federate`: reads the other cluster and the identity's credentials (src/app/federate.ts). */
   federations?: Federations;
-  /** Starts an approved grant's preflight reads for the worker (src/provision/handover.ts); never throws for a failed read. */
-  preflightHandover?: (r: WidRequest) => Promise<unknown>;
   /**
    * Lets the job be queued while the approval message is still being updated to "approved": the worker renders the
    * message only after this update landed (src/store/approval-gate.ts). Without it the update lands before the job is queued.
@@ -278,9 +276,6 @@ export class RequestService {
     if (!t.ok) return { changed: false, message: t.message, ...(t.request ? { request: t.request } : {}) };
     const r = t.after;
     if (r.state === 'approved') {
-      // the reads the worker's checks need start now, while the message is updated and the job waits in the queue
-      const handOver = this.deps.preflightHandover;
-      if (r.kind === 'grant' && handOver) void this.safely(`start the preflight reads of ${r.id}`, () => handOver(r));
       const queued = await this.showApprovedAndQueue(r);
       if (queued) return { changed: true, request: r, message: `You approved ${r.id}, but wid-bot could not queue the provisioning: ${queued}.` };
       await this.deps.notifier.tellRequester(r, { kind: 'approved' });

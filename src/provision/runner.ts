@@ -128,7 +128,7 @@ export async function grantPreflight(request: WidRequest, deps: EngineDeps): Pro
   return preflight;
 }
 
-/** What a grant's preflight reads, before any check: the cluster's facts and what exists (see handover.ts for who else starts it). */
+/** What a grant's preflight reads, before any check: the cluster's facts and what exists. */
 export async function readGrantPreflight(request: WidRequest, deps: Pick<EngineDeps, 'identities' | 'authorization' | 'clusters' | 'kube'>): Promise<{ facts: ClusterFacts; preflight: Preflight }> {
   const plan = request.plan;
   const ref = identityRefOf(request);

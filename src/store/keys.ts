@@ -21,7 +21,6 @@
  *   <p>:grants:sa:<sa key>     set     open grant ids of one cluster/namespace/ServiceAccount
  *   <p>:grants:ended           zset    ended grant ids by end time (ms)
  *   <p>:issuers:<cluster>      hash    a cluster's OIDC issuers with first/last seen (src/store/issuers.ts)
- *   <p>:preflight:<id>         string  a grant's preflight reads handed from approval to the worker, keyed by plan hash, 30 s at most (src/provision/handover.ts)
  *   <p>:showing:<id>           string  the approval message of <id> is being updated to "approved"; the worker renders after (src/store/approval-gate.ts)
  *   <p>:refed:<id>             string  a /wid refederate batch; <p>:refed:cluster:<cluster> the batch holding the cluster (src/store/refederations.ts)
  *   <p>:changes               pub/sub `request <id>` / `grant <id>` after every stored change (the App Home listens)

@@ -1,7 +1,7 @@
 /**
- * Approving a grant starts its preflight reads for the worker (src/provision/handover.ts) before the approval
- * message is updated and the job queued, so they run during both; approving a revoke, or a grant that still needs
- * another approver, starts none, and a hand-over that fails never stops the approval.
+ * Approving a request queues its job while the approval message is updated to "approved" (src/store/approval-gate.ts
+ * marks the update as under way, so the worker's progress comes after it); without the gate, or when the gate cannot
+ * mark, the message is updated first. An approval that still needs another approver queues nothing.
  */
 import { parsePolicy } from '../../src/config/policy';
 import { RequestService } from '../../src/app/requests';
@@ -22,7 +22,6 @@ const facts: ClusterFacts = { name: WORLD.clusterName, issuerUrl: 'https://issue
 let store: RedisRequestStore;
 let queues: WidQueues;
 const order: string[] = [];
-let handover: (r: WidRequest) => Promise<unknown>;
 
 const notifier: RequestNotifier = {
   postApproval: async (channel) => ({ channel, ts: `${Date.now()}.000100` }),
@@ -34,7 +33,7 @@ const notifier: RequestNotifier = {
 };
 
 beforeAll(async () => {
-  const prefix = uniquePrefix('approve-handover');
+  const prefix = uniquePrefix('approve-gate');
   store = await RedisRequestStore.connect(testRedisUrl(), { prefix });
   queues = await createQueues(testRedisUrl(), prefix);
 });
@@ -47,12 +46,12 @@ beforeEach(() => {
 });
 
 function service(): RequestService {
-  return new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier, groups: { groupsOf: async () => [] }, logger: silent, preflightHandover: (r) => handover(r) });
+  return new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier, groups: { groupsOf: async () => [] }, logger: silent });
 }
 
 let seq = 0;
 async function pending(kind: WidRequest['kind'], approvalsRequired: 1 | 2 = 1): Promise<WidRequest> {
-  const sa = `handover-${seq++}`;
+  const sa = `gate-${seq++}`;
   const sub = WORLD.subscriptionId;
   const plan: Plan = {
     kind,
@@ -87,37 +86,30 @@ async function pending(kind: WidRequest['kind'], approvalsRequired: 1 | 2 = 1): 
   return r;
 }
 
-test('an approved grant hands its preflight over before the message is refreshed and the job queued', async () => {
-  handover = async (r) => void order.push(`handover ${r.id} ${r.state}`);
+test('without the gate, an approved request has its message updated before its job is queued', async () => {
+  const seenQueued: boolean[] = [];
+  const checking: RequestNotifier = { ...notifier, refreshApproval: async (r) => void seenQueued.push((await queues.provision.getJob(r.id)) !== undefined) };
+  const svc = new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier: checking, groups: { groupsOf: async () => [] }, logger: silent });
   const r = await pending('grant');
-  const out = await service().approve(r.id, APPROVER);
-  expect(out.changed).toBe(true);
-  expect(out.request?.state).toBe('approved');
-  expect(order).toEqual([`handover ${r.id} approved`, `refresh ${r.id} approved`]);
+  const out = await svc.approve(r.id, APPROVER);
+  expect(out).toMatchObject({ changed: true, request: { state: 'approved' } });
+  expect(seenQueued).toEqual([false]);
   expect(await queues.provision.getJob(r.id)).toBeDefined();
 });
 
-test('no hand-over for a revoke or for an approval that still needs another approver; a failing one does not stop the approval', async () => {
-  handover = async (r) => void order.push(`handover ${r.id}`);
-  const revoke = await pending('revoke');
-  await service().approve(revoke.id, APPROVER);
+test('an approval that still needs another approver queues nothing and marks nothing', async () => {
+  const gate = new ApprovalMessageGate(store.redis, store.keys);
+  const svc = new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier, groups: { groupsOf: async () => [] }, logger: silent, approvalGate: gate });
   const twoApprovers = await pending('grant', 2);
-  const out = await service().approve(twoApprovers.id, APPROVER);
+  const out = await svc.approve(twoApprovers.id, APPROVER);
   expect(out.request?.state).toBe('pending');
-  expect(order.filter((o) => o.startsWith('handover'))).toEqual([]);
-
-  handover = async () => {
-    throw new Error('ARM unreachable');
-  };
-  const g = await pending('grant');
-  const approved = await service().approve(g.id, APPROVER);
-  expect(approved.request?.state).toBe('approved');
-  expect(await queues.provision.getJob(g.id)).toBeDefined();
+  expect(order).toEqual([`refresh ${twoApprovers.id} pending`]);
+  expect(await queues.provision.getJob(twoApprovers.id)).toBeUndefined();
+  expect(await store.redis.exists(gate.key(twoApprovers.id))).toBe(0);
 });
 
 describe('with the approval gate: the job is queued while the approval message is updated', () => {
   test('the job is queued before the "approved" update lands, the update is marked as under way meanwhile, and the mark is cleared after', async () => {
-    handover = async () => undefined;
     const gate = new ApprovalMessageGate(store.redis, store.keys);
     const seen: Array<{ queued: boolean; marked: number }> = [];
     const slowNotifier: RequestNotifier = {
@@ -129,7 +121,7 @@ describe('with the approval gate: the job is queued while the approval message i
         order.push(`refresh ${r.id} ${r.state}`);
       },
     };
-    const svc = new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier: slowNotifier, groups: { groupsOf: async () => [] }, logger: silent, preflightHandover: (r) => handover(r), approvalGate: gate });
+    const svc = new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier: slowNotifier, groups: { groupsOf: async () => [] }, logger: silent, approvalGate: gate });
     const r = await pending('grant');
     const out = await svc.approve(r.id, APPROVER);
     expect(out).toMatchObject({ changed: true, message: `You approved ${r.id}; provisioning starts now.` });
@@ -139,7 +131,6 @@ describe('with the approval gate: the job is queued while the approval message i
   });
 
   test('a gate that cannot mark falls back to updating the message before queueing; a queue that fails is still reported and the mark cleared', async () => {
-    handover = async () => undefined;
     const seenQueued: boolean[] = [];
     const checking: RequestNotifier = {
       ...notifier,
