@@ -261,7 +261,10 @@ async function main(): Promise<void> {
     await sleep(1500); // the metrics feed reads the audit stream asynchronously
     await memory('after one request');
     const metrics = await get(`${web}/metrics`).catch((e: Error) => ({ status: 0, text: e.message }));
-    check(metrics.status === 200 && /wid_request_transitions_total\{[^}]*to="approved"[^}]*\} 1/.test(metrics.text) && metrics.text.includes('wid_queue_jobs'), 'web /metrics: Prometheus text with the approval counted and queue depth');
+    const metricsOk = metrics.status === 200 && /wid_request_transitions_total\{[^}]*to="approved"[^}]*\} 1/.test(metrics.text) && metrics.text.includes('wid_queue_jobs');
+    // on failure, what the web side did say
+    const said = `HTTP ${metrics.status}: ${metrics.text.split('\n').filter((l) => /^wid_(request_transitions_total|queue_jobs)/.test(l)).join('; ') || metrics.text.slice(0, 300)}`;
+    check(metricsOk, 'web /metrics: Prometheus text with the approval counted and queue depth', metricsOk ? undefined : said);
     const workerMetrics = await get(`${workerUrl}/metrics`).catch((e: Error) => ({ status: 0, text: e.message }));
     check(workerMetrics.status === 200 && /wid_step_duration_seconds_count\{[^}]*\} [1-9]/.test(workerMetrics.text), 'worker /metrics: the provisioning steps timed');
 
