@@ -387,7 +387,7 @@ function parseTokens(tokens: Token[]): Result<WidCommand> {
     if (flags[flag] !== undefined) return refuseWithUsage('duplicate-flag', `--${flag} is given twice; give it once.`, verb, flag);
     i++;
     if (SWITCHES.includes(flag)) {
-      if (inline !== undefined) return refuseWithUsage('unexpected-flag-value', `--${flag} takes no value; leave out "=${show(inline, 40)}".`, verb, flag);
+      if (inline !== undefined) return refuseWithUsage('unexpected-flag-value', `--${flag} takes no value; leave out ${show(`=${inline}`, 40)}.`, verb, flag);
       flags[flag] = 'true';
       continue;
     }

@@ -210,3 +210,101 @@ describe('singleClusterRevokePlan', () => {
     expect(p).toEqual({ ...multi.plan, kind: 'revoke', approvalsRequired: 1 });
   });
 });
+
+describe('revoke-all at its edges', () => {
+  const multi = request({ plan: { ...grantPlan('blue'), alsoClusters: [extra('green')] } });
+  const greenPart = servingOn(multi, 'green') as WidRequest;
+
+  test('nothing anywhere and no cluster looked at: the refusal says none and is about the cluster', () => {
+    expect(buildRevokeAllPlan([], [], 'payments/checkout-api')).toEqual({
+      ok: false,
+      error: { code: 'nothing-to-revoke', field: 'cluster', message: 'wid-bot has granted nothing to payments/checkout-api on any cluster (looked at none) that is still in place, so there is nothing to revoke.' },
+    });
+  });
+
+  test('the identity’s own part found after its federation still runs last and is the request’s plan', () => {
+    const r = buildRevokeAllPlan([{ serving: greenPart, rootKind: 'grant' }, { serving: servingOn(multi, 'blue') as WidRequest }], ['blue', 'green'], 'x');
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.revokeAll?.parts.map((p) => [p.cluster.name, p.federation !== undefined])).toEqual([['green', true], ['blue', false]]);
+    expect(r.value.cluster.name).toBe('blue');
+    expect(r.value.federation).toBeUndefined();
+  });
+
+  test('only federations of a migrated identity: each keeps its federation, the first is the request’s plan', () => {
+    const redPart = servingOn(request({ plan: { ...multi.plan, alsoClusters: [extra('green'), extra('red')] } }), 'red') as WidRequest;
+    const r = buildRevokeAllPlan([{ serving: greenPart, rootKind: 'migrate' }, { serving: redPart }], ['green', 'red'], 'x');
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.revokeAll?.parts.map((p) => p.cluster.name)).toEqual(['green', 'red']);
+    expect(r.value).toMatchObject({ kind: 'revoke', approvalsRequired: 1, cluster: { name: 'green' }, federation: { sourceCluster: 'blue' } });
+  });
+
+  test('a request that is no revoke-all covers no cluster', () => {
+    const plain = request({ kind: 'revoke', plan: { ...grantPlan('blue'), kind: 'revoke' } });
+    expect(revokeAllClusters(plain)).toEqual([]);
+    expect(revokeAllOn(plain, 'blue')).toBeUndefined();
+  });
+
+  test('a grant’s own cluster stays as it is even when its identity serves no other cluster', () => {
+    expect(singleClusterRevokePlan(multi, 'grant', 0)).toEqual({ ...multi.plan, kind: 'revoke', approvalsRequired: 1 });
+    expect(singleClusterRevokePlan(multi, 'grant', 0).alsoClusters).toHaveLength(1);
+  });
+});
+
+describe('the line per cluster at its edges', () => {
+  const plan: Plan = { ...grantPlan('blue'), alsoClusters: [extra('green')] };
+  const step = (s: StepRecord['step'], outcome: StepRecord['outcome']): StepRecord => ({ step: s, outcome, startedAt: 't' });
+  /** The first cluster's four steps done, then its check with `verify` (none yet when undefined). */
+  const upTo = (verify?: StepRecord['outcome']) => ['identity', 'roleAssignment', 'federatedCredential', 'serviceAccount'].map((s) => step(s as StepRecord['step'], 'done')).concat(verify ? [step('verify', verify)] : []);
+  const revokeAll = (): Plan => {
+    const built = buildRevokeAllPlan([{ serving: servingOn(request({ plan }), 'blue') as WidRequest }, { serving: servingOn(request({ plan }), 'green') as WidRequest, rootKind: 'grant' }], ['blue', 'green'], 'x');
+    if (!built.ok) throw new Error(built.error.message);
+    return built.value;
+  };
+
+  test('each step’s words: identity first, the token exchange check last', () => {
+    expect(clusterProgressLine(request({ state: 'provisioning', plan, steps: [step('identity', 'running')] }))).toBe('blue … identity · green waiting');
+    expect(clusterProgressLine(request({ state: 'provisioning', plan, steps: upTo('running') }))).toBe('blue … token exchange check · green waiting');
+    expect(clusterProgressLine(request({ state: 'failed', plan, steps: [step('identity', 'failed')] }))).toBe('blue ✗ at identity · green waiting');
+    expect(clusterProgress(request({ state: 'provisioning', plan, steps: [] }))).toEqual([{ cluster: 'blue', status: 'waiting' }, { cluster: 'green', status: 'waiting' }]);
+  });
+
+  test('the first cluster is done once verified or its check was skipped, without the request having succeeded', () => {
+    expect(clusterProgressLine(request({ state: 'provisioning', plan, steps: upTo('skipped') }))).toBe('blue ✓ · green waiting');
+    expect(clusterProgressLine(request({ state: 'provisioning', plan, steps: upTo(), resources: { verified: true } }))).toBe('blue ✓ · green waiting');
+    expect(clusterProgressLine(request({ state: 'provisioning', plan, steps: upTo() }))).toBe('blue … token exchange check · green waiting');
+  });
+
+  test('another cluster is done once verified there, or its check done or skipped', () => {
+    const own = upTo('skipped');
+    const at = (green: object) => clusterProgressLine(request({ state: 'provisioning', plan, steps: own, resources: { clusters: { green } } }));
+    expect(at({ steps: { verify: 'done' } })).toBe('blue ✓ · green ✓');
+    expect(at({ steps: { verify: 'skipped' } })).toBe('blue ✓ · green ✓');
+    expect(at({ steps: { serviceAccount: 'done' }, verified: true })).toBe('blue ✓ · green ✓');
+    expect(at({ steps: { serviceAccount: 'done' } })).toBe('blue ✓ · green … identity');
+  });
+
+  test('a revoke of one cluster of a multi-cluster grant is no multi-cluster request', () => {
+    const revoke = request({ kind: 'revoke', state: 'provisioning', plan: { ...plan, kind: 'revoke' } });
+    expect(clusterProgress(revoke)).toBeUndefined();
+    expect(clustersOf(revoke)).toEqual(['blue']);
+  });
+
+  test('revoke --cluster all: a failure while a part runs marks that part, a part never started waits', () => {
+    const r = request({ kind: 'revoke', state: 'failed', plan: revokeAll(), resources: { clusters: { green: { steps: { serviceAccount: 'running' } } } } });
+    expect(clusterProgressLine(r)).toBe('green ✗ at ServiceAccount annotation · blue waiting');
+    expect(clusterProgress(r)?.[1]).toEqual({ cluster: 'blue', status: 'waiting' });
+  });
+
+  test('revoke --cluster all: a part that failed once and was revoked on a retry is done; one past its last step is still running', () => {
+    const parts = { green: { steps: { serviceAccount: 'done', federatedCredential: 'done' }, failed: true, revoked: true }, blue: { steps: { identity: 'done', roleAssignment: 'done', federatedCredential: 'done', serviceAccount: 'done', verify: 'done' } } } as const;
+    const r = request({ kind: 'revoke', state: 'provisioning', plan: revokeAll(), resources: { clusters: parts } });
+    expect(clusterProgressLine(r)).toBe('green ✓ · blue …');
+    expect(clusterProgress(r)).toEqual([{ cluster: 'green', status: 'done' }, { cluster: 'blue', status: 'running' }]);
+  });
+
+  test('revoke --cluster all: a cluster with two parts is named once', () => {
+    const built = revokeAll();
+    const twice = { ...built, revokeAll: { parts: [...(built.revokeAll?.parts ?? []), ...(built.revokeAll?.parts ?? [])], clusters: ['blue', 'green'] } };
+    expect(clustersOf(request({ kind: 'revoke', plan: twice }))).toEqual(['green', 'blue']);
+  });
+});
