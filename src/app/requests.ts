@@ -60,7 +60,7 @@ export interface RequestServiceDeps {
    * Lets the job be queued while the approval message is still being updated to "approved": the worker renders the
    * message only after this update landed (src/store/approval-gate.ts). Without it the update lands before the job is queued.
    */
-  approvalGate?: { hold(requestId: string): Promise<void>; release(requestId: string): Promise<void> };
+  approvalGate?: { hold(requestId: string): Promise<void>; release(requestId: string): Promise<boolean> };
 }
 
 export type SubmitOutcome =
@@ -316,7 +316,14 @@ export class RequestService {
       await this.refreshMessage(r);
       return enqueue();
     }
-    const shown = this.refreshMessage(r).finally(() => gate.release(r.id).catch(() => undefined));
+    const shown = this.refreshMessage(r).catch(() => undefined).then(async () => {
+      const stillMarked = await gate.release(r.id).catch(() => false);
+      if (stillMarked) return;
+      // The update outlived its mark (Slack slow to answer): the worker may have rendered progress or the result first,
+      // which this "approved" then covered. The message is rendered once more from what is stored now.
+      const latest = await this.deps.store.get(r.id).catch(() => undefined);
+      if (latest && (latest.state !== r.state || latest.steps.length > 0)) await this.refreshMessage(latest);
+    });
     const [failure] = await Promise.all([enqueue(), shown, timers]);
     return failure;
   }

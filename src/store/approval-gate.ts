@@ -43,9 +43,14 @@ export class ApprovalMessageGate {
     await this.redis.set(this.key(requestId), '1', 'PX', this.ttlMs);
   }
 
-  /** The update landed (or failed for good): the worker may render. Never throws; the mark expires anyway. */
-  async release(requestId: string): Promise<void> {
-    await this.redis.del(this.key(requestId)).catch(() => undefined);
+  /**
+   * The update landed (or failed for good): the worker may render. Resolves with whether the mark was still there;
+   * false when it had expired (the worker may have rendered before this update landed) or Redis could not say.
+   * Never throws; the mark expires anyway.
+   */
+  async release(requestId: string): Promise<boolean> {
+    const removed = await this.redis.del(this.key(requestId)).catch(() => 0);
+    return removed === 1;
   }
 
   /**

@@ -136,7 +136,7 @@ describe('with the approval gate: the job is queued while the approval message i
       ...notifier,
       refreshApproval: async (r) => void seenQueued.push((await queues.provision.getJob(r.id)) !== undefined),
     };
-    const broken = { hold: async () => Promise.reject(new Error('Redis is read-only')), release: async () => undefined };
+    const broken = { hold: async () => Promise.reject(new Error('Redis is read-only')), release: async () => true };
     const svc = new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier: checking, groups: { groupsOf: async () => [] }, logger: silent, approvalGate: broken });
     const r = await pending('grant');
     expect((await svc.approve(r.id, APPROVER)).changed).toBe(true);
@@ -150,5 +150,35 @@ describe('with the approval gate: the job is queued while the approval message i
     const out = await svc2.approve(g.id, APPROVER);
     expect(out).toMatchObject({ changed: true, message: `You approved ${g.id}, but wid-bot could not queue the provisioning: the queue is full.` });
     expect(await store.redis.exists(gate.key(g.id))).toBe(0);
+  });
+
+  test('an update that outlived its mark is followed by one more rendering of what is stored now (the worker may have rendered first)', async () => {
+    const gate = new ApprovalMessageGate(store.redis, store.keys, { ttlMs: 50 });
+    const rendered: string[] = [];
+    let first = true;
+    const slow: RequestNotifier = {
+      ...notifier,
+      refreshApproval: async (r) => {
+        if (first) {
+          first = false;
+          // the worker starts provisioning while this update is still on its way, and the mark expires
+          await new Promise((res) => setTimeout(res, 150));
+          const current = (await store.get(r.id))!;
+          await store.compareAndSet(current, { ...current, state: 'provisioning', updatedAt: new Date(Date.now() + 1).toISOString() }, { requestId: r.id, actor: APPROVER, from: 'approved', to: 'provisioning', at: new Date().toISOString() });
+        }
+        rendered.push(r.state);
+      },
+    };
+    const svc = new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier: slow, groups: { groupsOf: async () => [] }, logger: silent, approvalGate: gate });
+    const r = await pending('grant');
+    await svc.approve(r.id, APPROVER);
+    expect(rendered).toEqual(['approved', 'provisioning']);
+
+    // a mark still there when the update lands: rendered once
+    rendered.length = 0;
+    const quick = new RequestService({ store, queues, policy, clusterFacts: async () => facts, notifier: { ...notifier, refreshApproval: async (x) => void rendered.push(x.state) }, groups: { groupsOf: async () => [] }, logger: silent, approvalGate: new ApprovalMessageGate(store.redis, store.keys) });
+    const g = await pending('grant');
+    await quick.approve(g.id, APPROVER);
+    expect(rendered).toEqual(['approved']);
   });
 });

@@ -37,7 +37,7 @@ test('an update under way holds the worker until the web side says it landed, th
   await new Promise((r) => setTimeout(r, 200));
   expect(shownAt).toBe(0);
   const releasedAt = Date.now();
-  await gate.release('wid-held');
+  expect(await gate.release('wid-held')).toBe(true);
   await waiting;
   expect(shownAt - releasedAt).toBeLessThan(100);
   expect(await redis.exists(gate.key('wid-held'))).toBe(0);
@@ -53,13 +53,15 @@ test('a web side that died mid-update: the mark expires and the worker goes on a
   const waited = await timeOf(gate.whenShown('wid-dead'));
   expect(waited).toBeGreaterThanOrEqual(250);
   expect(waited).toBeLessThan(800);
+  // the web side, answered after that, learns its mark had gone
+  expect(await gate.release('wid-dead')).toBe(false);
 });
 
 test('Redis that cannot answer never blocks rendering, and release never throws', async () => {
   const broken = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   const gate = new ApprovalMessageGate(broken, keys, { ttlMs: 5_000 });
   expect(await timeOf(gate.whenShown('wid-x'))).toBeLessThan(500);
-  await expect(gate.release('wid-x')).resolves.toBeUndefined();
+  await expect(gate.release('wid-x')).resolves.toBe(false);
   await expect(gate.hold('wid-x')).rejects.toThrow();
   broken.disconnect();
 });
